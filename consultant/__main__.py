@@ -1,0 +1,3 @@
+from consultant.cli import main
+
+main()

@@ -1,0 +1,74 @@
+"""Case states and `advance()`, the only code that changes a case's state.
+
+A transition is a conditional UPDATE (``… WHERE state IN (…)``): when two
+workers race, or a task runs twice, exactly one of them moves the case and
+the other sees rowcount 0 and does nothing. Every move writes an audit entry
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from consultant.db.base import utcnow
+from consultant.db.models import AuditEntry, Case, CaseState
+
+log = logging.getLogger(__name__)
+
+# Where each state may go next; DESIGN.md "State".
+TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
+    CaseState.RECEIVED: frozenset({CaseState.DRAFTED, CaseState.QUARANTINED}),
+    CaseState.DRAFTED: frozenset(
+        {CaseState.IN_REVIEW, CaseState.APPROVED, CaseState.REJECTED, CaseState.AWAITING_SENDER}
+    ),
+    CaseState.IN_REVIEW: frozenset(
+        {CaseState.DRAFTED, CaseState.APPROVED, CaseState.REJECTED, CaseState.AWAITING_SENDER}
+    ),
+    CaseState.AWAITING_SENDER: frozenset({CaseState.DRAFTED, CaseState.CLOSED}),
+    CaseState.APPROVED: frozenset({CaseState.SENT}),
+    CaseState.SENT: frozenset({CaseState.CLOSED, CaseState.DRAFTED}),
+    CaseState.REJECTED: frozenset({CaseState.CLOSED}),
+    CaseState.QUARANTINED: frozenset({CaseState.RECEIVED, CaseState.CLOSED}),
+    CaseState.CLOSED: frozenset(),
+}
+
+
+def audit(
+    session: Session, actor: str, action: str, case_id: int | None, **detail: Any
+) -> None:
+    """Append one entry to the audit log (never updated, never deleted)."""
+    session.add(AuditEntry(actor=actor, action=action, case_id=case_id, detail=detail))
+
+
+def advance(
+    session: Session,
+    case_id: int,
+    to: CaseState,
+    *,
+    actor: str,
+    reason: str | None = None,
+    sources: Iterable[CaseState] | None = None,
+) -> bool:
+    """Move the case to `to` if it is in one of `sources`; False if it was not."""
+    allowed = {s for s, targets in TRANSITIONS.items() if to in targets}
+    sources = allowed if sources is None else allowed & set(sources)
+    result = session.execute(
+        update(Case)
+        .where(Case.id == case_id, Case.state.in_([s.value for s in sources]))
+        .values(state=to.value, state_reason=reason, updated_at=utcnow())
+    )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        log.info("case %s not moved to %s: not in %s", case_id, to, sorted(sources))
+        return False
+    audit(session, actor, f"case.{to.value}", case_id, reason=reason)
+    return True
+
+
+def make_ref(prefix: str, case: Case) -> str:
+    """The public reference, e.g. CC-2026-000123: prefix, year opened, case id."""
+    return f"{prefix}-{case.created_at.year}-{case.id:06d}"

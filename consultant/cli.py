@@ -1,0 +1,317 @@
+"""The `consultant` command: run the services, migrate, and review cases.
+
+This is the shell around the pipeline: it reads settings, wires the Celery
+enqueue functions into the intake and the review commands, and prints for
+people. The rules live in consultant/pipeline.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import smtplib
+import sys
+import threading
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from consultant.db.models import CaseCode
+from consultant.db.session import session_scope
+from consultant.errors import ReviewError
+from consultant.logs import setup_logging
+from consultant.settings import Settings, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        raise click.ClickException(f"configuration error: {error}") from error
+
+
+@click.group()
+@click.version_option(package_name="consultant")
+def main() -> None:
+    """consultant: an email consult desk for medical coding."""
+
+
+# --- database -----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from consultant.db.migrate import current, upgrade
+
+    settings = _settings()
+    upgrade(settings, revision)
+    click.echo(f"database at revision {current(settings)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the database's schema revision."""
+    from consultant.db.migrate import current
+
+    click.echo(current(_settings()) or "(empty database)")
+
+
+# --- services -----------------------------------------------------------------
+
+
+def _enqueuers() -> tuple[Callable[[int], None], Callable[[int], None]]:
+    from workers.tasks import enqueue_process, enqueue_send
+
+    return enqueue_process, enqueue_send
+
+
+@main.command()
+def intake() -> None:
+    """Run the SMTP intake until interrupted."""
+    from consultant.pipeline.intake.smtp import make_controller
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config)
+    controller = make_controller(settings, _enqueuers()[0])
+    controller.start()
+    click.echo(f"SMTP intake listening on {settings.smtp_host}:{settings.smtp_port}")
+    _wait_for_signal()
+    controller.stop()
+
+
+def _worker_argv(settings: Settings, concurrency: int | None, beat: bool) -> list[str]:
+    argv = ["worker", "--loglevel", settings.log_level,
+            "--concurrency", str(concurrency or settings.worker_concurrency)]
+    return argv + ["--beat"] if beat else argv
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=int, help="Worker processes (default from settings).")
+@click.option("--beat", is_flag=True, help="Also run the sweep schedule in this worker.")
+def worker(concurrency: int | None, beat: bool) -> None:
+    """Run a Celery worker for the pipeline tasks."""
+    from workers.app import app
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config)
+    app.worker_main(_worker_argv(settings, concurrency, beat))
+
+
+@main.command()
+def beat() -> None:
+    """Run Celery beat, which schedules the sweep."""
+    from workers.app import app
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config)
+    app.start(["beat", "--loglevel", settings.log_level])
+
+
+@main.command("sweep")
+def sweep_once() -> None:
+    """Re-enqueue stored mail and outbox rows whose task never ran, once."""
+    from workers.sweep import sweep
+
+    counts = sweep(_settings(), *_enqueuers())
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@main.command()
+@click.option("--concurrency", "-c", type=int, help="Worker processes (default from settings).")
+def up(concurrency: int | None) -> None:
+    """Run everything on this machine: migrations, worker(s), sweep, SMTP intake."""
+    from consultant.db.migrate import upgrade
+    from consultant.pipeline.intake.smtp import make_controller
+    from consultant.supervise import start_child, stop_child
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config)
+    upgrade(settings)
+    child = start_child([sys.executable, "-m", "consultant", "worker", "--beat",
+                         "--concurrency", str(concurrency or settings.worker_concurrency)])
+    controller = make_controller(settings, _enqueuers()[0])
+    try:
+        controller.start()
+        _print_welcome(settings)
+        _wait_for_signal(child)
+    finally:
+        click.echo("shutting down…", err=True)
+        controller.stop()
+        stop_child(child)
+    click.echo("stopped", err=True)
+
+
+def _wait_for_signal(child: Any = None) -> None:
+    """Block until SIGINT/SIGTERM (or the child process dies)."""
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        if child is not None and child.poll() is not None:
+            raise click.ClickException(f"worker exited with status {child.returncode}")
+
+
+def _print_welcome(settings: Settings) -> None:
+    address = settings.consult_addresses[0]
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    click.echo(
+        f"""
+consultant is running ({'embedded' if settings.embedded else 'production'} profile)
+  SMTP intake   {where}  (accepts mail for {', '.join(settings.consult_addresses)})
+  database      {settings.database_url}
+  outbound      {settings.relay_host or settings.outbox_path().resolve()}
+
+Send a test question (from another terminal):
+  consultant ask "Can I bill 20700 with 27447? Modifier 59? Dx M86.161"
+  or any mail client / curl to smtp://{where}, recipient {address}
+Then review it:
+  consultant cases list
+  consultant cases show CC-…
+  consultant cases approve CC-… --edit answer.txt
+Press Ctrl-C to stop.
+""".rstrip(),
+        err=False,
+    )
+    sys.stdout.flush()
+
+
+@main.command()
+@click.argument("question")
+@click.option("--sender", "from_", default="coder@example.org", show_default=True)
+@click.option("--subject", default="Coding question", show_default=True)
+def ask(question: str, from_: str, subject: str) -> None:
+    """Mail QUESTION to the running SMTP intake, as a user would."""
+    settings = _settings()
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = from_, settings.consult_addresses[0], subject
+    msg["Message-ID"] = make_msgid(domain=from_.rpartition("@")[2] or "localhost")
+    msg.set_content(question)
+    host = "127.0.0.1" if settings.smtp_host in ("0.0.0.0", "") else settings.smtp_host
+    try:
+        with smtplib.SMTP(host, settings.smtp_port, timeout=30) as smtp:
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as error:
+        raise click.ClickException(f"could not hand the question to {host}:"
+                                   f"{settings.smtp_port}: {error}") from error
+    click.echo(f"sent {msg['Message-ID']}")
+
+
+# --- review -------------------------------------------------------------------
+
+
+@main.group()
+def cases() -> None:
+    """List, show, approve and reject cases."""
+
+
+def _reviewer(value: str | None) -> str:
+    return value or os.environ.get("CONSULTANT_REVIEWER") or f"cli:{getpass.getuser()}"
+
+
+@cases.command("list")
+@click.option("--state", help="Only cases in this state (drafted, approved, sent, …).")
+@click.option("--limit", default=50, show_default=True)
+def cases_list(state: str | None, limit: int) -> None:
+    """List cases, oldest first."""
+    from consultant.pipeline.review import list_cases
+
+    with session_scope(_settings()) as session:
+        rows = list_cases(session, state, limit)
+        counts = dict(session.execute(
+            select(CaseCode.case_id, func.count()).where(CaseCode.case_id.in_([c.id for c in rows]))
+            .group_by(CaseCode.case_id)
+        ).tuples().all())
+    if not rows:
+        click.echo("no cases")
+        return
+    click.echo(f"{'REF':<16} {'STATE':<16} {'RECEIVED':<17} {'CODES':>5}  {'SENDER':<30} SUBJECT")
+    for c in rows:
+        click.echo(f"{c.ref or '':<16} {c.state:<16} {c.created_at:%Y-%m-%d %H:%M}  "
+                   f"{counts.get(c.id, 0):>5}  {c.sender[:30]:<30} {c.subject[:60]}")
+
+
+@cases.command("show")
+@click.argument("ref")
+def cases_show(ref: str) -> None:
+    """Show a case: sender, state, codes found, and the current draft."""
+    from consultant.pipeline.review import view_case
+
+    with session_scope(_settings()) as session:
+        try:
+            view = view_case(session, ref)
+        except ReviewError as error:
+            raise click.ClickException(str(error)) from error
+        _echo_case(view)
+
+
+def _echo_case(view: Any) -> None:
+    case = view.case
+    click.echo(f"{case.ref}  [{case.state}]{'  ' + case.state_reason if case.state_reason else ''}")
+    click.echo(f"From:     {case.sender_name} <{case.sender}>")
+    click.echo(f"Subject:  {case.subject}")
+    click.echo(f"Received: {case.created_at:%Y-%m-%d %H:%M} UTC; messages: {len(view.inbound)}")
+    click.echo("Codes:    " + (", ".join(f"{c.code} ({c.system}{', quoted' if c.quoted else ''})"
+                                         for c in view.codes) or "none found"))
+    for out in view.outbound:
+        click.echo(f"Outbound: {out.rfc_message_id} {out.state} attempts={out.attempts}"
+                   + (f" last error: {out.last_error}" if out.last_error else ""))
+    if view.draft is not None:
+        d = view.draft
+        click.echo(f"\n--- draft v{d.version} by {d.author} ---\nSubject: {d.subject}\n")
+        click.echo(d.body_text)
+
+
+@cases.command("approve")
+@click.argument("ref")
+@click.option("--edit", "edit_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Replace the draft text with this file's content before approving.")
+@click.option("--subject", help="Replace the draft's subject.")
+@click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
+def cases_approve(ref: str, edit_file: Path | None, subject: str | None,
+                  reviewer: str | None) -> None:
+    """Approve the case's draft and queue the answer for delivery."""
+    from consultant.pipeline.review import approve
+
+    settings = _settings()
+    text = edit_file.read_text(encoding="utf-8") if edit_file else None
+    try:
+        with session_scope(settings) as session:
+            outbound = approve(session, settings, ref, _reviewer(reviewer), text, subject)
+            outbound_id, message_id = outbound.id, outbound.rfc_message_id
+    except ReviewError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        _enqueuers()[1](outbound_id)
+        queued = "queued for delivery"
+    except Exception:  # The outbox row is committed; the sweep delivers it.
+        queued = "stored; the broker is unreachable, the sweep will deliver it"
+    click.echo(f"approved {ref.upper()}: answer {message_id} {queued}")
+
+
+@cases.command("reject")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why the case gets no answer (kept in the log).")
+@click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
+def cases_reject(ref: str, reason: str, reviewer: str | None) -> None:
+    """Reject the case: no answer is sent."""
+    from consultant.pipeline.review import reject
+
+    try:
+        with session_scope(_settings()) as session:
+            reject(session, ref, _reviewer(reviewer), reason)
+    except ReviewError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"rejected {ref.upper()}")

@@ -1,0 +1,87 @@
+"""Engine and session factory, one engine per database URL and process.
+
+SQLite (the embedded profile) is shared by the intake, the CLI and several
+worker processes: it runs in WAL mode, waits for locks instead of failing, and
+starts every transaction with BEGIN IMMEDIATE so a read-then-write transaction
+never dies on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from consultant.settings import Settings, get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def _make_engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+_engines: dict[tuple[str, int], Engine] = {}
+
+
+def _engine_for(url: str, pid: int) -> Engine:
+    # Keyed by pid: a forked Celery child must not reuse its parent's sockets.
+    key = (url, pid)
+    if key not in _engines:
+        _engines[key] = _make_engine(url)
+    return _engines[key]
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection of this process (tests, shutdown)."""
+    while _engines:
+        _engines.popitem()[1].dispose()
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """Return this process's engine for the configured database."""
+    settings = settings or get_settings()
+    if settings.embedded:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return _engine_for(settings.database_url, os.getpid())
+
+
+def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(settings: Settings | None = None) -> Iterator[Session]:
+    """Open a session; commit on success, roll back on any error."""
+    session = session_factory(settings)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,62 @@
+"""Logging setup and the context (case reference) carried into every line.
+
+Message bodies are never logged: coding questions can carry patient data.
+Addresses are shortened by `redact_address` wherever they appear in logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+
+import yaml
+
+case_ref_var: ContextVar[str] = ContextVar("case_ref", default="-")
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s [%(case_ref)s] %(message)s"
+
+
+class ContextFilter(logging.Filter):
+    """Put the current case reference on every record as ``case_ref``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "case_ref"):
+            record.case_ref = case_ref_var.get()
+        return True
+
+
+@contextmanager
+def case_context(ref: str) -> Iterator[None]:
+    """Tag log lines emitted inside the block with the case reference."""
+    token = case_ref_var.set(ref)
+    try:
+        yield
+    finally:
+        case_ref_var.reset(token)
+
+
+def redact_address(address: str) -> str:
+    """Shorten an address for logs: ``jane.doe@clinic.org`` -> ``j***@clinic.org``."""
+    local, at, domain = address.partition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def setup_logging(level: str = "INFO", config_file: Path | None = None) -> None:
+    """Configure logging from a dictConfig YAML file, or a plain stderr format."""
+    if config_file is not None:
+        logging.config.dictConfig(yaml.safe_load(config_file.read_text(encoding="utf-8")))
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiosmtpd logs every connection at INFO, peers included; we log what matters.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Outgoing mail: template rendering, MIME composition, delivery."""

@@ -1,0 +1,86 @@
+"""Deliver raw mail: to the SMTP relay (production) or the local outbox folder.
+
+Failures are sorted for the send stage: Transient (connection trouble, 4xx)
+means try again later; DeliveryRefused (5xx) means this mail will never go.
+Credentials never reach the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
+
+from consultant.errors import Transient
+from consultant.logs import redact_address
+from consultant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryRefused(Exception):
+    """The relay refused the mail permanently (5xx)."""
+
+
+def deliver(settings: Settings, raw: bytes, mail_from: str, recipients: Sequence[str],
+            name: str) -> str:
+    """Hand the mail on; return where it went (for the outbox row)."""
+    if settings.relay_host:
+        return _relay(settings, raw, mail_from, recipients)
+    return str(write_outbox_file(settings.outbox_path(), name, raw))
+
+
+def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
+    """Write `name`.eml atomically: a reader never sees half a mail."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{name}.eml"
+    temporary = folder / f".{name}.eml.tmp"
+    with temporary.open("wb") as handle:
+        handle.write(raw)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(final)
+    log.info("answer written to %s", final)
+    return final
+
+
+def _connect(settings: Settings) -> smtplib.SMTP:
+    host, port, timeout = settings.relay_host or "", settings.relay_port, settings.relay_timeout
+    context = ssl.create_default_context()
+    if settings.relay_security == "tls":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    smtp = smtplib.SMTP(host, port, timeout=timeout)
+    if settings.relay_security == "starttls":
+        smtp.starttls(context=context)
+    return smtp
+
+
+def _relay(settings: Settings, raw: bytes, mail_from: str, recipients: Sequence[str]) -> str:
+    try:
+        with _connect(settings) as smtp:
+            if settings.relay_username and settings.relay_password:
+                smtp.login(settings.relay_username, settings.relay_password.get_secret_value())
+            refused = smtp.sendmail(mail_from, list(recipients), raw)
+    except smtplib.SMTPRecipientsRefused as error:
+        _raise_for_codes([code for code, _ in error.recipients.values()], "all recipients refused")
+        raise AssertionError("unreachable") from error
+    except smtplib.SMTPResponseException as error:
+        _raise_for_codes([error.smtp_code], f"relay answered {error.smtp_code}")
+        raise AssertionError("unreachable") from error
+    except (OSError, smtplib.SMTPException) as error:
+        raise Transient(f"relay unreachable: {type(error).__name__}: {error}") from error
+    if refused:
+        log.warning("relay refused %d recipient(s): %s", len(refused),
+                    ", ".join(redact_address(r) for r in refused))
+    where = f"{settings.relay_host}:{settings.relay_port}"
+    log.info("answer relayed via %s", where)
+    return where
+
+
+def _raise_for_codes(codes: Sequence[int], what: str) -> None:
+    if any(400 <= code < 500 for code in codes):
+        raise Transient(f"{what} (temporary: {sorted(set(codes))})")
+    raise DeliveryRefused(f"{what} (permanent: {sorted(set(codes))})")

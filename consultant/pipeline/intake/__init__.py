@@ -1,0 +1,1 @@
+"""Intake: the ways mail comes in. Every one of them goes through store.store_raw."""

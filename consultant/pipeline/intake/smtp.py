@@ -1,0 +1,121 @@
+"""SMTP intake: validate at RCPT, persist at DATA, decide in the worker.
+
+Only the configured consult addresses are accepted (550 5.1.1 otherwise, at
+RCPT, before any data moves); aiosmtpd enforces the size limit (552). The raw
+mail is committed by store_raw *before* we answer 250; only then is the
+processing task enqueued. If the enqueue fails (broker down) the mail is safe
+in the database and the sweep enqueues it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from consultant.db.session import session_scope
+from consultant.logs import redact_address
+from consultant.pipeline.intake.store import Stored, store_raw
+from consultant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OK_250 = "250 2.0.0 OK: queued as {ref}"
+OK_RCPT = "250 2.1.5 Recipient OK"
+ERR_550 = "550 5.1.1 No such consult address here"
+ERR_451 = "451 4.3.0 Temporary failure, please try again later"
+ERR_554_EMPTY = "554 5.6.0 Empty message"
+
+Enqueue = Callable[[int], None]
+
+
+class IntakeHandler:
+    """aiosmtpd handler: RCPT check, then store-and-commit at DATA."""
+
+    def __init__(self, settings: Settings, enqueue: Enqueue) -> None:
+        self.settings = settings
+        self.addresses = frozenset(a.lower() for a in settings.consult_addresses)
+        self.enqueue = enqueue
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.strip().lower() not in self.addresses:
+            log.info("refused recipient %s", redact_address(address))
+            return ERR_550
+        envelope.rcpt_tos.append(address)
+        return OK_RCPT
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        if not isinstance(raw, bytes) or not raw.strip():
+            return ERR_554_EMPTY
+        loop = asyncio.get_running_loop()
+        # The database call blocks: run it off the event loop so other
+        # sessions keep talking while this one commits.
+        stored = await loop.run_in_executor(None, self._store, raw, envelope)
+        await loop.run_in_executor(None, self._enqueue, stored)
+        return OK_250.format(ref=stored.inbound_id)
+
+    async def handle_exception(self, error: Exception) -> str:
+        # Never show the exception text to the peer; the log has it.
+        log.exception("intake failed; answering 451")
+        return ERR_451
+
+    def _store(self, raw: bytes, envelope: Envelope) -> Stored:
+        with session_scope(self.settings) as session:
+            stored = store_raw(
+                session,
+                raw,
+                source="smtp",
+                envelope_from=envelope.mail_from or "",
+                envelope_to=list(envelope.rcpt_tos),
+            )
+        log.info(
+            "inbound %s %s (%d bytes)",
+            stored.inbound_id,
+            "stored" if stored.created else "already stored",
+            len(raw),
+        )
+        return stored
+
+    def _enqueue(self, stored: Stored) -> None:
+        if not stored.created:
+            return
+        try:
+            self.enqueue(stored.inbound_id)
+        except Exception:  # The sweep covers a lost enqueue; the mail is stored.
+            log.warning("inbound %s stored but not enqueued; the sweep will", stored.inbound_id)
+
+
+class IntakeController(Controller):  # type: ignore[misc]
+    """A Controller whose SMTP server enforces our size limit and reports SIZE."""
+
+    def __init__(self, handler: IntakeHandler, settings: Settings, **kwargs: Any) -> None:
+        self.settings = settings
+        super().__init__(
+            handler,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            ready_timeout=10.0,
+            **kwargs,
+        )
+
+    def factory(self) -> SMTP:
+        return SMTP(
+            self.handler,
+            data_size_limit=self.settings.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self.settings.mail_domain,
+            ident="consultant intake",
+        )
+
+
+def make_controller(settings: Settings, enqueue: Enqueue) -> IntakeController:
+    """Build (not start) the SMTP intake for these settings."""
+    return IntakeController(IntakeHandler(settings, enqueue), settings)

@@ -1,0 +1,73 @@
+"""Shared fixtures: settings pointed at a temporary var dir, the shared data dir."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from consultant.db.session import dispose_engines
+from consultant.settings import Settings, get_settings
+
+REPO = Path(__file__).resolve().parents[1]
+MAIL = REPO / "tests" / "data" / "mail"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def shared_dir() -> Path:
+    """../shared beside the checkout (or CONSULTANT_SHARED_DIR)."""
+    return Path(os.environ.get("CONSULTANT_SHARED_DIR", REPO.parent / "shared"))
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip with `reason` when a resource is missing, but fail under CI=true."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required under CI=true: {reason}")
+    pytest.skip(reason)
+
+
+def mail_bytes(name: str) -> bytes:
+    return (MAIL / name).read_bytes()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A clean CONSULTANT_* environment with var/ in a temporary folder."""
+    for name in list(os.environ):
+        if name.startswith("CONSULTANT_") and name != "CONSULTANT_SHARED_DIR":
+            monkeypatch.delenv(name)
+    values = {"CONSULTANT_VAR_DIR": str(tmp_path / "var")}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield values
+    get_settings.cache_clear()
+    dispose_engines()
+
+
+def set_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], **values: str) -> Settings:
+    """Set more CONSULTANT_* variables and return the fresh settings."""
+    for name, value in values.items():
+        key = f"CONSULTANT_{name.upper()}"
+        env[key] = value
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+def settings(env: dict[str, str]) -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+def migrated(settings: Settings) -> Settings:
+    """Embedded-profile settings with the SQLite schema migrated."""
+    from consultant.db.migrate import upgrade
+
+    upgrade(settings)
+    return settings

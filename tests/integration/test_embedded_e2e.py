@@ -1,0 +1,87 @@
+"""End to end on the embedded profile: `consultant up` as a user runs it.
+
+smtplib sends a question to the running intake, the real Celery worker that
+`up` started drafts it, a reviewer approves it with the CLI, and the answer
+appears in the local outbox, threaded onto the question. Ctrl-C then stops
+everything, leaving no process behind.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import smtplib
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import mail_bytes
+from tests.integration.conftest import Child, free_port, run_cli, wait_for, wait_for_port
+
+pytestmark = pytest.mark.integration
+
+
+def _processes_mentioning(marker: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                environ = (proc / "environ").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in environ:
+                found.append(proc.name)
+    return found
+
+
+def _case_ref(env: dict[str, str]) -> str | None:
+    listing = run_cli(env, "cases", "list", "--state", "drafted").stdout
+    match = re.search(r"CC-\d{4}-\d{6}", listing)
+    return match.group(0) if match else None
+
+
+def test_question_travels_the_whole_loop_on_the_embedded_profile(
+    env: dict[str, str], spawn: object, tmp_path: Path
+) -> None:
+    port = free_port()
+    env["CONSULTANT_SMTP_PORT"] = str(port)
+    env["CONSULTANT_SWEEP_INTERVAL"] = "2"
+    up: Child = spawn("up", "--concurrency", "1")  # type: ignore[operator]
+    wait_for_port(port, up, deadline=120)
+    wait_for(lambda: "Ctrl-C" in up.output(), "the welcome text of `consultant up`")
+    assert f"127.0.0.1:{port}" in up.output()
+
+    question = mail_bytes("simple_question.eml")
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+        smtp.sendmail("dana.biller@example-clinic.org", ["consult@localhost"], question)
+
+    ref = wait_for(lambda: _case_ref(env), "the case to be drafted by the worker", 120)
+    shown = run_cli(env, "cases", "show", ref).stdout
+    for code in ("20700 (cpt)", "27447 (cpt)", "59 (modifier)", "M86.161 (icd10cm)"):
+        assert code in shown
+
+    refused = run_cli(env, "cases", "approve", ref, check=False)
+    assert refused.returncode != 0 and "placeholder" in refused.stderr
+
+    answer = tmp_path / "answer.txt"
+    answer.write_text("Hello Dana,\n\nHere is the answer from our coding expert.\n")
+    approved = run_cli(env, "cases", "approve", ref, "--edit", str(answer), "--as", "r@example.org")
+    assert f"approved {ref}" in approved.stdout
+
+    outbox = Path(env["CONSULTANT_VAR_DIR"]) / "outbox"
+    files = wait_for(lambda: list(outbox.glob("*.eml")), "the answer in the outbox", 120)
+    reply = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert reply["In-Reply-To"] == "<q1-20261124.091500@example-clinic.org>"
+    assert "<q1-20261124.091500@example-clinic.org>" in reply["References"]
+    assert reply["Subject"] == f"Re: Bill 20700 with 27447? [{ref}]"
+    assert reply["To"] == "dana.biller@example-clinic.org"
+    assert "answer from our coding expert" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    wait_for(lambda: f"{ref}  [sent]" in run_cli(env, "cases", "show", ref).stdout,
+             "the case to be marked sent")
+
+    marker = env["CONSULTANT_VAR_DIR"]
+    assert len(_processes_mentioning(marker)) >= 2  # up and its worker
+    assert up.stop(signal.SIGINT) == 0
+    wait_for(lambda: not _processes_mentioning(marker), "every child of `up` to exit", 30)
+    assert len(list(outbox.glob("*.eml"))) == 1

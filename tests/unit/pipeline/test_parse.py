@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from consultant.errors import Quarantine
+from consultant.pipeline.parse import html_to_text, parse
+from tests.conftest import mail_bytes
+
+
+def test_plain_question_gives_sender_subject_and_text() -> None:
+    parsed = parse(mail_bytes("simple_question.eml"))
+    assert parsed.sender == "dana.biller@example-clinic.org"
+    assert parsed.sender_name == "Dana Biller"
+    assert parsed.subject == "Bill 20700 with 27447?"
+    assert parsed.rfc_message_id == "<q1-20261124.091500@example-clinic.org>"
+    assert "modifier 59" in parsed.text
+    assert parsed.date is not None and parsed.date.year == 2026
+
+
+def test_html_only_mail_becomes_text_without_scripts_or_styles() -> None:
+    parsed = parse(mail_bytes("html_only.eml"))
+    assert parsed.subject == "Question – injection J1100"
+    assert "J1100 with 99213-25" in parsed.text
+    assert "E11.9" in parsed.text
+    assert "alert" not in parsed.text and "color:red" not in parsed.text
+    assert parsed.references == ("<thread-root@example-billing.com>",)
+
+
+def test_table_cells_stay_apart() -> None:
+    assert "Dx\tE11.9" in html_to_text("<table><tr><td>Dx</td><td>E11.9</td></tr></table>")
+
+
+def test_mail_without_sender_is_quarantined_with_reason() -> None:
+    with pytest.raises(Quarantine, match="no sender"):
+        parse(mail_bytes("no_sender.eml"))
+
+
+def test_reply_to_wins_over_from_for_answers() -> None:
+    raw = b"Reply-To: Billing <billing@example.org>\n" + mail_bytes("simple_question.eml")
+    parsed = parse(raw)
+    assert parsed.reply_to == "billing@example.org"
+    assert parsed.sender == "dana.biller@example-clinic.org"
+
+
+def test_quoted_history_start_is_found() -> None:
+    raw = mail_bytes("simple_question.eml").replace(
+        b"Thanks,", b"On Mon, 23 Nov 2026 Sam wrote:\n> old 99999\n\nThanks,"
+    )
+    parsed = parse(raw)
+    assert parsed.quoted_from is not None
+    assert parsed.text[parsed.quoted_from :].startswith("On Mon")
+
+
+def test_unknown_charset_does_not_crash() -> None:
+    raw = mail_bytes("simple_question.eml").replace(b'charset="utf-8"', b'charset="x-unknown"')
+    assert "27447" in parse(raw).text

@@ -1,0 +1,1 @@
+"""Celery side: the app, one thin task per stage, and the sweep."""

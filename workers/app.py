@@ -1,0 +1,64 @@
+"""The Celery app, configured from Settings on first use (never at import).
+
+JSON only, late acknowledgement, tasks of a lost worker rejected back onto
+the queue, one message prefetched per process: a crash loses no task, and
+the sweep covers the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from consultant.settings import Settings, get_settings
+
+QUEUE = "consultant"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """Celery settings for this deployment."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": settings.broker_url,
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": _transport_options(settings.broker_url),
+        "task_default_queue": QUEUE,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "enable_utc": True,
+        "beat_schedule": {
+            "sweep": {"task": "pipeline.sweep", "schedule": settings.sweep_interval},
+        },
+        "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
+        "imports": ["workers.tasks"],
+    }
+
+
+def _transport_options(broker_url: str) -> dict[str, Any]:
+    if broker_url.startswith(("redis://", "rediss://")):
+        # An unacknowledged task returns to the queue after this long if its
+        # worker vanished; longer than any task of ours runs.
+        return {"visibility_timeout": 3600}
+    return {}
+
+
+app = Celery("consultant")
+
+
+@app.on_configure.connect
+def _configure(sender: Celery, **_: Any) -> None:
+    sender.config_from_object(celery_config(get_settings()))
+
+
+import workers.tasks  # noqa: E402,F401  (registers the tasks on `app`)

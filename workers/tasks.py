@@ -1,0 +1,78 @@
+"""One thin task per stage. Tasks take database ids, commit, then enqueue.
+
+Retries: Transient errors and lost database connections retry with backoff
+and jitter. Anything else is a bug: the traceback goes on the inbound row and
+the exception is re-raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from consultant.db.models import InboundMessage, InboundState
+from consultant.db.session import session_factory, session_scope
+from consultant.errors import Transient
+from consultant.pipeline.process import process_message
+from consultant.pipeline.send import send_outbound
+from consultant.settings import get_settings
+from workers.app import app
+from workers.sweep import sweep
+
+log = logging.getLogger(__name__)
+
+RETRY = {
+    "autoretry_for": (Transient, OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 12,
+}
+
+
+@app.task(name="pipeline.process_message", **RETRY)  # type: ignore[misc]
+def process_message_task(inbound_id: int) -> int | None:
+    settings = get_settings()
+    try:
+        with session_scope(settings) as session:
+            return process_message(session, settings, inbound_id)
+    except (Transient, OperationalError, InterfaceError):
+        raise
+    except Exception:
+        _record_failure(inbound_id, traceback.format_exc())
+        raise
+
+
+@app.task(name="pipeline.send_outbound", **RETRY)  # type: ignore[misc]
+def send_outbound_task(outbound_id: int) -> str:
+    settings = get_settings()
+    return str(send_outbound(session_factory(settings), settings, outbound_id))
+
+
+@app.task(name="pipeline.sweep", **RETRY)  # type: ignore[misc]
+def sweep_task() -> dict[str, int]:
+    return sweep(get_settings(), enqueue_process, enqueue_send)
+
+
+def enqueue_process(inbound_id: int, **options: Any) -> None:
+    """Queue processing of a stored mail; raises if the broker is unreachable."""
+    process_message_task.apply_async((inbound_id,), retry=False, **options)
+
+
+def enqueue_send(outbound_id: int, **options: Any) -> None:
+    """Queue delivery of an outbox row; raises if the broker is unreachable."""
+    send_outbound_task.apply_async((outbound_id,), retry=False, **options)
+
+
+def _record_failure(inbound_id: int, trace: str) -> None:
+    with session_scope() as session:
+        session.execute(
+            update(InboundMessage)
+            .where(InboundMessage.id == inbound_id, InboundMessage.state == InboundState.STORED)
+            .values(state=InboundState.FAILED.value, error=trace)
+        )
+    log.error("inbound %s failed; traceback stored on the row", inbound_id)
