@@ -38,9 +38,7 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 }
 
 
-def audit(
-    session: Session, actor: str, action: str, case_id: int | None, **detail: Any
-) -> None:
+def audit(session: Session, actor: str, action: str, case_id: int | None, **detail: Any) -> None:
     """Append one entry to the audit log (never updated, never deleted)."""
     session.add(AuditEntry(actor=actor, action=action, case_id=case_id, detail=detail))
 

@@ -93,9 +93,14 @@ def intake() -> None:
 
 
 def _worker_argv(settings: Settings, concurrency: int | None, beat: bool) -> list[str]:
-    argv = ["worker", "--loglevel", settings.log_level,
-            "--concurrency", str(concurrency or settings.worker_concurrency)]
-    return argv + ["--beat"] if beat else argv
+    argv = [
+        "worker",
+        "--loglevel",
+        settings.log_level,
+        "--concurrency",
+        str(concurrency or settings.worker_concurrency),
+    ]
+    return [*argv, "--beat"] if beat else argv
 
 
 @main.command()
@@ -140,8 +145,17 @@ def up(concurrency: int | None) -> None:
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
     upgrade(settings)
-    child = start_child([sys.executable, "-m", "consultant", "worker", "--beat",
-                         "--concurrency", str(concurrency or settings.worker_concurrency)])
+    child = start_child(
+        [
+            sys.executable,
+            "-m",
+            "consultant",
+            "worker",
+            "--beat",
+            "--concurrency",
+            str(concurrency or settings.worker_concurrency),
+        ]
+    )
     controller = make_controller(settings, _enqueuers()[0])
     try:
         controller.start()
@@ -169,8 +183,8 @@ def _print_welcome(settings: Settings) -> None:
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     click.echo(
         f"""
-consultant is running ({'embedded' if settings.embedded else 'production'} profile)
-  SMTP intake   {where}  (accepts mail for {', '.join(settings.consult_addresses)})
+consultant is running ({"embedded" if settings.embedded else "production"} profile)
+  SMTP intake   {where}  (accepts mail for {", ".join(settings.consult_addresses)})
   database      {settings.database_url}
   outbound      {settings.relay_host or settings.outbox_path().resolve()}
 
@@ -204,8 +218,9 @@ def ask(question: str, from_: str, subject: str) -> None:
         with smtplib.SMTP(host, settings.smtp_port, timeout=30) as smtp:
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException) as error:
-        raise click.ClickException(f"could not hand the question to {host}:"
-                                   f"{settings.smtp_port}: {error}") from error
+        raise click.ClickException(
+            f"could not hand the question to {host}:{settings.smtp_port}: {error}"
+        ) from error
     click.echo(f"sent {msg['Message-ID']}")
 
 
@@ -230,17 +245,24 @@ def cases_list(state: str | None, limit: int) -> None:
 
     with session_scope(_settings()) as session:
         rows = list_cases(session, state, limit)
-        counts = dict(session.execute(
-            select(CaseCode.case_id, func.count()).where(CaseCode.case_id.in_([c.id for c in rows]))
-            .group_by(CaseCode.case_id)
-        ).tuples().all())
+        counts = dict(
+            session.execute(
+                select(CaseCode.case_id, func.count())
+                .where(CaseCode.case_id.in_([c.id for c in rows]))
+                .group_by(CaseCode.case_id)
+            )
+            .tuples()
+            .all()
+        )
     if not rows:
         click.echo("no cases")
         return
     click.echo(f"{'REF':<16} {'STATE':<16} {'RECEIVED':<17} {'CODES':>5}  {'SENDER':<30} SUBJECT")
     for c in rows:
-        click.echo(f"{c.ref or '':<16} {c.state:<16} {c.created_at:%Y-%m-%d %H:%M}  "
-                   f"{counts.get(c.id, 0):>5}  {c.sender[:30]:<30} {c.subject[:60]}")
+        click.echo(
+            f"{c.ref or '':<16} {c.state:<16} {c.created_at:%Y-%m-%d %H:%M}  "
+            f"{counts.get(c.id, 0):>5}  {c.sender[:30]:<30} {c.subject[:60]}"
+        )
 
 
 @cases.command("show")
@@ -263,11 +285,18 @@ def _echo_case(view: Any) -> None:
     click.echo(f"From:     {case.sender_name} <{case.sender}>")
     click.echo(f"Subject:  {case.subject}")
     click.echo(f"Received: {case.created_at:%Y-%m-%d %H:%M} UTC; messages: {len(view.inbound)}")
-    click.echo("Codes:    " + (", ".join(f"{c.code} ({c.system}{', quoted' if c.quoted else ''})"
-                                         for c in view.codes) or "none found"))
+    click.echo(
+        "Codes:    "
+        + (
+            ", ".join(f"{c.code} ({c.system}{', quoted' if c.quoted else ''})" for c in view.codes)
+            or "none found"
+        )
+    )
     for out in view.outbound:
-        click.echo(f"Outbound: {out.rfc_message_id} {out.state} attempts={out.attempts}"
-                   + (f" last error: {out.last_error}" if out.last_error else ""))
+        click.echo(
+            f"Outbound: {out.rfc_message_id} {out.state} attempts={out.attempts}"
+            + (f" last error: {out.last_error}" if out.last_error else "")
+        )
     if view.draft is not None:
         d = view.draft
         click.echo(f"\n--- draft v{d.version} by {d.author} ---\nSubject: {d.subject}\n")
@@ -276,12 +305,17 @@ def _echo_case(view: Any) -> None:
 
 @cases.command("approve")
 @click.argument("ref")
-@click.option("--edit", "edit_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Replace the draft text with this file's content before approving.")
+@click.option(
+    "--edit",
+    "edit_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Replace the draft text with this file's content before approving.",
+)
 @click.option("--subject", help="Replace the draft's subject.")
 @click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
-def cases_approve(ref: str, edit_file: Path | None, subject: str | None,
-                  reviewer: str | None) -> None:
+def cases_approve(
+    ref: str, edit_file: Path | None, subject: str | None, reviewer: str | None
+) -> None:
     """Approve the case's draft and queue the answer for delivery."""
     from consultant.pipeline.review import approve
 

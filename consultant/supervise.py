@@ -4,6 +4,7 @@ told to stop politely, killed if they do not, and never left behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import os
@@ -41,8 +42,6 @@ def stop_child(child: subprocess.Popen[bytes]) -> None:
             child.wait(STOP_TIMEOUT)
         except subprocess.TimeoutExpired:
             log.warning("pid %d did not stop in %.0fs; killing", child.pid, STOP_TIMEOUT)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)  # prefork children, if any survived
-    except ProcessLookupError:
-        pass
     child.wait()

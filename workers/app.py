@@ -56,7 +56,7 @@ def _transport_options(broker_url: str) -> dict[str, Any]:
 app = Celery("consultant")
 
 
-@app.on_configure.connect
+@app.on_configure.connect  # type: ignore[untyped-decorator]
 def _configure(sender: Celery, **_: Any) -> None:
     sender.config_from_object(celery_config(get_settings()))
 

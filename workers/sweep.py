@@ -30,10 +30,12 @@ Enqueue = Callable[[int], None]
 def sweep(settings: Settings, enqueue_process: Enqueue, enqueue_send: Enqueue) -> dict[str, int]:
     """Run one sweep; return how many rows of each kind were re-enqueued or reset."""
     counts = {"interrupted": _requeue_interrupted(settings)}
-    counts["inbound"] = _enqueue_all(settings, _due_inbound(settings), InboundMessage,
-                                     enqueue_process)
-    counts["outbound"] = _enqueue_all(settings, _due_outbound(settings), OutboundMessage,
-                                      enqueue_send)
+    counts["inbound"] = _enqueue_all(
+        settings, _due_inbound(settings), InboundMessage, enqueue_process
+    )
+    counts["outbound"] = _enqueue_all(
+        settings, _due_outbound(settings), OutboundMessage, enqueue_send
+    )
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts
@@ -43,11 +45,14 @@ def _due_inbound(settings: Settings) -> list[int]:
     cutoff = utcnow() - timedelta(seconds=settings.sweep_grace)
     waited = func.coalesce(InboundMessage.enqueued_at, InboundMessage.received_at)
     with session_scope(settings) as session:
-        return list(session.scalars(
-            select(InboundMessage.id)
-            .where(InboundMessage.state == InboundState.STORED, waited <= cutoff)
-            .order_by(InboundMessage.id).limit(BATCH)
-        ))
+        return list(
+            session.scalars(
+                select(InboundMessage.id)
+                .where(InboundMessage.state == InboundState.STORED, waited <= cutoff)
+                .order_by(InboundMessage.id)
+                .limit(BATCH)
+            )
+        )
 
 
 def _due_outbound(settings: Settings) -> list[int]:
@@ -56,19 +61,30 @@ def _due_outbound(settings: Settings) -> list[int]:
     waited = func.coalesce(OutboundMessage.enqueued_at, OutboundMessage.created_at)
     retry_due = and_(
         OutboundMessage.next_attempt_at <= now,
-        or_(OutboundMessage.enqueued_at.is_(None),
-            OutboundMessage.enqueued_at < OutboundMessage.next_attempt_at),
+        or_(
+            OutboundMessage.enqueued_at.is_(None),
+            OutboundMessage.enqueued_at < OutboundMessage.next_attempt_at,
+        ),
     )
     with session_scope(settings) as session:
-        return list(session.scalars(
-            select(OutboundMessage.id)
-            .where(OutboundMessage.state == OutboundState.QUEUED, or_(retry_due, waited <= cutoff))
-            .order_by(OutboundMessage.id).limit(BATCH)
-        ))
+        return list(
+            session.scalars(
+                select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.state == OutboundState.QUEUED, or_(retry_due, waited <= cutoff)
+                )
+                .order_by(OutboundMessage.id)
+                .limit(BATCH)
+            )
+        )
 
 
-def _enqueue_all(settings: Settings, ids: list[int], model: type[InboundMessage] |
-                 type[OutboundMessage], enqueue: Enqueue) -> int:
+def _enqueue_all(
+    settings: Settings,
+    ids: list[int],
+    model: type[InboundMessage] | type[OutboundMessage],
+    enqueue: Enqueue,
+) -> int:
     done = []
     for row_id in ids:
         try:
@@ -86,15 +102,27 @@ def _enqueue_all(settings: Settings, ids: list[int], model: type[InboundMessage]
 def _requeue_interrupted(settings: Settings) -> int:
     cutoff = utcnow() - timedelta(seconds=settings.sending_stale_after)
     with session_scope(settings) as session:
-        rows = list(session.scalars(
-            select(OutboundMessage).where(
-                OutboundMessage.state == OutboundState.SENDING, OutboundMessage.claimed_at <= cutoff
-            ).limit(BATCH)
-        ))
+        rows = list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.state == OutboundState.SENDING,
+                    OutboundMessage.claimed_at <= cutoff,
+                )
+                .limit(BATCH)
+            )
+        )
         for row in rows:
             row.state = OutboundState.QUEUED.value
             row.last_error = "attempt interrupted after claim; a duplicate delivery is possible"
-            audit(session, "system", "answer.interrupted", row.case_id, outbound_id=row.id,
-                  rfc_message_id=row.rfc_message_id, possible_duplicate=True)
+            audit(
+                session,
+                "system",
+                "answer.interrupted",
+                row.case_id,
+                outbound_id=row.id,
+                rfc_message_id=row.rfc_message_id,
+                possible_duplicate=True,
+            )
             log.warning("outbound %s interrupted mid-send; re-queued (possible duplicate)", row.id)
         return len(rows)

@@ -34,7 +34,7 @@ RETRY = {
 }
 
 
-@app.task(name="pipeline.process_message", **RETRY)  # type: ignore[misc]
+@app.task(name="pipeline.process_message", **RETRY)  # type: ignore[untyped-decorator]
 def process_message_task(inbound_id: int) -> int | None:
     settings = get_settings()
     try:
@@ -47,13 +47,13 @@ def process_message_task(inbound_id: int) -> int | None:
         raise
 
 
-@app.task(name="pipeline.send_outbound", **RETRY)  # type: ignore[misc]
+@app.task(name="pipeline.send_outbound", **RETRY)  # type: ignore[untyped-decorator]
 def send_outbound_task(outbound_id: int) -> str:
     settings = get_settings()
     return str(send_outbound(session_factory(settings), settings, outbound_id))
 
 
-@app.task(name="pipeline.sweep", **RETRY)  # type: ignore[misc]
+@app.task(name="pipeline.sweep", **RETRY)  # type: ignore[untyped-decorator]
 def sweep_task() -> dict[str, int]:
     return sweep(get_settings(), enqueue_process, enqueue_send)
 

@@ -25,8 +25,9 @@ class DeliveryRefused(Exception):
     """The relay refused the mail permanently (5xx)."""
 
 
-def deliver(settings: Settings, raw: bytes, mail_from: str, recipients: Sequence[str],
-            name: str) -> str:
+def deliver(
+    settings: Settings, raw: bytes, mail_from: str, recipients: Sequence[str], name: str
+) -> str:
     """Hand the mail on; return where it went (for the outbox row)."""
     if settings.relay_host:
         return _relay(settings, raw, mail_from, recipients)
@@ -73,8 +74,11 @@ def _relay(settings: Settings, raw: bytes, mail_from: str, recipients: Sequence[
     except (OSError, smtplib.SMTPException) as error:
         raise Transient(f"relay unreachable: {type(error).__name__}: {error}") from error
     if refused:
-        log.warning("relay refused %d recipient(s): %s", len(refused),
-                    ", ".join(redact_address(r) for r in refused))
+        log.warning(
+            "relay refused %d recipient(s): %s",
+            len(refused),
+            ", ".join(redact_address(r) for r in refused),
+        )
     where = f"{settings.relay_host}:{settings.relay_port}"
     log.info("answer relayed via %s", where)
     return where

@@ -49,8 +49,14 @@ def process_message(session: Session, settings: Settings, inbound_id: int) -> in
         parsed = parse(inbound.raw)
     except Quarantine as refusal:
         if _claim(session, inbound_id, InboundState.QUARANTINED, refusal.reason):
-            audit(session, "system", "inbound.quarantined", None, inbound_id=inbound_id,
-                  reason=refusal.reason)
+            audit(
+                session,
+                "system",
+                "inbound.quarantined",
+                None,
+                inbound_id=inbound_id,
+                reason=refusal.reason,
+            )
             log.info("inbound %s quarantined: %s", inbound_id, refusal.reason)
         return None
     if not _claim(session, inbound_id, InboundState.PROCESSED):

@@ -70,15 +70,25 @@ def view_case(session: Session, ref: str) -> CaseView:
     return CaseView(
         case=case,
         draft=latest_draft(session, case.id),
-        codes=list(session.scalars(
-            select(CaseCode).where(CaseCode.case_id == case.id).order_by(CaseCode.position)
-        )),
-        inbound=list(session.scalars(
-            select(InboundMessage).where(InboundMessage.case_id == case.id).order_by(InboundMessage.id)
-        )),
-        outbound=list(session.scalars(
-            select(OutboundMessage).where(OutboundMessage.case_id == case.id).order_by(OutboundMessage.id)
-        )),
+        codes=list(
+            session.scalars(
+                select(CaseCode).where(CaseCode.case_id == case.id).order_by(CaseCode.position)
+            )
+        ),
+        inbound=list(
+            session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.case_id == case.id)
+                .order_by(InboundMessage.id)
+            )
+        ),
+        outbound=list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(OutboundMessage.case_id == case.id)
+                .order_by(OutboundMessage.id)
+            )
+        ),
     )
 
 
@@ -107,8 +117,11 @@ def edit_draft(
     session.add(draft)
     session.flush()
     diff = difflib.unified_diff(
-        current.body_text.splitlines(), text.splitlines(),
-        f"v{current.version}", f"v{draft.version}", lineterm="",
+        current.body_text.splitlines(),
+        text.splitlines(),
+        f"v{current.version}",
+        f"v{draft.version}",
+        lineterm="",
     )
     audit(session, reviewer, "draft.edited", case.id, version=draft.version, diff="\n".join(diff))
     return draft
@@ -138,8 +151,14 @@ def approve(
     if not advance(session, case.id, CaseState.APPROVED, actor=reviewer, sources=REVIEWABLE):
         raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
     outbound = _outbox_row(session, settings, case, draft)
-    audit(session, reviewer, "answer.queued", case.id, draft_version=draft.version,
-          outbound_rfc_message_id=outbound.rfc_message_id)
+    audit(
+        session,
+        reviewer,
+        "answer.queued",
+        case.id,
+        draft_version=draft.version,
+        outbound_rfc_message_id=outbound.rfc_message_id,
+    )
     return outbound
 
 
@@ -150,8 +169,14 @@ def reject(session: Session, ref: str, reviewer: str, reason: str) -> Case:
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be rejected")
-    if not advance(session, case.id, CaseState.REJECTED, actor=reviewer, reason=reason.strip(),
-                   sources=REVIEWABLE):
+    if not advance(
+        session,
+        case.id,
+        CaseState.REJECTED,
+        actor=reviewer,
+        reason=reason.strip(),
+        sources=REVIEWABLE,
+    ):
         raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
     return case
 

@@ -48,8 +48,9 @@ def claim(session: Session, outbound_id: int) -> bool:
             OutboundMessage.state == OutboundState.QUEUED,
             or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now),
         )
-        .values(state=OutboundState.SENDING.value, attempts=OutboundMessage.attempts + 1,
-                claimed_at=now)
+        .values(
+            state=OutboundState.SENDING.value, attempts=OutboundMessage.attempts + 1, claimed_at=now
+        )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -81,13 +82,24 @@ def _mark_sent(session: Session, outbound_id: int, where: str) -> None:
             OutboundMessage.id == outbound_id,
             OutboundMessage.state.in_([OutboundState.SENDING, OutboundState.QUEUED]),
         )
-        .values(state=OutboundState.SENT.value, sent_at=utcnow(), last_error=None,
-                delivered_to={"via": where})
+        .values(
+            state=OutboundState.SENT.value,
+            sent_at=utcnow(),
+            last_error=None,
+            delivered_to={"via": where},
+        )
     )
     row = session.get_one(OutboundMessage, outbound_id)
     advance(session, row.case_id, CaseState.SENT, actor="system", sources=[CaseState.APPROVED])
-    audit(session, "system", "answer.sent", row.case_id, outbound_id=outbound_id, via=where,
-          attempts=row.attempts)
+    audit(
+        session,
+        "system",
+        "answer.sent",
+        row.case_id,
+        outbound_id=outbound_id,
+        via=where,
+        attempts=row.attempts,
+    )
     log.info("outbound %s sent via %s after %d attempt(s)", outbound_id, where, row.attempts)
 
 

@@ -83,8 +83,10 @@ def _truncate(url: str) -> None:
 
     from consultant.db.session import get_engine
 
-    tables = "accounts, account_addresses, reviewers, cases, case_codes, drafts, " \
-             "inbound_messages, outbound_messages, audit_log"
+    tables = (
+        "accounts, account_addresses, reviewers, cases, case_codes, drafts, "
+        "inbound_messages, outbound_messages, audit_log"
+    )
     with get_engine(Settings(database_url=url)).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
@@ -107,8 +109,14 @@ def production(
 ) -> Settings:
     """Production-profile settings: PostgreSQL (emptied per test) and Redis."""
     _truncate(pg_database)
-    return set_env(monkeypatch, env, database_url=pg_database, broker_url=redis_url,
-                   smtp_port=str(free_port()), sweep_grace="0")
+    return set_env(
+        monkeypatch,
+        env,
+        database_url=pg_database,
+        broker_url=redis_url,
+        smtp_port=str(free_port()),
+        sweep_grace="0",
+    )
 
 
 # --- SMTP peers ---------------------------------------------------------------
@@ -174,8 +182,11 @@ def spawn(tmp_path: Path, env: dict[str, str]) -> Iterator[Callable[..., Child]]
         child_env = {**os.environ, **env, **extra_env, "PYTHONUNBUFFERED": "1"}
         with log.open("wb") as out:  # the child keeps its own descriptor
             process = subprocess.Popen(
-                [sys.executable, "-m", "consultant", *args], env=child_env,
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                [sys.executable, "-m", "consultant", *args],
+                env=child_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         children.append(Child(name, process, log))
         return children[-1]
@@ -187,15 +198,22 @@ def spawn(tmp_path: Path, env: dict[str, str]) -> Iterator[Callable[..., Child]]
             child.process.wait()
 
 
-def run_cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    env: dict[str, str], *args: str, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """Run `consultant ARGS` to completion, as a reviewer at a terminal would."""
     result = subprocess.run(
-        [sys.executable, "-m", "consultant", *args], env={**os.environ, **env},
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "consultant", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if check and result.returncode != 0:
-        pytest.fail(f"consultant {' '.join(args)} failed ({result.returncode}):\n"
-                    f"{result.stdout}\n{result.stderr}")
+        pytest.fail(
+            f"consultant {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

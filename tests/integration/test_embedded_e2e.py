@@ -77,8 +77,10 @@ def test_question_travels_the_whole_loop_on_the_embedded_profile(
     assert reply["Subject"] == f"Re: Bill 20700 with 27447? [{ref}]"
     assert reply["To"] == "dana.biller@example-clinic.org"
     assert "answer from our coding expert" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    wait_for(lambda: f"{ref}  [sent]" in run_cli(env, "cases", "show", ref).stdout,
-             "the case to be marked sent")
+    wait_for(
+        lambda: f"{ref}  [sent]" in run_cli(env, "cases", "show", ref).stdout,
+        "the case to be marked sent",
+    )
 
     marker = env["CONSULTANT_VAR_DIR"]
     assert len(_processes_mentioning(marker)) >= 2  # up and its worker

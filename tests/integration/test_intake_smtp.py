@@ -22,8 +22,13 @@ pytestmark = pytest.mark.integration
 def intake(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, migrated: Settings
 ) -> Iterator[tuple[Settings, list[int]]]:
-    settings = set_env(monkeypatch, env, smtp_port=str(free_port()), max_message_size="20000",
-                       consult_addresses="consult@localhost,help@localhost")
+    settings = set_env(
+        monkeypatch,
+        env,
+        smtp_port=str(free_port()),
+        max_message_size="20000",
+        consult_addresses="consult@localhost,help@localhost",
+    )
     enqueued: list[int] = []
     controller = make_controller(settings, enqueued.append)
     controller.start()

@@ -48,15 +48,23 @@ def _start(
 
 
 def test_question_travels_the_whole_loop_on_postgres_and_redis(
-    production: Settings, env: dict[str, str], relay_sink: Sink,
-    spawn: Callable[..., Child], tmp_path: Path,
+    production: Settings,
+    env: dict[str, str],
+    relay_sink: Sink,
+    spawn: Callable[..., Child],
+    tmp_path: Path,
 ) -> None:
-    env.update(CONSULTANT_RELAY_HOST=relay_sink.host, CONSULTANT_RELAY_PORT=str(relay_sink.port),
-               CONSULTANT_RELAY_SECURITY="none", CONSULTANT_FROM_ADDRESS="consult@example.org")
+    env.update(
+        CONSULTANT_RELAY_HOST=relay_sink.host,
+        CONSULTANT_RELAY_PORT=str(relay_sink.port),
+        CONSULTANT_RELAY_SECURITY="none",
+        CONSULTANT_FROM_ADDRESS="consult@example.org",
+    )
     worker, _ = _start(spawn, production)
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
-        smtp.sendmail("pat.lee@example-billing.com", ["consult@localhost"],
-                      mail_bytes("html_only.eml"))
+        smtp.sendmail(
+            "pat.lee@example-billing.com", ["consult@localhost"], mail_bytes("html_only.eml")
+        )
 
     wait_for(lambda: _count(production, Draft) == 1, "the draft", 120)
     listing = run_cli(env, "cases", "list").stdout
@@ -76,30 +84,48 @@ def test_question_travels_the_whole_loop_on_postgres_and_redis(
     reply = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[arg-type]
     assert reply["In-Reply-To"] == "<html-only-1@example-billing.com>"
     assert reply["References"].split() == [
-        "<thread-root@example-billing.com>", "<html-only-1@example-billing.com>"]
+        "<thread-root@example-billing.com>",
+        "<html-only-1@example-billing.com>",
+    ]
     assert ref in reply["Subject"]
-    wait_for(lambda: run_cli(env, "cases", "show", ref).stdout.startswith(f"{ref}  [sent]"),
-             "the case to be marked sent")
+    wait_for(
+        lambda: run_cli(env, "cases", "show", ref).stdout.startswith(f"{ref}  [sent]"),
+        "the case to be marked sent",
+    )
     with session_scope(production) as session:
         actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-    assert actions == ["case.opened", "case.drafted", "draft.edited", "case.approved",
-                       "answer.queued", "case.sent", "answer.sent"]
+    assert actions == [
+        "case.opened",
+        "case.drafted",
+        "draft.edited",
+        "case.approved",
+        "answer.queued",
+        "case.sent",
+        "answer.sent",
+    ]
     assert "pat.lee" not in worker.output()  # addresses are redacted, bodies never logged
 
 
 def test_tasks_delivered_twice_make_one_draft_and_one_delivery(
-    production: Settings, env: dict[str, str], relay_sink: Sink,
-    spawn: Callable[..., Child], tmp_path: Path,
+    production: Settings,
+    env: dict[str, str],
+    relay_sink: Sink,
+    spawn: Callable[..., Child],
+    tmp_path: Path,
 ) -> None:
     from workers.tasks import enqueue_process, enqueue_send
 
-    env.update(CONSULTANT_RELAY_HOST=relay_sink.host, CONSULTANT_RELAY_PORT=str(relay_sink.port),
-               CONSULTANT_RELAY_SECURITY="none")
+    env.update(
+        CONSULTANT_RELAY_HOST=relay_sink.host,
+        CONSULTANT_RELAY_PORT=str(relay_sink.port),
+        CONSULTANT_RELAY_SECURITY="none",
+    )
     # One worker process: tasks run strictly in queue order (see the sentinel).
     _start(spawn, production, concurrency=1)
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
-        smtp.sendmail("d@example-clinic.org", ["consult@localhost"],
-                      mail_bytes("simple_question.eml"))
+        smtp.sendmail(
+            "d@example-clinic.org", ["consult@localhost"], mail_bytes("simple_question.eml")
+        )
     inbound_id = wait_for(lambda: _count(production, InboundMessage), "the stored mail")
     enqueue_process(inbound_id)
     enqueue_process(inbound_id)
@@ -110,16 +136,18 @@ def test_tasks_delivered_twice_make_one_draft_and_one_delivery(
     answer.write_text("Here is the answer from our coding expert.\n")
     run_cli(env, "cases", "approve", str(ref), "--edit", str(answer))
     wait_for(lambda: relay_sink.envelopes, "the answer at the relay", 120)
-    outbound_id = wait_for(lambda: _count(production, OutboundMessage,
-                                          OutboundMessage.state == "sent"), "sent state")
+    outbound_id = wait_for(
+        lambda: _count(production, OutboundMessage, OutboundMessage.state == "sent"), "sent state"
+    )
     enqueue_send(outbound_id)
     enqueue_send(outbound_id)
     enqueue_process(inbound_id)
     # A sentinel mail queued behind the duplicates: once it is drafted, the
     # duplicates ahead of it on the queue have run.
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
-        smtp.sendmail("d@example-clinic.org", ["consult@localhost"],
-                      mail_bytes("no_message_id.eml"))
+        smtp.sendmail(
+            "d@example-clinic.org", ["consult@localhost"], mail_bytes("no_message_id.eml")
+        )
     wait_for(lambda: _count(production, Draft) >= 3, "the sentinel's draft", 120)
     assert _count(production, Case) == 2
     assert _count(production, Draft) == 3  # two for the first case (v1 + edit), one sentinel

@@ -27,8 +27,15 @@ pytestmark = pytest.mark.integration
 def relayed(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, migrated: Settings, relay_sink: Sink
 ) -> Settings:
-    return set_env(monkeypatch, env, relay_host=relay_sink.host, relay_port=str(relay_sink.port),
-                   relay_security="none", max_send_attempts="3", sweep_grace="0")
+    return set_env(
+        monkeypatch,
+        env,
+        relay_host=relay_sink.host,
+        relay_port=str(relay_sink.port),
+        relay_security="none",
+        max_send_attempts="3",
+        sweep_grace="0",
+    )
 
 
 def _approved(settings: Settings) -> int:
@@ -36,8 +43,13 @@ def _approved(settings: Settings) -> int:
         inbound_id = store_raw(session, mail_bytes("simple_question.eml"), source="smtp").inbound_id
         process_message(session, settings, inbound_id)
     with session_scope(settings) as session:
-        return approve(session, settings, "CC-%d-000001" % utcnow().year, "r@example.org",
-                       "Here is the answer from our coding expert.\n").id
+        return approve(
+            session,
+            settings,
+            f"CC-{utcnow().year}-000001",
+            "r@example.org",
+            "Here is the answer from our coding expert.\n",
+        ).id
 
 
 def _row(settings: Settings, outbound_id: int) -> OutboundMessage:
@@ -54,7 +66,9 @@ def test_relay_accepts_and_row_is_sent(relayed: Settings, relay_sink: Sink) -> N
     assert row.delivered_to == {"via": f"127.0.0.1:{relay_sink.port}"}
 
 
-def test_temporary_refusal_schedules_a_retry_with_backoff(relayed: Settings, relay_sink: Sink) -> None:
+def test_temporary_refusal_schedules_a_retry_with_backoff(
+    relayed: Settings, relay_sink: Sink
+) -> None:
     relay_sink.answer = "451 4.3.0 try later"
     outbound_id = _approved(relayed)
     assert send_outbound(session_factory(relayed), relayed, outbound_id) == Outcome.RETRY
@@ -91,14 +105,18 @@ def test_relay_down_retries_then_gives_up_after_max_attempts(
 def test_interrupted_send_is_requeued_and_flagged(relayed: Settings, relay_sink: Sink) -> None:
     outbound_id = _approved(relayed)
     with session_scope(relayed) as session:
-        session.execute(update(OutboundMessage).values(
-            state=OutboundState.SENDING.value, claimed_at=utcnow() - timedelta(hours=1)))
+        session.execute(
+            update(OutboundMessage).values(
+                state=OutboundState.SENDING.value, claimed_at=utcnow() - timedelta(hours=1)
+            )
+        )
     queued: list[int] = []
     counts = sweep(relayed, lambda _id: None, queued.append)
     assert counts["interrupted"] == 1 and queued == [outbound_id]
     with session_scope(relayed) as session:
-        flagged = session.scalar(select(AuditEntry.detail).where(
-            AuditEntry.action == "answer.interrupted"))
+        flagged = session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "answer.interrupted")
+        )
     assert flagged is not None and flagged["possible_duplicate"] is True
     assert send_outbound(session_factory(relayed), relayed, outbound_id) == Outcome.SENT
     assert len(relay_sink.envelopes) == 1

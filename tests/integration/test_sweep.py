@@ -38,9 +38,19 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [redis_server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis("127.0.0.1", self.port)
         wait_for(lambda: _pings(client), f"private redis on port {self.port}")
@@ -67,16 +77,25 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 def test_mail_stored_while_broker_is_down_is_processed_after_it_returns(
-    production: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
-    private_redis: PrivateRedis, spawn: Callable[..., Child],
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    private_redis: PrivateRedis,
+    spawn: Callable[..., Child],
 ) -> None:
-    settings = set_env(monkeypatch, env, broker_url=f"redis://127.0.0.1:{private_redis.port}/0",
-                       sweep_interval="1", sweep_grace="0")
+    settings = set_env(
+        monkeypatch,
+        env,
+        broker_url=f"redis://127.0.0.1:{private_redis.port}/0",
+        sweep_interval="1",
+        sweep_grace="0",
+    )
     intake = spawn("intake")  # the broker has not started: it is down
     wait_for_port(settings.smtp_port, intake)
     with smtplib.SMTP("127.0.0.1", settings.smtp_port, timeout=60) as smtp:
-        refused = smtp.sendmail("d@example-clinic.org", ["consult@localhost"],
-                                mail_bytes("simple_question.eml"))
+        refused = smtp.sendmail(
+            "d@example-clinic.org", ["consult@localhost"], mail_bytes("simple_question.eml")
+        )
     assert refused == {}
     with session_scope(settings) as session:
         states = list(session.scalars(select(InboundMessage.state)))

@@ -164,8 +164,10 @@ def test_secret_files_named_in_the_environment_are_mounted(
     services: dict[str, dict[str, Any]],
 ) -> None:
     for name, service in _app_services(services).items():
-        mounted = {s if isinstance(s, str) else s.get("target", s["source"])
-                   for s in service.get("secrets", [])}
+        mounted = {
+            s if isinstance(s, str) else s.get("target", s["source"])
+            for s in service.get("secrets", [])
+        }
         for key, value in _environment(service).items():
             if key.endswith("_FILE") and value.startswith("/run/secrets/"):
                 assert value.removeprefix("/run/secrets/") in mounted, f"{name}: {key}"
@@ -227,8 +229,10 @@ def _all_loggers() -> list[logging.Logger]:
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """Put every logger back as it was: dictConfig replaces the root handlers."""
-    saved = {id(lg): (lg.level, lg.handlers[:], lg.filters[:], lg.propagate, lg.disabled)
-             for lg in _all_loggers()}
+    saved = {
+        id(lg): (lg.level, lg.handlers[:], lg.filters[:], lg.propagate, lg.disabled)
+        for lg in _all_loggers()
+    }
     try:
         yield
     finally:

@@ -57,7 +57,5 @@ class Draft(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(320))  # "system" or the reviewer's address
-    reviewer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("reviewers.id", ondelete="SET NULL")
-    )
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -42,7 +42,12 @@ class IntakeHandler:
         self.enqueue = enqueue
 
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         if address.strip().lower() not in self.addresses:
             log.info("refused recipient %s", redact_address(address))
@@ -92,7 +97,7 @@ class IntakeHandler:
             log.warning("inbound %s stored but not enqueued; the sweep will", stored.inbound_id)
 
 
-class IntakeController(Controller):  # type: ignore[misc]
+class IntakeController(Controller):
     """A Controller whose SMTP server enforces our size limit and reports SIZE."""
 
     def __init__(self, handler: IntakeHandler, settings: Settings, **kwargs: Any) -> None:

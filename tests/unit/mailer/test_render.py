@@ -12,9 +12,15 @@ from consultant.mailer.render import render_mail, strip_reply_prefixes, text_as_
 
 def _context(**overrides: object) -> dict[str, object]:
     context: dict[str, object] = {
-        "ref": "CC-2026-000001", "subject": "Re: Q", "greeting_name": "Dana",
-        "sender": "d@example.org", "codes": [], "placeholder": "[[X]]", "from_name": "Desk",
-        "question_intro": "On 1 Jan, d@example.org wrote:", "question_excerpt": "",
+        "ref": "CC-2026-000001",
+        "subject": "Re: Q",
+        "greeting_name": "Dana",
+        "sender": "d@example.org",
+        "codes": [],
+        "placeholder": "[[X]]",
+        "from_name": "Desk",
+        "question_intro": "On 1 Jan, d@example.org wrote:",
+        "question_excerpt": "",
     }
     context.update(overrides)
     return context
@@ -57,9 +63,14 @@ def test_reviewer_text_becomes_escaped_paragraphs() -> None:
 
 def test_reply_is_threaded_and_has_both_parts() -> None:
     raw = build_reply(
-        from_name="Desk", from_address="consult@example.org", to="d@example.org",
-        subject="Re: Q [CC-2026-000001]", text="plain", html="<p>html</p>",
-        rfc_message_id="<answer-1@example.org>", in_reply_to="<q@example.net>",
+        from_name="Desk",
+        from_address="consult@example.org",
+        to="d@example.org",
+        subject="Re: Q [CC-2026-000001]",
+        text="plain",
+        html="<p>html</p>",
+        rfc_message_id="<answer-1@example.org>",
+        in_reply_to="<q@example.net>",
         references=["<root@example.net>"],
     )
     msg = message_from_bytes(raw, policy=policy.default)

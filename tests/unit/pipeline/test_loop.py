@@ -99,7 +99,9 @@ def test_approval_writes_outbox_row_and_audit_together(migrated: Settings) -> No
         row = session.get_one(OutboundMessage, outbound_id)
         case = session.execute(select(Case)).scalar_one()
         actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
-        edited = session.scalar(select(AuditEntry.detail).where(AuditEntry.action == "draft.edited"))
+        edited = session.scalar(
+            select(AuditEntry.detail).where(AuditEntry.action == "draft.edited")
+        )
     assert case.state == CaseState.APPROVED and row.state == OutboundState.QUEUED
     assert row.recipients == ["dana.biller@example-clinic.org"]
     assert actions[-3:] == ["draft.edited", "case.approved", "answer.queued"]

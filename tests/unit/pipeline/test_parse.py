@@ -19,7 +19,7 @@ def test_plain_question_gives_sender_subject_and_text() -> None:
 
 def test_html_only_mail_becomes_text_without_scripts_or_styles() -> None:
     parsed = parse(mail_bytes("html_only.eml"))
-    assert parsed.subject == "Question – injection J1100"
+    assert parsed.subject == "Question \u2013 injection J1100"
     assert "J1100 with 99213-25" in parsed.text
     assert "E11.9" in parsed.text
     assert "alert" not in parsed.text and "color:red" not in parsed.text
