@@ -81,15 +81,26 @@ def _enqueuers() -> tuple[Callable[[int], None], Callable[[int], None]]:
 @main.command()
 def intake() -> None:
     """Run the SMTP intake until interrupted."""
-    from consultant.pipeline.intake.smtp import make_controller
-
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
-    controller = make_controller(settings, _enqueuers()[0])
-    controller.start()
+    controller = _start_intake(settings)
     click.echo(f"SMTP intake listening on {settings.smtp_host}:{settings.smtp_port}")
     _wait_for_signal()
     controller.stop()
+
+
+def _start_intake(settings: Settings) -> Any:
+    from consultant.pipeline.intake.smtp import make_controller
+
+    controller = make_controller(settings, _enqueuers()[0])
+    try:
+        controller.start()
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot listen on {settings.smtp_host}:{settings.smtp_port}: {error.strerror}; "
+            "choose another port with CONSULTANT_SMTP_PORT"
+        ) from error
+    return controller
 
 
 def _worker_argv(settings: Settings, concurrency: int | None, beat: bool) -> list[str]:
@@ -139,26 +150,15 @@ def sweep_once() -> None:
 def up(concurrency: int | None) -> None:
     """Run everything on this machine: migrations, worker(s), sweep, SMTP intake."""
     from consultant.db.migrate import upgrade
-    from consultant.pipeline.intake.smtp import make_controller
     from consultant.supervise import start_child, stop_child
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
     upgrade(settings)
-    child = start_child(
-        [
-            sys.executable,
-            "-m",
-            "consultant",
-            "worker",
-            "--beat",
-            "--concurrency",
-            str(concurrency or settings.worker_concurrency),
-        ]
-    )
-    controller = make_controller(settings, _enqueuers()[0])
+    controller = _start_intake(settings)
+    workers = str(concurrency or settings.worker_concurrency)
+    child = start_child([sys.executable, "-m", "consultant", "worker", "--beat", "-c", workers])
     try:
-        controller.start()
         _print_welcome(settings)
         _wait_for_signal(child)
     finally:

@@ -87,3 +87,17 @@ def test_question_travels_the_whole_loop_on_the_embedded_profile(
     assert up.stop(signal.SIGINT) == 0
     wait_for(lambda: not _processes_mentioning(marker), "every child of `up` to exit", 30)
     assert len(list(outbox.glob("*.eml"))) == 1
+
+
+def test_up_on_a_busy_port_says_so_and_leaves_nothing_running(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        env["CONSULTANT_SMTP_PORT"] = str(busy.getsockname()[1])
+        result = run_cli(env, "up", check=False)
+    assert result.returncode == 1
+    assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not _processes_mentioning(env["CONSULTANT_VAR_DIR"])

@@ -13,7 +13,7 @@ from consultant.db.session import session_scope
 from consultant.pipeline.intake.smtp import make_controller
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, set_env
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -92,7 +92,7 @@ def test_mail_is_committed_before_250_and_then_enqueued(intake: tuple[Settings, 
     assert rows[0].state == InboundState.STORED
     assert rows[0].raw.replace(b"\r\n", b"\n").rstrip() == raw.rstrip()
     assert rows[0].envelope_to == ["consult@localhost"]
-    assert enqueued == [rows[0].id]
+    assert wait_for(lambda: enqueued, "the enqueue after the 250") == [rows[0].id]
 
 
 def test_duplicate_delivery_is_stored_once(intake: tuple[Settings, list[int]]) -> None:
@@ -103,7 +103,7 @@ def test_duplicate_delivery_is_stored_once(intake: tuple[Settings, list[int]]) -
         smtp.sendmail("dana@example.org", ["consult@localhost"], b"Received: by mx2\r\n" + raw)
     with session_scope(settings) as session:
         assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
-    assert len(enqueued) == 1
+    assert len(wait_for(lambda: enqueued, "the enqueue")) == 1
 
 
 def test_database_failure_answers_451_not_250(
@@ -126,15 +126,22 @@ def test_broker_down_still_answers_250_with_the_mail_stored(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch, migrated: Settings
 ) -> None:
     settings = set_env(monkeypatch, env, smtp_port=str(free_port()))
+    attempts: list[int] = []
 
     def broker_down(inbound_id: int) -> None:
+        attempts.append(inbound_id)
         raise ConnectionRefusedError("broker down")
 
     controller = make_controller(settings, broker_down)
     controller.start()
+    raw = mail_bytes("simple_question.eml")
     try:
         with _client(settings) as smtp:
-            smtp.sendmail("d@example.org", ["consult@localhost"], mail_bytes("simple_question.eml"))
+            smtp.sendmail("d@example.org", ["consult@localhost"], raw)
+            wait_for(lambda: attempts, "the failed enqueue")
+            # Within the back-off after a failure the broker is not tried again.
+            smtp.sendmail("d@example.org", ["consult@localhost"], raw.replace(b"27447", b"27446"))
     finally:
         controller.stop()
-    assert [r.state for r in _stored(settings)] == [InboundState.STORED]
+    assert [r.state for r in _stored(settings)] == [InboundState.STORED] * 2
+    assert attempts == [1]

@@ -2,16 +2,21 @@
 
 Only the configured consult addresses are accepted (550 5.1.1 otherwise, at
 RCPT, before any data moves); aiosmtpd enforces the size limit (552). The raw
-mail is committed by store_raw *before* we answer 250; only then is the
-processing task enqueued. If the enqueue fails (broker down) the mail is safe
-in the database and the sweep enqueues it later.
+mail is committed by store_raw *before* we answer 250; the processing task is
+enqueued after the answer, off the event loop. If the enqueue fails (broker
+down) the mail is safe in the database and the sweep enqueues it later; for
+a short while after such a failure the intake does not even try, so a broker
+outage never slows the answers to senders.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -31,6 +36,8 @@ ERR_451 = "451 4.3.0 Temporary failure, please try again later"
 ERR_554_EMPTY = "554 5.6.0 Empty message"
 
 Enqueue = Callable[[int], None]
+BROKER_BACKOFF = 15.0  # seconds without enqueue attempts after a failure
+ENQUEUE_THREADS = 4
 
 
 class IntakeHandler:
@@ -40,6 +47,10 @@ class IntakeHandler:
         self.settings = settings
         self.addresses = frozenset(a.lower() for a in settings.consult_addresses)
         self.enqueue = enqueue
+        self._broker_down_until = 0.0
+        self._lock = threading.Lock()
+        # Our own pool, so stopping the intake can wait for enqueues in flight.
+        self._enqueuer = ThreadPoolExecutor(ENQUEUE_THREADS, thread_name_prefix="enqueue")
 
     async def handle_RCPT(
         self,
@@ -63,13 +74,18 @@ class IntakeHandler:
         # The database call blocks: run it off the event loop so other
         # sessions keep talking while this one commits.
         stored = await loop.run_in_executor(None, self._store, raw, envelope)
-        await loop.run_in_executor(None, self._enqueue, stored)
+        if stored.created:
+            self._enqueuer.submit(self._enqueue, stored.inbound_id)
         return OK_250.format(ref=stored.inbound_id)
 
     async def handle_exception(self, error: Exception) -> str:
         # Never show the exception text to the peer; the log has it.
         log.exception("intake failed; answering 451")
         return ERR_451
+
+    def close(self) -> None:
+        """Wait for the enqueues in flight; the sweep covers any that fail."""
+        self._enqueuer.shutdown(wait=True)
 
     def _store(self, raw: bytes, envelope: Envelope) -> Stored:
         with session_scope(self.settings) as session:
@@ -88,13 +104,23 @@ class IntakeHandler:
         )
         return stored
 
-    def _enqueue(self, stored: Stored) -> None:
-        if not stored.created:
+    def _enqueue(self, inbound_id: int) -> None:
+        with self._lock:
+            skip = time.monotonic() < self._broker_down_until
+        if skip:
+            log.warning("inbound %s stored; broker down, the sweep will enqueue it", inbound_id)
             return
         try:
-            self.enqueue(stored.inbound_id)
-        except Exception:  # The sweep covers a lost enqueue; the mail is stored.
-            log.warning("inbound %s stored but not enqueued; the sweep will", stored.inbound_id)
+            self.enqueue(inbound_id)
+        except Exception as error:  # The sweep covers a lost enqueue; the mail is stored.
+            with self._lock:
+                self._broker_down_until = time.monotonic() + BROKER_BACKOFF
+            # The class only: broker errors can quote a URL with its password.
+            log.warning(
+                "inbound %s stored but not enqueued (%s); the sweep will",
+                inbound_id,
+                type(error).__name__,
+            )
 
 
 class IntakeController(Controller):
@@ -109,6 +135,10 @@ class IntakeController(Controller):
             ready_timeout=10.0,
             **kwargs,
         )
+
+    def stop(self, no_assert: bool = False) -> None:
+        super().stop(no_assert)
+        self.handler.close()
 
     def factory(self) -> SMTP:
         return SMTP(
