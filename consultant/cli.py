@@ -16,8 +16,7 @@ import threading
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 from sqlalchemy import func, select
@@ -308,19 +307,21 @@ def _echo_case(view: Any) -> None:
 @click.option(
     "--edit",
     "edit_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Replace the draft text with this file's content before approving.",
+    type=click.File("r", encoding="utf-8"),
+    help="Replace the draft text with this file's content (- for standard input).",
 )
 @click.option("--subject", help="Replace the draft's subject.")
 @click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
 def cases_approve(
-    ref: str, edit_file: Path | None, subject: str | None, reviewer: str | None
+    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None
 ) -> None:
     """Approve the case's draft and queue the answer for delivery."""
     from consultant.pipeline.review import approve
 
     settings = _settings()
-    text = edit_file.read_text(encoding="utf-8") if edit_file else None
+    text = edit_file.read() if edit_file else None
+    if text is not None and not text.strip():
+        raise click.ClickException("the edited answer is empty")
     try:
         with session_scope(settings) as session:
             outbound = approve(session, settings, ref, _reviewer(reviewer), text, subject)
@@ -349,3 +350,64 @@ def cases_reject(ref: str, reason: str, reviewer: str | None) -> None:
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"rejected {ref.upper()}")
+
+
+# --- inbound mail -------------------------------------------------------------
+
+
+@main.group()
+def inbound() -> None:
+    """Stored mail: what was quarantined or failed, and why."""
+
+
+@inbound.command("list")
+@click.option("--state", help="stored, processed, quarantined or failed (default: all).")
+@click.option("--limit", default=50, show_default=True)
+def inbound_list(state: str | None, limit: int) -> None:
+    """List stored mail, newest first, with the reason for any refusal."""
+    from consultant.db.models import InboundMessage
+
+    query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
+    if state:
+        query = query.where(InboundMessage.state == state)
+    with session_scope(_settings()) as session:
+        rows = list(session.scalars(query))
+    if not rows:
+        click.echo("no stored mail")
+        return
+    click.echo(f"{'ID':>6}  {'STATE':<12} {'RECEIVED':<17} {'BYTES':>9}  {'SOURCE':<8} REASON")
+    for row in rows:
+        reason = (row.error or "").strip().splitlines()[-1:] or [""]
+        click.echo(
+            f"{row.id:>6}  {row.state:<12} {row.received_at:%Y-%m-%d %H:%M} "
+            f"{row.size:>9}  {row.source:<8} {reason[0][:80]}"
+        )
+
+
+@inbound.command("retry")
+@click.argument("inbound_id", type=int)
+def inbound_retry(inbound_id: int) -> None:
+    """Put a failed or quarantined mail back in line for processing."""
+    from sqlalchemy import update
+
+    from consultant.cases import audit
+    from consultant.db.models import InboundMessage, InboundState
+
+    with session_scope(_settings()) as session:
+        moved = session.execute(
+            update(InboundMessage)
+            .where(
+                InboundMessage.id == inbound_id,
+                InboundMessage.state.in_([InboundState.FAILED, InboundState.QUARANTINED]),
+            )
+            .values(state=InboundState.STORED.value, enqueued_at=None)
+        ).rowcount  # type: ignore[attr-defined]
+        if moved:
+            audit(session, _reviewer(None), "inbound.retried", None, inbound_id=inbound_id)
+    if not moved:
+        raise click.ClickException(f"inbound {inbound_id} is not failed or quarantined")
+    try:
+        _enqueuers()[0](inbound_id)
+        click.echo(f"inbound {inbound_id} queued for processing")
+    except Exception:  # Stored again; the sweep enqueues it.
+        click.echo(f"inbound {inbound_id} will be picked up by the sweep")

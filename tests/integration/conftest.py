@@ -199,7 +199,7 @@ def spawn(tmp_path: Path, env: dict[str, str]) -> Iterator[Callable[..., Child]]
 
 
 def run_cli(
-    env: dict[str, str], *args: str, check: bool = True
+    env: dict[str, str], *args: str, check: bool = True, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run `consultant ARGS` to completion, as a reviewer at a terminal would."""
     result = subprocess.run(
@@ -208,6 +208,7 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=120,
+        input=stdin,
     )
     if check and result.returncode != 0:
         pytest.fail(
