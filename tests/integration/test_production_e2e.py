@@ -14,6 +14,7 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from celery import Celery
 from sqlalchemy import func, select
 
 from consultant.db.models import AuditEntry, Case, Draft, InboundMessage, OutboundMessage
@@ -28,6 +29,7 @@ from tests.integration.conftest import (
     wait_for_port,
     worker_ready,
 )
+from workers.app import celery_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
 
@@ -47,6 +49,25 @@ def _start(
     return worker, intake
 
 
+def _use_relay(env: dict[str, str], sink: Sink) -> None:
+    env.update(
+        CONSULTANT_RELAY_HOST=sink.host,
+        CONSULTANT_RELAY_PORT=str(sink.port),
+        CONSULTANT_RELAY_SECURITY="none",
+        CONSULTANT_FROM_ADDRESS="consult@example.org",
+    )
+
+
+def _producer(settings: Settings) -> tuple[Callable[[int], None], Callable[[int], None]]:
+    """Send tasks by their queued names, as any other process would."""
+    producer = Celery("test-producer")
+    producer.config_from_object(celery_config(settings))
+    return (
+        lambda inbound_id: producer.send_task("pipeline.process_message", (inbound_id,)),
+        lambda outbound_id: producer.send_task("pipeline.send_outbound", (outbound_id,)),
+    )
+
+
 def test_question_travels_the_whole_loop_on_postgres_and_redis(
     production: Settings,
     env: dict[str, str],
@@ -54,12 +75,7 @@ def test_question_travels_the_whole_loop_on_postgres_and_redis(
     spawn: Callable[..., Child],
     tmp_path: Path,
 ) -> None:
-    env.update(
-        CONSULTANT_RELAY_HOST=relay_sink.host,
-        CONSULTANT_RELAY_PORT=str(relay_sink.port),
-        CONSULTANT_RELAY_SECURITY="none",
-        CONSULTANT_FROM_ADDRESS="consult@example.org",
-    )
+    _use_relay(env, relay_sink)
     worker, _ = _start(spawn, production)
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
         smtp.sendmail(
@@ -113,13 +129,8 @@ def test_tasks_delivered_twice_make_one_draft_and_one_delivery(
     spawn: Callable[..., Child],
     tmp_path: Path,
 ) -> None:
-    from workers.tasks import enqueue_process, enqueue_send
-
-    env.update(
-        CONSULTANT_RELAY_HOST=relay_sink.host,
-        CONSULTANT_RELAY_PORT=str(relay_sink.port),
-        CONSULTANT_RELAY_SECURITY="none",
-    )
+    _use_relay(env, relay_sink)
+    enqueue_process, enqueue_send = _producer(production)
     # One worker process: tasks run strictly in queue order (see the sentinel).
     _start(spawn, production, concurrency=1)
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
