@@ -69,6 +69,7 @@ class Settings(BaseSettings):
     relay_username: str | None = None
     relay_password: SecretStr | None = None
     relay_timeout: float = 30.0
+    relay_ca_file: Path | None = None  # trust this CA bundle instead of the system's
 
     worker_concurrency: int = Field(default=2, ge=1)
     sweep_interval: float = Field(default=30.0, gt=0)

@@ -50,7 +50,7 @@ def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
 
 def _connect(settings: Settings) -> smtplib.SMTP:
     host, port, timeout = settings.relay_host or "", settings.relay_port, settings.relay_timeout
-    context = ssl.create_default_context()
+    context = ssl.create_default_context(cafile=settings.relay_ca_file)
     if settings.relay_security == "tls":
         return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
     smtp = smtplib.SMTP(host, port, timeout=timeout)
@@ -65,6 +65,13 @@ def _relay(settings: Settings, raw: bytes, mail_from: str, recipients: Sequence[
             if settings.relay_username and settings.relay_password:
                 smtp.login(settings.relay_username, settings.relay_password.get_secret_value())
             refused = smtp.sendmail(mail_from, list(recipients), raw)
+    except smtplib.SMTPAuthenticationError as error:
+        # Our configuration, not this mail, is wrong: keep the answer queued
+        # (with backoff) until an operator fixes the credentials.
+        raise Transient(
+            f"relay refused our login ({error.smtp_code}); "
+            "check CONSULTANT_RELAY_USERNAME and CONSULTANT_RELAY_PASSWORD"
+        ) from error
     except smtplib.SMTPRecipientsRefused as error:
         _raise_for_codes([code for code, _ in error.recipients.values()], "all recipients refused")
         raise AssertionError("unreachable") from error
