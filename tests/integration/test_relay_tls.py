@@ -102,9 +102,10 @@ def _settings(
     monkeypatch: pytest.MonkeyPatch,
     security: str,
     sink: Sink,
-    certificate: tuple[Path, Path],
+    certificate: tuple[Path, Path] | None,
     password: str = PASSWORD,
 ) -> Settings:
+    trust = {"relay_ca_file": str(certificate[0])} if certificate else {}
     return set_env(
         monkeypatch,
         env,
@@ -113,7 +114,7 @@ def _settings(
         relay_security=security,
         relay_username=USER,
         relay_password=password,
-        relay_ca_file=str(certificate[0]),
+        **trust,
     )
 
 
@@ -150,15 +151,7 @@ def test_untrusted_certificate_is_refused(
     tls_relay: tuple[str, Sink],
 ) -> None:
     security, sink = tls_relay
-    settings = set_env(
-        monkeypatch,
-        env,
-        relay_host=sink.host,
-        relay_port=str(sink.port),
-        relay_security=security,
-        relay_username=USER,
-        relay_password=PASSWORD,
-    )
+    settings = _settings(env, monkeypatch, security, sink, certificate=None)  # system CAs only
     with pytest.raises(Transient, match="CERTIFICATE_VERIFY_FAILED"):
         deliver(settings, mail_bytes("simple_question.eml"), "c@localhost", ["d@example.org"], "x")
     assert sink.envelopes == []
