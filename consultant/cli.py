@@ -147,7 +147,7 @@ def sweep_once() -> None:
 @main.command()
 @click.option("--concurrency", "-c", type=int, help="Worker processes (default from settings).")
 def up(concurrency: int | None) -> None:
-    """Run everything on this machine: migrations, worker(s), sweep, SMTP intake."""
+    """Run everything on this machine: migrations, worker(s), sweep, intakes."""
     from consultant.db.migrate import upgrade
     from consultant.supervise import start_child, stop_child
 
@@ -156,25 +156,134 @@ def up(concurrency: int | None) -> None:
     upgrade(settings)
     controller = _start_intake(settings)
     workers = str(concurrency or settings.worker_concurrency)
-    child = start_child([sys.executable, "-m", "consultant", "worker", "--beat", "-c", workers])
+    consultant = [sys.executable, "-m", "consultant"]
+    children = {"worker": start_child([*consultant, "worker", "--beat", "-c", workers])}
+    if settings.mailboxes:
+        children["poller"] = start_child([*consultant, "poll"])
     try:
         _print_welcome(settings)
-        _wait_for_signal(child)
+        _wait_for_signal(children)
     finally:
         click.echo("shutting down…", err=True)
         controller.stop()
-        stop_child(child)
+        for child in children.values():
+            stop_child(child)
     click.echo("stopped", err=True)
 
 
-def _wait_for_signal(child: Any = None) -> None:
-    """Block until SIGINT/SIGTERM (or the child process dies)."""
+def _wait_for_signal(children: dict[str, Any] | None = None) -> None:
+    """Block until SIGINT/SIGTERM (or a child process dies)."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     while not stop.wait(1.0):
-        if child is not None and child.poll() is not None:
-            raise click.ClickException(f"worker exited with status {child.returncode}")
+        for name, child in (children or {}).items():
+            if child.poll() is not None:
+                raise click.ClickException(f"{name} exited with status {child.returncode}")
+
+
+# --- IMAP mailboxes -------------------------------------------------------------
+
+
+def _mailboxes(settings: Settings, names: tuple[str, ...]) -> list[Any]:
+    if not settings.mailboxes:
+        raise click.ClickException(
+            "no mailboxes configured: set CONSULTANT_MAILBOXES_FILE "
+            "(see config/mailboxes.example.yaml)"
+        )
+    known = {mailbox.name: mailbox for mailbox in settings.mailboxes}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise click.ClickException(
+            f"no mailbox named {', '.join(unknown)}; configured: {', '.join(known)}"
+        )
+    return [known[name] for name in names] if names else list(known.values())
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+def poll(names: tuple[str, ...]) -> None:
+    """Watch the configured IMAP mailboxes (or only NAMES) until interrupted."""
+    from consultant.pipeline.intake.imap import MailboxPoller
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config)
+    stop = threading.Event()
+    pollers = [
+        threading.Thread(
+            target=MailboxPoller(settings, mailbox, _enqueuers()[0], stop).run,
+            name=f"poll-{mailbox.name}",
+        )
+        for mailbox in _mailboxes(settings, names)
+    ]
+    for thread in pollers:
+        thread.start()
+    click.echo(f"polling {len(pollers)} mailbox(es); Ctrl-C to stop")
+    try:
+        _wait_for_signal()
+    finally:
+        stop.set()  # Each poller finishes the batch in hand, then logs out.
+        for thread in pollers:
+            thread.join()
+
+
+@main.group()
+def mailboxes() -> None:
+    """The IMAP mailboxes the poller watches."""
+
+
+@mailboxes.command("check")
+@click.argument("names", nargs=-1)
+def mailboxes_check(names: tuple[str, ...]) -> None:
+    """Connect to each mailbox and show what the poller would see; change nothing."""
+    from consultant.pipeline.intake.mailbox import check_mailbox
+
+    settings = _settings()
+    failed = 0
+    for mailbox in _mailboxes(settings, names):
+        where = f"{mailbox.host}:{mailbox.imap_port} ({mailbox.security})"
+        click.echo(f"{mailbox.name}: {mailbox.username} at {where}, folder {mailbox.folder!r}")
+        try:
+            report = check_mailbox(settings, mailbox)
+        except Exception as error:  # Setup errors of every kind: say which, go on.
+            failed += 1
+            click.echo(f"  FAILED: {_describe(error)}")
+            continue
+        _echo_report(report)
+    if failed:
+        raise click.ClickException(f"{failed} mailbox(es) could not be checked")
+
+
+def _describe(error: Exception) -> str:
+    import ssl
+
+    from imapclient.exceptions import LoginError
+
+    if isinstance(error, LoginError):
+        return f"login refused: {error}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (
+            f"certificate not trusted: {error.verify_message} "
+            "(set ca_file, or verify_certificate: false for a test server)"
+        )
+    if isinstance(error, OSError) and not isinstance(error, ssl.SSLError):
+        return f"cannot connect: {error.strerror or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _echo_report(report: Any) -> None:
+    click.echo(f"  capabilities  {' '.join(report.capabilities)}")
+    click.echo(f"  UIDVALIDITY   {report.uidvalidity}")
+    click.echo(f"  UIDNEXT       {report.uidnext}")
+    click.echo(f"  messages      {report.messages}")
+    checkpoint = report.checkpoint
+    click.echo(
+        "  checkpoint    "
+        + (f"UID {checkpoint[1]} (UIDVALIDITY {checkpoint[0]})" if checkpoint else "none yet")
+    )
+    click.echo(f"  waiting       {report.waiting}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
 
 
 def _print_welcome(settings: Settings) -> None:

@@ -60,3 +60,5 @@ def setup_logging(level: str = "INFO", config_file: Path | None = None) -> None:
     root.setLevel(level.upper())
     # aiosmtpd logs every connection at INFO, peers included; we log what matters.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+    # imapclient logs whole protocol lines at DEBUG, mail content included.
+    logging.getLogger("imapclient").setLevel(logging.WARNING)

@@ -12,7 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -44,6 +45,83 @@ class FileSecretsSource(PydanticBaseSettingsSource):
         return values
 
 
+class Mailbox(BaseModel):
+    """One IMAP mailbox the poller watches (an entry of the mailboxes file)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
+    host: str
+    port: int | None = Field(default=None, gt=0, lt=65536)  # 993 for tls, else 143
+    security: Literal["tls", "starttls", "none"] = "tls"
+    verify_certificate: bool = True  # False only for test servers
+    ca_file: Path | None = None
+    username: str
+    auth: Literal["password", "xoauth2"] = "password"
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_command: str | None = None
+    token_file: Path | None = None  # XOAUTH2 access token, re-read at each login
+    token_command: str | None = None
+    folder: str = "INBOX"
+    after: Literal["leave", "seen", "move"] = "leave"
+    move_to: str | None = None
+    start: Literal["all", "new"] = "all"  # on first contact: take the backlog, or only new mail
+    address: str | None = None  # the consult address this mailbox receives
+    idle: bool = True  # use IDLE when the server offers it
+    idle_renew: float = Field(default=25 * 60, gt=0, lt=29 * 60)
+    poll_interval: float = Field(default=60.0, gt=0)
+    batch_size: int = Field(default=100, ge=1, le=5000)
+    batch_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_message_size: int | None = Field(default=None, gt=0)
+    timeout: float = Field(default=60.0, gt=0)
+    reconnect_max: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> Mailbox:
+        secrets = {
+            "password": ("password", "password_file", "password_command"),
+            "xoauth2": ("token_file", "token_command"),
+        }[self.auth]
+        given = [name for name in secrets if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"mailbox {self.name}: auth {self.auth} needs exactly one of {', '.join(secrets)}"
+            )
+        other = [
+            n
+            for n in (
+                "password",
+                "password_file",
+                "password_command",
+                "token_file",
+                "token_command",
+            )
+            if n not in secrets and getattr(self, n) is not None
+        ]
+        if other:
+            raise ValueError(
+                f"mailbox {self.name}: {', '.join(other)} is not used with auth {self.auth}"
+            )
+        if self.password and self.password.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(f"mailbox {self.name}: the password is a placeholder")
+        if (self.after == "move") != bool(self.move_to):
+            raise ValueError(
+                f"mailbox {self.name}: move_to is needed with after: move, and only then"
+            )
+        if self.move_to == self.folder:
+            raise ValueError(f"mailbox {self.name}: move_to must differ from folder")
+        return self
+
+    @property
+    def imap_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+    @property
+    def source(self) -> str:
+        return f"imap:{self.name}"
+
+
 class Settings(BaseSettings):
     """Everything an operator can set; see config/env.example."""
 
@@ -61,6 +139,9 @@ class Settings(BaseSettings):
     from_name: str = "Coding Consult Desk"
     from_address: str = ""
     case_ref_prefix: str = "CC"
+
+    mailboxes_file: Path | None = None  # YAML list of IMAP mailboxes to poll
+    mailboxes: list[Mailbox] = []
 
     outbox_dir: Path | None = None
     relay_host: str | None = None
@@ -103,6 +184,17 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _load_mailboxes(self) -> Settings:
+        if self.mailboxes_file is not None:
+            if self.mailboxes:
+                raise ValueError("set CONSULTANT_MAILBOXES or CONSULTANT_MAILBOXES_FILE, not both")
+            self.mailboxes = _read_mailboxes(self.mailboxes_file)
+        names = [m.name for m in self.mailboxes]
+        if len(set(names)) != len(names):
+            raise ValueError("mailbox names must be unique")
+        return self
+
+    @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         if not self.consult_addresses:
             raise ValueError("CONSULTANT_CONSULT_ADDRESSES must name at least one address")
@@ -132,6 +224,19 @@ class Settings(BaseSettings):
     def outbox_path(self) -> Path:
         assert self.outbox_dir is not None  # filled by _fill_defaults
         return self.outbox_dir
+
+
+def _read_mailboxes(path: Path) -> list[Mailbox]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ValueError(f"cannot read the mailboxes file {path}: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise ValueError(f"the mailboxes file {path} is not valid YAML: {error}") from error
+    entries = data.get("mailboxes") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ValueError(f"the mailboxes file {path} must hold a list under 'mailboxes:'")
+    return [Mailbox.model_validate(entry) for entry in entries]
 
 
 @lru_cache(maxsize=1)

@@ -85,7 +85,7 @@ def _truncate(url: str) -> None:
 
     tables = (
         "accounts, account_addresses, reviewers, cases, case_codes, drafts, "
-        "inbound_messages, outbound_messages, audit_log"
+        "inbound_messages, outbound_messages, audit_log, mailbox_checkpoints"
     )
     with get_engine(Settings(database_url=url)).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

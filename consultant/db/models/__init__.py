@@ -2,7 +2,7 @@
 
 from consultant.db.models.audit import AuditEntry
 from consultant.db.models.cases import Case, CaseCode, Draft
-from consultant.db.models.mail import InboundMessage, OutboundMessage
+from consultant.db.models.mail import InboundMessage, MailboxCheckpoint, OutboundMessage
 from consultant.db.models.people import Account, AccountAddress, Reviewer
 from consultant.db.models.states import CaseState, InboundState, OutboundState
 
@@ -16,6 +16,7 @@ __all__ = [
     "Draft",
     "InboundMessage",
     "InboundState",
+    "MailboxCheckpoint",
     "OutboundMessage",
     "OutboundState",
     "Reviewer",

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consultant.db.base import Base, UTCDateTime, utcnow
@@ -27,7 +37,7 @@ class InboundMessage(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(20))  # "smtp" or "imap:<mailbox>"
+    source: Mapped[str] = mapped_column(String(80))  # "smtp" or "imap:<mailbox>"
     envelope_from: Mapped[str] = mapped_column(String(320), default="")
     envelope_to: Mapped[list[str]] = mapped_column(JSON, default=list)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -64,3 +74,17 @@ class OutboundMessage(Base):
     delivered_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailboxCheckpoint(Base):
+    """How far the IMAP poller got in one mailbox: every UID up to `last_uid`
+    (under this `uidvalidity`) is stored. Advanced in the transaction that
+    stores the mails, so it is never ahead of them.
+    """
+
+    __tablename__ = "mailbox_checkpoints"
+
+    mailbox: Mapped[str] = mapped_column(String(40), primary_key=True)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -3,20 +3,14 @@
 Only the configured consult addresses are accepted (550 5.1.1 otherwise, at
 RCPT, before any data moves); aiosmtpd enforces the size limit (552). The raw
 mail is committed by store_raw *before* we answer 250; the processing task is
-enqueued after the answer, off the event loop. If the enqueue fails (broker
-down) the mail is safe in the database and the sweep enqueues it later; for
-a short while after such a failure the intake does not even try, so a broker
-outage never slows the answers to senders.
+enqueued after the answer, off the event loop, by the shared Enqueuer (which
+leaves mail to the sweep while the broker is down).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -24,6 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from consultant.db.session import session_scope
 from consultant.logs import redact_address
+from consultant.pipeline.intake.enqueue import Enqueue, Enqueuer
 from consultant.pipeline.intake.store import Stored, store_raw
 from consultant.settings import Settings
 
@@ -35,10 +30,6 @@ ERR_550 = "550 5.1.1 No such consult address here"
 ERR_451 = "451 4.3.0 Temporary failure, please try again later"
 ERR_554_EMPTY = "554 5.6.0 Empty message"
 
-Enqueue = Callable[[int], None]
-BROKER_BACKOFF = 15.0  # seconds without enqueue attempts after a failure
-ENQUEUE_THREADS = 4
-
 
 class IntakeHandler:
     """aiosmtpd handler: RCPT check, then store-and-commit at DATA."""
@@ -46,11 +37,7 @@ class IntakeHandler:
     def __init__(self, settings: Settings, enqueue: Enqueue) -> None:
         self.settings = settings
         self.addresses = frozenset(a.lower() for a in settings.consult_addresses)
-        self.enqueue = enqueue
-        self._broker_down_until = 0.0
-        self._lock = threading.Lock()
-        # Our own pool, so stopping the intake can wait for enqueues in flight.
-        self._enqueuer = ThreadPoolExecutor(ENQUEUE_THREADS, thread_name_prefix="enqueue")
+        self.enqueuer = Enqueuer(enqueue)
 
     async def handle_RCPT(
         self,
@@ -75,7 +62,7 @@ class IntakeHandler:
         # sessions keep talking while this one commits.
         stored = await loop.run_in_executor(None, self._store, raw, envelope)
         if stored.created:
-            self._enqueuer.submit(self._enqueue, stored.inbound_id)
+            self.enqueuer.submit(stored.inbound_id)
         return OK_250.format(ref=stored.inbound_id)
 
     async def handle_exception(self, error: Exception) -> str:
@@ -85,7 +72,7 @@ class IntakeHandler:
 
     def close(self) -> None:
         """Wait for the enqueues in flight; the sweep covers any that fail."""
-        self._enqueuer.shutdown(wait=True)
+        self.enqueuer.close()
 
     def _store(self, raw: bytes, envelope: Envelope) -> Stored:
         with session_scope(self.settings) as session:
@@ -103,24 +90,6 @@ class IntakeHandler:
             len(raw),
         )
         return stored
-
-    def _enqueue(self, inbound_id: int) -> None:
-        with self._lock:
-            skip = time.monotonic() < self._broker_down_until
-        if skip:
-            log.warning("inbound %s stored; broker down, the sweep will enqueue it", inbound_id)
-            return
-        try:
-            self.enqueue(inbound_id)
-        except Exception as error:  # The sweep covers a lost enqueue; the mail is stored.
-            with self._lock:
-                self._broker_down_until = time.monotonic() + BROKER_BACKOFF
-            # The class only: broker errors can quote a URL with its password.
-            log.warning(
-                "inbound %s stored but not enqueued (%s); the sweep will",
-                inbound_id,
-                type(error).__name__,
-            )
 
 
 class IntakeController(Controller):

@@ -34,7 +34,9 @@ TRACE_HEADERS = frozenset(
     }
 )
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# Control characters are excluded: PostgreSQL text refuses NUL, and no real
+# Message-ID carries them.
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +84,27 @@ def store_raw(
     source: str,
     envelope_from: str = "",
     envelope_to: list[str] | None = None,
+    quarantine: str | None = None,
+    size: int | None = None,
 ) -> Stored:
-    """Insert the mail unless already stored; the caller commits before acknowledging."""
+    """Insert the mail unless already stored; the caller commits before acknowledging.
+
+    With `quarantine`, the row is recorded as quarantined with that reason
+    (an oversize mail whose headers alone were kept, say); `size` then gives
+    the size of the whole mail when `raw` is only part of it.
+    """
     sha256 = fingerprint(raw)
     rfc_message_id = rfc_message_id_of(raw, sha256)
     values = {
         "rfc_message_id": rfc_message_id,
         "sha256": sha256,
         "raw": raw,
-        "size": len(raw),
-        "source": source[:20],
+        "size": len(raw) if size is None else size,
+        "source": source[:80],
         "envelope_from": envelope_from[:320],
         "envelope_to": list(envelope_to or []),
-        "state": InboundState.STORED.value,
+        "state": (InboundState.QUARANTINED if quarantine else InboundState.STORED).value,
+        "error": quarantine,
     }
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (

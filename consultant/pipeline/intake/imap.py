@@ -1,0 +1,436 @@
+"""IMAP intake: take every new mail of a watched folder, by UID, exactly once.
+
+Input: a configured mailbox. Output: inbound rows through `store_raw`, the same
+door as the SMTP intake, and a processing task per new mail.
+
+Selection is by UID against a checkpoint per mailbox (UIDVALIDITY, highest
+stored UID), never by ``\\Seen`` or sequence numbers, so mail another client
+has read is still taken. Fetching uses ``BODY.PEEK[]``, which marks nothing
+read. Mails are stored in batches; each batch is committed *together with* the
+checkpoint advance, and only then is any flag or move applied. A crash at any
+point means at worst a batch is fetched again and recognised by Message-ID and
+content hash, never lost and never stored twice. A UIDVALIDITY change resets
+the checkpoint to zero under the new value: a full resync that recognises what
+is already stored.
+
+Memory is bounded: UIDs are fetched in windows of `batch_size`, and bodies in
+groups of at most `batch_bytes`. A mail over the size limit is recorded from
+its header alone and quarantined with the reason; a mail the server cannot
+return is recorded and quarantined too; neither stops the others.
+
+IDLE is used when offered (re-issued every `idle_renew` seconds, under the
+29 minutes RFC 2177 allows); otherwise the folder is polled. Any disconnect,
+abort, BYE or database outage leads to a reconnect with exponential backoff
+and jitter, then a resync from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import select
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from imapclient import DELETED, SEEN, IMAPClient
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from consultant.db.models import MailboxCheckpoint
+from consultant.db.session import session_scope
+from consultant.pipeline.intake.enqueue import Enqueue, Enqueuer
+from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
+from consultant.pipeline.intake.store import Stored, store_raw
+from consultant.settings import Mailbox, Settings
+
+log = logging.getLogger(__name__)
+
+IDLE_TICK = 1.0  # seconds between checks of the stop flag while idling
+BACKOFF_START = 1.0
+Connect = Callable[[Mailbox], IMAPClient]
+
+
+class ConnectionLost(Exception):
+    """The server said BYE or closed the connection."""
+
+
+@dataclass(slots=True)
+class Fetched:
+    """One mail as the server gave it; `reason` set means: record, quarantined."""
+
+    uid: int
+    raw: bytes
+    size: int
+    reason: str | None = None
+
+
+class MailboxPoller:
+    """Watch one mailbox until `stop` is set; run() never raises for the world's faults."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        mailbox: Mailbox,
+        enqueue: Enqueue,
+        stop: threading.Event,
+        connect: Connect = connect,
+    ) -> None:
+        self.settings = settings
+        self.mailbox = mailbox
+        self.stop = stop
+        self.connect = connect
+        self.enqueuer = Enqueuer(enqueue)
+        self.max_size = mailbox.max_message_size or settings.max_message_size
+        self.envelope_to = [mailbox.address or _address_of(mailbox, settings)]
+        self.failures = 0  # consecutive failed sessions, for the backoff
+
+    def run(self) -> None:
+        """Connect, sync, wait for news; on any failure back off and start again."""
+        try:
+            while not self.stop.is_set():
+                try:
+                    self._session()
+                except Exception as error:  # The poller's boundary: log, back off, resync.
+                    self.failures += 1
+                    self._log_failure(error, self.failures)
+                    self.stop.wait(backoff(self.failures, self.mailbox.reconnect_max))
+        finally:
+            self.enqueuer.close()
+
+    def sync_once(self) -> int:
+        """Connect, take everything new, disconnect; return how many UIDs were new."""
+        with logged_in(self.connect, self.mailbox) as client:
+            return self._sync(client)
+
+    def close(self) -> None:
+        """Wait for the enqueues in flight (run() does this itself)."""
+        self.enqueuer.close()
+
+    def _session(self) -> None:
+        with logged_in(self.connect, self.mailbox) as client:
+            idle = self.mailbox.idle and client.has_capability("IDLE")
+            log.info(
+                "mailbox %s: connected to %s:%d, %s",
+                self.mailbox.name,
+                self.mailbox.host,
+                self.mailbox.imap_port,
+                "idling" if idle else f"polling every {self.mailbox.poll_interval:g}s",
+            )
+            while not self.stop.is_set():
+                # Sync until a pass finds nothing: mail announced during a FETCH
+                # is not announced again by IDLE, so only an empty search may idle.
+                while self._sync(client) and not self.stop.is_set():
+                    pass
+                self.failures = 0
+                if self.stop.is_set():
+                    break
+                if idle:
+                    self._idle(client)
+                else:
+                    self.stop.wait(self.mailbox.poll_interval)
+
+    def _log_failure(self, error: Exception, failures: int) -> None:
+        name = self.mailbox.name
+        if isinstance(error, IMAPClient.Error | ConnectionLost | OSError | CredentialError):
+            log.warning("mailbox %s: %s: %s", name, type(error).__name__, error)
+        elif isinstance(error, SQLAlchemyError):
+            # The class only: driver messages can quote the database URL.
+            log.warning("mailbox %s: database unavailable (%s)", name, type(error).__name__)
+        else:
+            log.exception("mailbox %s: unexpected error", name)
+        log.info("mailbox %s: reconnecting (attempt %d)", name, failures + 1)
+
+    # --- sync -------------------------------------------------------------------
+
+    def _sync(self, client: IMAPClient) -> int:
+        """Select the folder, take every mail above the checkpoint; return how many."""
+        status = client.select_folder(self.mailbox.folder, readonly=self.mailbox.after == "leave")
+        uidvalidity = int(status[b"UIDVALIDITY"])
+        last = self._start_from(client, uidvalidity, status)
+        uids = sorted(uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last)
+        if uids:
+            log.info("mailbox %s: %d new mails", self.mailbox.name, len(uids))
+        for window in _chunks(uids, self.mailbox.batch_size):
+            if self.stop.is_set():
+                break
+            self._take(client, uidvalidity, window)
+        return len(uids)
+
+    def _start_from(self, client: IMAPClient, uidvalidity: int, status: dict[bytes, int]) -> int:
+        name = self.mailbox.name
+        with session_scope(self.settings) as session:
+            checkpoint = session.get(MailboxCheckpoint, name)
+            if checkpoint is not None and checkpoint.uidvalidity == uidvalidity:
+                return checkpoint.last_uid
+            if checkpoint is not None:
+                log.warning(
+                    "mailbox %s: UIDVALIDITY changed from %d to %d; resyncing the folder "
+                    "(mail already stored is recognised)",
+                    name,
+                    checkpoint.uidvalidity,
+                    uidvalidity,
+                )
+                last = 0
+            else:
+                last = 0 if self.mailbox.start == "all" else _highest_uid(client, status)
+                log.info("mailbox %s: first contact, starting after UID %d", name, last)
+            _set_checkpoint(session, name, uidvalidity, last, force=True)
+            return last
+
+    def _take(self, client: IMAPClient, uidvalidity: int, window: Sequence[int]) -> None:
+        sizes = client.fetch(window, ["RFC822.SIZE"])
+        for oversize, uids in _groups(window, sizes, self.max_size, self.mailbox.batch_bytes):
+            if self.stop.is_set():
+                return
+            fetched = (
+                self._oversize(client, uids, sizes) if oversize else self._bodies(client, uids)
+            )
+            stored = self._store(fetched, uidvalidity, last_uid=max(uids))
+            self._after(client, stored)
+
+    def _bodies(self, client: IMAPClient, uids: Sequence[int]) -> list[Fetched]:
+        try:
+            data = client.fetch(uids, ["BODY.PEEK[]"])
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:
+            if len(uids) > 1:  # Find the one the server cannot return; take the rest.
+                return [mail for uid in uids for mail in self._bodies(client, [uid])]
+            reason = f"the IMAP server could not return UID {uids[0]}: {error}"
+            return [self._unfetchable(client, uids[0], reason)]
+        fetched = []
+        for uid in uids:
+            if uid not in data:
+                continue  # Expunged by another client since the search.
+            raw = data[uid].get(b"BODY[]")
+            if isinstance(raw, bytes):
+                fetched.append(Fetched(uid, raw, len(raw)))
+            else:
+                fetched.append(self._unfetchable(client, uid, f"UID {uid} came back empty"))
+        return fetched
+
+    def _oversize(
+        self, client: IMAPClient, uids: Sequence[int], sizes: dict[int, dict[bytes, object]]
+    ) -> list[Fetched]:
+        headers = client.fetch(uids, ["BODY.PEEK[HEADER]"])
+        fetched = []
+        for uid in uids:
+            size = int(str(sizes[uid][b"RFC822.SIZE"]))
+            head = headers.get(uid, {}).get(b"BODY[HEADER]")
+            reason = (
+                f"{size} bytes, over the {self.max_size}-byte limit; only the header was "
+                f"kept, the mail stays on the server (UID {uid})"
+            )
+            fetched.append(Fetched(uid, _header_or_marker(head, self.mailbox, uid), size, reason))
+        return fetched
+
+    def _unfetchable(self, client: IMAPClient, uid: int, reason: str) -> Fetched:
+        try:
+            head = client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid, {}).get(b"BODY[HEADER]")
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError:
+            head = None
+        raw = _header_or_marker(head, self.mailbox, uid)
+        return Fetched(uid, raw, len(raw), f"{reason}; it stays on the server")
+
+    # --- store, checkpoint, act ---------------------------------------------------
+
+    def _store(self, fetched: list[Fetched], uidvalidity: int, last_uid: int) -> list[int]:
+        """Commit the group and the checkpoint together; return the UIDs stored."""
+        try:
+            stored = self._store_group(fetched, uidvalidity, last_uid, careful=False)
+        except (OperationalError, InterfaceError):
+            raise
+        except SQLAlchemyError:
+            # One of the mails upset the database: redo the group one by one.
+            stored = self._store_group(fetched, uidvalidity, last_uid, careful=True)
+        for mail, result in stored:
+            if result.created and mail.reason is None:
+                self.enqueuer.submit(result.inbound_id)
+        created = sum(1 for _, result in stored if result.created)
+        log.info(
+            "mailbox %s: stored %d new of %d (up to UID %d)",
+            self.mailbox.name,
+            created,
+            len(fetched),
+            last_uid,
+        )
+        return [mail.uid for mail, _ in stored if mail.reason is None]
+
+    def _store_group(
+        self, fetched: list[Fetched], uidvalidity: int, last_uid: int, careful: bool
+    ) -> list[tuple[Fetched, Stored]]:
+        results = []
+        with session_scope(self.settings) as session:
+            for mail in fetched:
+                if careful:
+                    results.append(self._store_carefully(session, mail))
+                else:
+                    results.append((mail, self._store_one(session, mail)))
+            _set_checkpoint(session, self.mailbox.name, uidvalidity, last_uid)
+        return results
+
+    def _store_one(self, session: Session, mail: Fetched) -> Stored:
+        return store_raw(
+            session,
+            mail.raw,
+            source=self.mailbox.source,
+            envelope_to=self.envelope_to,
+            quarantine=mail.reason,
+            size=mail.size,
+        )
+
+    def _store_carefully(self, session: Session, mail: Fetched) -> tuple[Fetched, Stored]:
+        try:
+            with session.begin_nested():
+                return mail, self._store_one(session, mail)
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception as error:  # This mail only: keep a record, move on.
+            reason = (
+                f"could not be stored as received ({type(error).__name__}); it stays on the server"
+            )
+            log.warning("mailbox %s: UID %d %s", self.mailbox.name, mail.uid, reason)
+            marker = Fetched(mail.uid, _marker(self.mailbox, mail.uid), mail.size, reason)
+            with session.begin_nested():
+                return marker, self._store_one(session, marker)
+
+    def _after(self, client: IMAPClient, uids: list[int]) -> None:
+        """Flag or move mail that is committed; a refusal leaves it where it is."""
+        if not uids or self.mailbox.after == "leave":
+            return
+        try:
+            if self.mailbox.after == "seen":
+                client.add_flags(uids, [SEEN], silent=True)
+            else:
+                self._move(client, uids)
+        except IMAPClientAbortError:
+            raise
+        except IMAPClientError as error:
+            log.warning(
+                "mailbox %s: could not %s %d stored mails (%s); they stay in %s",
+                self.mailbox.name,
+                self.mailbox.after,
+                len(uids),
+                error,
+                self.mailbox.folder,
+            )
+
+    def _move(self, client: IMAPClient, uids: list[int]) -> None:
+        target = self.mailbox.move_to
+        assert target is not None  # checked by the Mailbox model
+        if client.has_capability("MOVE"):
+            client.move(uids, target)
+            return
+        client.copy(uids, target)
+        client.add_flags(uids, [DELETED], silent=True)
+        if client.has_capability("UIDPLUS"):
+            client.uid_expunge(uids)
+        else:  # A plain EXPUNGE would also remove other clients' deleted mail.
+            log.warning("mailbox %s: no UIDPLUS; copies left flagged \\Deleted", self.mailbox.name)
+
+    # --- waiting for news -----------------------------------------------------------
+
+    def _idle(self, client: IMAPClient) -> None:
+        """IDLE until new mail, renewal time or stop; raise ConnectionLost on BYE/EOF."""
+        client.idle()
+        renew_at = time.monotonic() + self.mailbox.idle_renew
+        while not self.stop.is_set() and time.monotonic() < renew_at:
+            responses = client.idle_check(timeout=IDLE_TICK)
+            if any(_is_bye(response) for response in responses):
+                raise ConnectionLost("the server said BYE")
+            if any(_is_news(response) for response in responses):
+                break
+            if not responses and _peer_closed(client):
+                raise ConnectionLost("the server closed the connection")
+        client.idle_done()
+
+
+# --- helpers ------------------------------------------------------------------------
+
+
+def backoff(failures: int, ceiling: float) -> float:
+    """Exponential backoff with jitter: ~1, 2, 4 … seconds, at most `ceiling`."""
+    delay: float = min(ceiling, BACKOFF_START * 2 ** (failures - 1))
+    return random.uniform(delay / 2, delay)
+
+
+def _address_of(mailbox: Mailbox, settings: Settings) -> str:
+    return mailbox.username if "@" in mailbox.username else settings.consult_addresses[0]
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _groups(
+    window: Sequence[int], sizes: dict[int, dict[bytes, object]], limit: int, budget: int
+) -> Iterator[tuple[bool, list[int]]]:
+    """Split a window, in UID order, into (oversize?, uids) fetch groups."""
+    group: list[int] = []
+    group_bytes = 0
+    for uid in window:
+        if uid not in sizes:
+            continue  # Expunged since the search.
+        size = int(str(sizes[uid].get(b"RFC822.SIZE", 0)))
+        if size > limit:
+            if group:
+                yield False, group
+                group, group_bytes = [], 0
+            yield True, [uid]
+            continue
+        if group and group_bytes + size > budget:
+            yield False, group
+            group, group_bytes = [], 0
+        group.append(uid)
+        group_bytes += size
+    if group:
+        yield False, group
+
+
+def _highest_uid(client: IMAPClient, status: dict[bytes, int]) -> int:
+    if b"UIDNEXT" in status:
+        return int(status[b"UIDNEXT"]) - 1
+    return max(client.search(["ALL"]), default=0)
+
+
+def _set_checkpoint(
+    session: Session, name: str, uidvalidity: int, last_uid: int, force: bool = False
+) -> None:
+    checkpoint = session.get(MailboxCheckpoint, name)
+    if checkpoint is None:
+        session.add(MailboxCheckpoint(mailbox=name, uidvalidity=uidvalidity, last_uid=last_uid))
+    elif force or checkpoint.uidvalidity != uidvalidity:
+        checkpoint.uidvalidity, checkpoint.last_uid = uidvalidity, last_uid
+    else:
+        checkpoint.last_uid = max(checkpoint.last_uid, last_uid)
+
+
+def _marker(mailbox: Mailbox, uid: int) -> bytes:
+    return f"X-Consultant-Unreadable: {mailbox.name} UID {uid}\r\n\r\n".encode()
+
+
+def _header_or_marker(head: object, mailbox: Mailbox, uid: int) -> bytes:
+    return head if isinstance(head, bytes) and head.strip() else _marker(mailbox, uid)
+
+
+def _is_bye(response: tuple[object, ...]) -> bool:
+    return bool(response) and response[0] == b"BYE"
+
+
+def _is_news(response: tuple[object, ...]) -> bool:
+    return len(response) > 1 and response[1] in (b"EXISTS", b"RECENT")
+
+
+def _peer_closed(client: IMAPClient) -> bool:
+    """True when the server has hung up (imapclient's idle_check hides EOF)."""
+    sock = client.socket()
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN | select.POLLRDHUP)
+    hangup = select.POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
+    return any(events & hangup for _, events in poller.poll(0))

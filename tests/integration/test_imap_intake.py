@@ -1,0 +1,390 @@
+"""The IMAP poller against a real Dovecot: UIDs, IDLE, crashes, broken mail.
+
+Each test gets its own IMAP user (its own Maildir) on a Dovecot shared by the
+session; tests that restart or kill the server start their own. Mails are
+counted in the database, never assumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+
+from consultant.db.models import Case, InboundMessage, InboundState, MailboxCheckpoint
+from consultant.db.session import session_scope
+from consultant.pipeline.intake.imap import MailboxPoller
+from consultant.pipeline.process import process_message
+from consultant.settings import Settings
+from tests.conftest import need, set_env
+from tests.integration.conftest import Child, run_cli, wait_for, worker_ready
+from tests.integration.imapd import Dovecot, dovecot_binary, running_dovecot
+
+pytestmark = [pytest.mark.integration]
+
+
+# --- fixtures and helpers -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot]:
+    """One Dovecot for the tests that do not stop it."""
+    need(dovecot_binary() is not None, "dovecot is not installed (Debian package dovecot-imapd)")
+    with running_dovecot(tmp_path_factory.mktemp("dovecot")) as server:
+        yield server
+
+
+@pytest.fixture
+def own_dovecot(tmp_path: Path) -> Iterator[Dovecot]:
+    """A Dovecot of this test's own, for tests that restart or kill it."""
+    need(dovecot_binary() is not None, "dovecot is not installed (Debian package dovecot-imapd)")
+    with running_dovecot(tmp_path / "dovecot") as server:
+        yield server
+
+
+@dataclass
+class Imap:
+    server: Dovecot
+    user: str
+    password: str
+
+    def append(
+        self, raws: list[bytes], folder: str = "INBOX", flags: tuple[bytes, ...] = ()
+    ) -> list[int]:
+        return self.server.append(self.user, self.password, folder, raws, flags=flags)
+
+    def flags(self, folder: str = "INBOX") -> dict[int, set[bytes]]:
+        client = self.server.client(self.user, self.password)
+        try:
+            client.select_folder(folder, readonly=True)
+            uids = client.search(["ALL"])
+            return {uid: set(data[b"FLAGS"]) for uid, data in client.fetch(uids, ["FLAGS"]).items()}
+        finally:
+            client.logout()
+
+    def count(self, folder: str) -> int:
+        client = self.server.client(self.user, self.password)
+        try:
+            return int(client.folder_status(folder, ["MESSAGES"])[b"MESSAGES"])
+        finally:
+            client.logout()
+
+
+def _imap_user(server: Dovecot) -> Imap:
+    user, password = f"u{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    server.add_user(user, password)
+    return Imap(server, user, password)
+
+
+@pytest.fixture
+def imap(dovecot_server: Dovecot) -> Imap:
+    return _imap_user(dovecot_server)
+
+
+def use_mailbox(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], imap: Imap, **fields: object
+) -> Settings:
+    entry = {
+        "name": "consult",
+        "host": imap.server.host,
+        "port": imap.server.port,
+        "security": "none",
+        "username": imap.user,
+        "password": imap.password,
+        "address": "consult@localhost",
+        "timeout": 20,
+        **fields,
+    }
+    return set_env(monkeypatch, env, mailboxes=json.dumps([entry]))
+
+
+def mail(n: int, *, subject: str = "", body: str = "", size: int = 0, sender: str = "") -> bytes:
+    sender = sender or f"coder{n}@example.org"
+    text = body or f"Question {n}: can I bill 27447 with 20700? Modifier 59? Dx M86.161\r\n"
+    if size:
+        text += ("x" * 76 + "\r\n") * (size // 78)
+    return (
+        f"From: Coder {n} <{sender}>\r\n"
+        "To: consult@localhost\r\n"
+        f"Subject: {subject or f'Question {n}'}\r\n"
+        f"Message-ID: <q{n}.{uuid.uuid4().hex}@example.org>\r\n"
+        "Date: Sat, 28 Nov 2026 10:00:00 +0000\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "\r\n"
+        f"{text}"
+    ).encode()
+
+
+def poll_once(settings: Settings) -> list[int]:
+    """Run one in-process sync; return the inbound ids it enqueued."""
+    enqueued: list[int] = []
+    poller = MailboxPoller(settings, settings.mailboxes[0], enqueued.append, threading.Event())
+    try:
+        poller.sync_once()
+    finally:
+        poller.close()
+    return sorted(enqueued)
+
+
+def process_all(settings: Settings, inbound_ids: list[int]) -> None:
+    for inbound_id in inbound_ids:
+        with session_scope(settings) as session:
+            process_message(session, settings, inbound_id)
+
+
+def count(settings: Settings, model: type, *where: object) -> int:
+    with session_scope(settings) as session:
+        return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def checkpoint(settings: Settings, name: str = "consult") -> tuple[int, int] | None:
+    with session_scope(settings) as session:
+        row = session.get(MailboxCheckpoint, name)
+        return (row.uidvalidity, row.last_uid) if row else None
+
+
+def idling(poller: Child, settings: Settings) -> Callable[[], bool]:
+    def ready() -> bool:
+        if poller.process.poll() is not None:
+            pytest.fail(f"the poller exited early:\n{poller.output()}")
+        return "idling" in poller.output() and checkpoint(settings) is not None
+
+    return ready
+
+
+# --- the tests ------------------------------------------------------------------
+
+
+def test_new_mail_while_idling_becomes_a_case_without_waiting_for_a_poll(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    spawn: Callable[..., Child],
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, poll_interval=3600)
+    worker = spawn("worker")
+    poller = spawn("poll")
+    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
+    wait_for(idling(poller, settings), "the poller to idle")
+    imap.append([mail(1)])
+    # A poll would take an hour; only IDLE can bring the mail in this fast.
+    wait_for(lambda: count(settings, Case) == 1, "a case from the mail", 30)
+    assert count(settings, InboundMessage, InboundMessage.source == "imap:consult") == 1
+    assert poller.stop() == 0
+    assert imap.password not in poller.output()
+
+
+def test_mail_already_seen_by_another_client_is_taken_and_left_as_it_was(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap)
+    seen_uid, unseen_uid = imap.append([mail(1)], flags=(b"\\Seen",)) + imap.append([mail(2)])
+    enqueued = poll_once(settings)
+    assert len(enqueued) == 2
+    assert checkpoint(settings) is not None and checkpoint(settings)[1] == unseen_uid  # type: ignore[index]
+    flags = imap.flags()
+    assert b"\\Seen" in flags[seen_uid]
+    assert b"\\Seen" not in flags[unseen_uid]  # BODY.PEEK[] marks nothing read
+    # A second pass finds nothing new.
+    assert poll_once(settings) == []
+    assert count(settings, InboundMessage) == 2
+
+
+def test_uidvalidity_change_resyncs_and_makes_exactly_one_new_case(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, folder="Consults")
+    mails = [mail(n) for n in range(3)]
+    imap.append(mails, folder="Consults")
+    process_all(settings, poll_once(settings))
+    before = checkpoint(settings)
+    assert before is not None and count(settings, Case) == 3
+
+    imap.server.recreate_folder(imap.user, imap.password, "Consults", [*mails, mail(3)])
+    process_all(settings, poll_once(settings))
+    after = checkpoint(settings)
+    assert after is not None and after[0] != before[0]
+    assert count(settings, InboundMessage) == 4
+    assert count(settings, Case) == 4  # exactly one new case
+
+
+def test_kill_9_mid_backlog_then_restart_stores_every_mail_exactly_once(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    spawn: Callable[..., Child],
+) -> None:
+    total = 2000
+    settings = use_mailbox(monkeypatch, env, imap, batch_size=50)
+    imap.server.deliver(imap.user, "INBOX", (mail(n) for n in range(total)))
+    first = spawn("poll")
+    wait_for(lambda: count(settings, InboundMessage) >= 400, "400 mails stored", 120)
+    os.killpg(first.process.pid, signal.SIGKILL)
+    first.process.wait()
+    at_kill = count(settings, InboundMessage)
+
+    spawn("poll")
+    wait_for(lambda: count(settings, InboundMessage) >= total, f"{total} mails stored", 180)
+    with session_scope(settings) as session:
+        ids = session.scalar(select(func.count(func.distinct(InboundMessage.rfc_message_id))))
+    stored = count(settings, InboundMessage)
+    print(f"\nbacklog {total}: stored at kill {at_kill}, stored {stored}, distinct {ids}")
+    assert stored == total and ids == total
+    cp = checkpoint(settings)
+    assert cp is not None and cp[1] == max(imap.flags())
+
+
+def test_poller_reconnects_after_server_restart_and_dropped_connection(
+    migrated: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    own_dovecot: Dovecot,
+    spawn: Callable[..., Child],
+) -> None:
+    imap = _imap_user(own_dovecot)
+    settings = use_mailbox(monkeypatch, env, imap, poll_interval=3600, reconnect_max=2)
+    poller = spawn("poll")
+    wait_for(idling(poller, settings), "the poller to idle")
+
+    own_dovecot.restart()
+    imap.append([mail(1)])
+    wait_for(lambda: count(settings, InboundMessage) == 1, "the mail sent after the restart", 60)
+
+    own_dovecot.kick(imap.user)
+    imap.append([mail(2)])
+    wait_for(lambda: count(settings, InboundMessage) == 2, "the mail sent after the kick", 60)
+    assert poller.output().count("connected to") >= 3
+    assert poller.stop() == 0
+
+
+def test_broken_and_oversize_mail_in_a_batch_do_not_stop_the_others(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, max_message_size=20_000)
+    broken = (
+        b"Subject: \xff\xfe garbage\r\nContent-Type: multipart/mixed; boundary=\r\n"
+        b"\r\n\x00\x01 --\r\n"
+    )
+    uids = imap.append([mail(1), broken, mail(2), mail(3, size=60_000), mail(4)])
+    process_all(settings, poll_once(settings))
+
+    assert count(settings, InboundMessage) == 5
+    assert count(settings, Case) == 3
+    with session_scope(settings) as session:
+        quarantined = {
+            row.size: row.error or ""
+            for row in session.scalars(
+                select(InboundMessage).where(InboundMessage.state == InboundState.QUARANTINED)
+            )
+        }
+    assert len(quarantined) == 2
+    oversize = next(reason for size, reason in quarantined.items() if size > 20_000)
+    assert "over the 20000-byte limit" in oversize and f"UID {uids[3]}" in oversize
+    assert any("sender" in reason for size, reason in quarantined.items() if size < 20_000)
+    assert checkpoint(settings) is not None and checkpoint(settings)[1] == uids[-1]  # type: ignore[index]
+
+
+def test_flag_seen_happens_after_the_commit(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, after="seen")
+    imap.append([mail(1), mail(2)])
+    assert len(poll_once(settings)) == 2
+    assert all(b"\\Seen" in flags for flags in imap.flags().values())
+
+
+def _pg(settings: Settings) -> str:
+    return settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def test_move_happens_only_for_mails_that_were_stored(
+    production: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, after="move", move_to="Done")
+    client = imap.server.client(imap.user, imap.password)
+    client.create_folder("Done")
+    client.logout()
+    imap.append([mail(1), mail(2, body="POISON-PILL in this one\r\n"), mail(3)])
+    with psycopg.connect(_pg(settings), autocommit=True) as conn:
+        conn.execute(
+            """
+            CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              IF position('POISON-PILL'::bytea IN NEW.raw) > 0 THEN
+                RAISE EXCEPTION 'refused by test trigger';
+              END IF;
+              RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse_poison BEFORE INSERT ON inbound_messages
+              FOR EACH ROW EXECUTE FUNCTION refuse_poison();
+            """
+        )
+    try:
+        enqueued = poll_once(settings)
+    finally:
+        with psycopg.connect(_pg(settings), autocommit=True) as conn:
+            conn.execute(
+                "DROP TRIGGER refuse_poison ON inbound_messages; DROP FUNCTION refuse_poison()"
+            )
+    assert len(enqueued) == 2
+    assert imap.count("Done") == 2
+    assert imap.count("INBOX") == 1  # the refused mail stays, unflagged
+    assert all(
+        b"\\Seen" not in flags and b"\\Deleted" not in flags for flags in imap.flags().values()
+    )
+    assert count(settings, InboundMessage, InboundMessage.state == InboundState.QUARANTINED) == 1
+
+
+def test_nothing_is_moved_when_the_commit_fails(
+    production: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, after="move", move_to="Done")
+    client = imap.server.client(imap.user, imap.password)
+    client.create_folder("Done")
+    client.logout()
+    imap.append([mail(1), mail(2)])
+    with psycopg.connect(_pg(settings), autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse_all() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'refused by test trigger'; END $$; "
+            "CREATE TRIGGER refuse_all BEFORE INSERT ON inbound_messages "
+            "FOR EACH ROW EXECUTE FUNCTION refuse_all();"
+        )
+    try:
+        with pytest.raises(Exception, match="refused by test trigger"):
+            poll_once(settings)
+        assert imap.count("Done") == 0 and imap.count("INBOX") == 2
+        assert count(settings, InboundMessage) == 0
+    finally:
+        with psycopg.connect(_pg(settings), autocommit=True) as conn:
+            conn.execute("DROP TRIGGER refuse_all ON inbound_messages; DROP FUNCTION refuse_all()")
+    assert len(poll_once(settings)) == 2
+    assert imap.count("Done") == 2 and imap.count("INBOX") == 0
+
+
+def test_mailboxes_check_shows_what_waits_and_explains_a_refused_login(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    use_mailbox(monkeypatch, env, imap)
+    imap.append([mail(1), mail(2), mail(3)])
+    result = run_cli(env, "mailboxes", "check")
+    assert "IDLE" in result.stdout and "UIDVALIDITY" in result.stdout
+    assert "waiting       3" in result.stdout
+    assert "checkpoint    none yet" in result.stdout
+
+    use_mailbox(monkeypatch, env, imap, password="wrong-" + imap.password)
+    refused = run_cli(env, "mailboxes", "check", check=False)
+    assert refused.returncode == 1
+    assert "login refused" in refused.stdout
+    assert imap.password not in refused.stdout + refused.stderr
