@@ -205,13 +205,14 @@ def _mailboxes(settings: Settings, names: tuple[str, ...]) -> list[Any]:
 def poll(names: tuple[str, ...]) -> None:
     """Watch the configured IMAP mailboxes (or only NAMES) until interrupted."""
     from consultant.pipeline.intake.imap import MailboxPoller
+    from workers.tasks import enqueue_process_many
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
     stop = threading.Event()
     pollers = [
         threading.Thread(
-            target=MailboxPoller(settings, mailbox, _enqueuers()[0], stop).run,
+            target=MailboxPoller(settings, mailbox, enqueue_process_many, stop).run,
             name=f"poll-{mailbox.name}",
         )
         for mailbox in _mailboxes(settings, names)

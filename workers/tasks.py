@@ -25,6 +25,10 @@ from workers.sweep import sweep
 
 log = logging.getLogger(__name__)
 
+# Mails per processing task when the IMAP poller hands over a batch: fewer
+# publishes for the poller, and still spread over every worker.
+PROCESS_CHUNK = 10
+
 RETRY = {
     "autoretry_for": (Transient, OperationalError, InterfaceError),
     "retry_backoff": 2,
@@ -47,6 +51,20 @@ def process_message_task(inbound_id: int) -> int | None:
         raise
 
 
+@app.task(name="pipeline.process_messages", **RETRY)  # type: ignore[untyped-decorator]
+def process_messages_task(inbound_ids: list[int]) -> list[int | None]:
+    """Process a batch (from the IMAP poller); one bad mail does not stop the rest."""
+    results = []
+    for inbound_id in inbound_ids:
+        try:
+            results.append(process_message_task.run(inbound_id))
+        except (Transient, OperationalError, InterfaceError):
+            raise  # Retried as a whole: mail already processed is skipped.
+        except Exception:
+            results.append(None)  # Recorded on its row by process_message_task.
+    return results
+
+
 @app.task(name="pipeline.send_outbound", **RETRY)  # type: ignore[untyped-decorator]
 def send_outbound_task(outbound_id: int) -> str:
     settings = get_settings()
@@ -61,6 +79,13 @@ def sweep_task() -> dict[str, int]:
 def enqueue_process(inbound_id: int, **options: Any) -> None:
     """Queue processing of a stored mail; raises if the broker is unreachable."""
     process_message_task.apply_async((inbound_id,), retry=False, **options)
+
+
+def enqueue_process_many(inbound_ids: list[int], **options: Any) -> None:
+    """Queue processing of stored mails, PROCESS_CHUNK to a task (fewer publishes)."""
+    for start in range(0, len(inbound_ids), PROCESS_CHUNK):
+        chunk = inbound_ids[start : start + PROCESS_CHUNK]
+        process_messages_task.apply_async((chunk,), retry=False, **options)
 
 
 def enqueue_send(outbound_id: int, **options: Any) -> None:

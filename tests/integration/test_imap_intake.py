@@ -127,7 +127,7 @@ def mail(n: int, *, subject: str = "", body: str = "", size: int = 0, sender: st
 def poll_once(settings: Settings) -> list[int]:
     """Run one in-process sync; return the inbound ids it enqueued."""
     enqueued: list[int] = []
-    poller = MailboxPoller(settings, settings.mailboxes[0], enqueued.append, threading.Event())
+    poller = MailboxPoller(settings, settings.mailboxes[0], enqueued.extend, threading.Event())
     try:
         poller.sync_once()
     finally:

@@ -1,7 +1,8 @@
 """IMAP intake: take every new mail of a watched folder, by UID, exactly once.
 
-Input: a configured mailbox. Output: inbound rows through `store_raw`, the same
-door as the SMTP intake, and a processing task per new mail.
+Input: a configured mailbox. Output: inbound rows through `store_many` (the
+batch form of `store_raw`, the same door as the SMTP intake), and a processing
+task per new mail.
 
 Selection is by UID against a checkpoint per mailbox (UIDVALIDITY, highest
 stored UID), never by ``\\Seen`` or sequence numbers, so mail another client
@@ -32,6 +33,8 @@ import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from imapclient import DELETED, SEEN, IMAPClient
@@ -41,9 +44,9 @@ from sqlalchemy.orm import Session
 
 from consultant.db.models import MailboxCheckpoint
 from consultant.db.session import session_scope
-from consultant.pipeline.intake.enqueue import Enqueue, Enqueuer
+from consultant.pipeline.intake.enqueue import EnqueueMany, Enqueuer
 from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
-from consultant.pipeline.intake.store import Stored, store_raw
+from consultant.pipeline.intake.store import Incoming, Stored, store_many
 from consultant.settings import Mailbox, Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,7 @@ class MailboxPoller:
         self,
         settings: Settings,
         mailbox: Mailbox,
-        enqueue: Enqueue,
+        enqueue: EnqueueMany,
         stop: threading.Event,
         connect: Connect = connect,
     ) -> None:
@@ -84,8 +87,9 @@ class MailboxPoller:
         self.connect = connect
         self.enqueuer = Enqueuer(enqueue)
         self.max_size = mailbox.max_message_size or settings.max_message_size
-        self.envelope_to = [mailbox.address or _address_of(mailbox, settings)]
+        self.envelope_to = (mailbox.address or _address_of(mailbox, settings),)
         self.failures = 0  # consecutive failed sessions, for the backoff
+        self._storer = ThreadPoolExecutor(1, thread_name_prefix=f"store-{mailbox.name}")
 
     def run(self) -> None:
         """Connect, sync, wait for news; on any failure back off and start again."""
@@ -98,7 +102,7 @@ class MailboxPoller:
                     self._log_failure(error, self.failures)
                     self.stop.wait(backoff(self.failures, self.mailbox.reconnect_max))
         finally:
-            self.enqueuer.close()
+            self.close()
 
     def sync_once(self) -> int:
         """Connect, take everything new, disconnect; return how many UIDs were new."""
@@ -106,7 +110,8 @@ class MailboxPoller:
             return self._sync(client)
 
     def close(self) -> None:
-        """Wait for the enqueues in flight (run() does this itself)."""
+        """Wait for the stores and enqueues in flight (run() does this itself)."""
+        self._storer.shutdown(wait=True)
         self.enqueuer.close()
 
     def _session(self) -> None:
@@ -153,10 +158,21 @@ class MailboxPoller:
         uids = sorted(uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last)
         if uids:
             log.info("mailbox %s: %d new mails", self.mailbox.name, len(uids))
-        for window in _chunks(uids, self.mailbox.batch_size):
-            if self.stop.is_set():
-                break
-            self._take(client, uidvalidity, window)
+        # Two stages: while one group is stored and committed (in the storer
+        # thread), the next is fetched. Groups are stored in order, one at a
+        # time, and flags or moves wait for their group's commit.
+        pending: Future[list[int]] | None = None
+        try:
+            for fetched, last_uid in self._fetch_groups(client, uids):
+                if pending is not None:
+                    self._after(client, pending.result())
+                pending = self._storer.submit(self._store, fetched, uidvalidity, last_uid)
+        except BaseException:
+            if pending is not None:
+                futures.wait([pending])  # never leave a store running behind a reconnect
+            raise
+        if pending is not None:
+            self._after(client, pending.result())
         return len(uids)
 
     def _start_from(self, client: IMAPClient, uidvalidity: int, status: dict[bytes, int]) -> int:
@@ -180,16 +196,20 @@ class MailboxPoller:
             _set_checkpoint(session, name, uidvalidity, last, force=True)
             return last
 
-    def _take(self, client: IMAPClient, uidvalidity: int, window: Sequence[int]) -> None:
-        sizes = client.fetch(window, ["RFC822.SIZE"])
-        for oversize, uids in _groups(window, sizes, self.max_size, self.mailbox.batch_bytes):
-            if self.stop.is_set():
-                return
-            fetched = (
-                self._oversize(client, uids, sizes) if oversize else self._bodies(client, uids)
-            )
-            stored = self._store(fetched, uidvalidity, last_uid=max(uids))
-            self._after(client, stored)
+    def _fetch_groups(
+        self, client: IMAPClient, uids: Sequence[int]
+    ) -> Iterator[tuple[list[Fetched], int]]:
+        """Yield (mails, highest UID) per fetch group, in UID order, until stopped."""
+        for window in _chunks(uids, self.mailbox.batch_size):
+            sizes = client.fetch(window, ["RFC822.SIZE"])
+            budget = self.mailbox.batch_bytes
+            for oversize, group in _groups(window, sizes, self.max_size, budget):
+                if self.stop.is_set():
+                    return
+                if oversize:
+                    yield self._oversize(client, group, sizes), max(group)
+                else:
+                    yield self._bodies(client, group), max(group)
 
     def _bodies(self, client: IMAPClient, uids: Sequence[int]) -> list[Fetched]:
         try:
@@ -248,9 +268,9 @@ class MailboxPoller:
         except SQLAlchemyError:
             # One of the mails upset the database: redo the group one by one.
             stored = self._store_group(fetched, uidvalidity, last_uid, careful=True)
-        for mail, result in stored:
-            if result.created and mail.reason is None:
-                self.enqueuer.submit(result.inbound_id)
+        self.enqueuer.submit(
+            [result.inbound_id for mail, result in stored if result.created and not mail.reason]
+        )
         created = sum(1 for _, result in stored if result.created)
         log.info(
             "mailbox %s: stored %d new of %d (up to UID %d)",
@@ -264,21 +284,19 @@ class MailboxPoller:
     def _store_group(
         self, fetched: list[Fetched], uidvalidity: int, last_uid: int, careful: bool
     ) -> list[tuple[Fetched, Stored]]:
-        results = []
         with session_scope(self.settings) as session:
-            for mail in fetched:
-                if careful:
-                    results.append(self._store_carefully(session, mail))
-                else:
-                    results.append((mail, self._store_one(session, mail)))
+            if careful:
+                results = [self._store_carefully(session, mail) for mail in fetched]
+            else:
+                stored = store_many(session, [self._incoming(mail) for mail in fetched])
+                results = list(zip(fetched, stored, strict=True))
             _set_checkpoint(session, self.mailbox.name, uidvalidity, last_uid)
         return results
 
-    def _store_one(self, session: Session, mail: Fetched) -> Stored:
-        return store_raw(
-            session,
+    def _incoming(self, mail: Fetched) -> Incoming:
+        return Incoming(
             mail.raw,
-            source=self.mailbox.source,
+            self.mailbox.source,
             envelope_to=self.envelope_to,
             quarantine=mail.reason,
             size=mail.size,
@@ -287,7 +305,7 @@ class MailboxPoller:
     def _store_carefully(self, session: Session, mail: Fetched) -> tuple[Fetched, Stored]:
         try:
             with session.begin_nested():
-                return mail, self._store_one(session, mail)
+                return mail, store_many(session, [self._incoming(mail)])[0]
         except (OperationalError, InterfaceError):
             raise
         except Exception as error:  # This mail only: keep a record, move on.
@@ -297,7 +315,7 @@ class MailboxPoller:
             log.warning("mailbox %s: UID %d %s", self.mailbox.name, mail.uid, reason)
             marker = Fetched(mail.uid, _marker(self.mailbox, mail.uid), mail.size, reason)
             with session.begin_nested():
-                return marker, self._store_one(session, marker)
+                return marker, store_many(session, [self._incoming(marker)])[0]
 
     def _after(self, client: IMAPClient, uids: list[int]) -> None:
         """Flag or move mail that is committed; a refusal leaves it where it is."""

@@ -37,7 +37,7 @@ class IntakeHandler:
     def __init__(self, settings: Settings, enqueue: Enqueue) -> None:
         self.settings = settings
         self.addresses = frozenset(a.lower() for a in settings.consult_addresses)
-        self.enqueuer = Enqueuer(enqueue)
+        self.enqueuer = Enqueuer(lambda inbound_ids: enqueue(inbound_ids[0]))
 
     async def handle_RCPT(
         self,
@@ -62,7 +62,7 @@ class IntakeHandler:
         # sessions keep talking while this one commits.
         stored = await loop.run_in_executor(None, self._store, raw, envelope)
         if stored.created:
-            self.enqueuer.submit(stored.inbound_id)
+            self.enqueuer.submit([stored.inbound_id])
         return OK_250.format(ref=stored.inbound_id)
 
     async def handle_exception(self, error: Exception) -> str:

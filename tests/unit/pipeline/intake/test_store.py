@@ -4,7 +4,13 @@ from sqlalchemy import func, select
 
 from consultant.db.models import InboundMessage
 from consultant.db.session import session_scope
-from consultant.pipeline.intake.store import fingerprint, rfc_message_id_of, store_raw
+from consultant.pipeline.intake.store import (
+    Incoming,
+    fingerprint,
+    rfc_message_id_of,
+    store_many,
+    store_raw,
+)
 from consultant.settings import Settings
 from tests.conftest import mail_bytes
 
@@ -54,3 +60,33 @@ def test_store_raw_keeps_different_content_under_one_message_id(migrated: Settin
         stored = session.get_one(InboundMessage, second.inbound_id)
     assert second.created and second.inbound_id != first.inbound_id
     assert stored.raw == raw.replace(b"27447", b"27446")
+
+
+def test_store_many_inserts_a_batch_and_recognises_what_is_stored(migrated: Settings) -> None:
+    raw = mail_bytes("simple_question.eml")
+    other = raw.replace(b"27447", b"27446")
+    with session_scope(migrated) as session:
+        before = store_raw(session, raw, source="smtp")
+    batch = [Incoming(b"Received: by imap\r\n" + raw, "imap:x"), Incoming(other, "imap:x")]
+    with session_scope(migrated) as session:
+        stored = store_many(session, [*batch, Incoming(other, "imap:x")])
+        count = session.scalar(select(func.count()).select_from(InboundMessage))
+    assert [s.created for s in stored] == [False, True, False]
+    assert stored[0].inbound_id == before.inbound_id
+    assert stored[1].inbound_id == stored[2].inbound_id != before.inbound_id
+    assert count == 2
+
+
+def test_quarantined_record_keeps_the_reason_and_the_full_size(migrated: Settings) -> None:
+    head = b"From: a@example.org\r\nMessage-ID: <big@example.org>\r\n\r\n"
+    with session_scope(migrated) as session:
+        stored = store_raw(session, head, source="imap:x", quarantine="too big", size=99_000_000)
+        row = session.get_one(InboundMessage, stored.inbound_id)
+        assert (row.state, row.error, row.size) == ("quarantined", "too big", 99_000_000)
+
+
+def test_message_id_is_found_with_cr_only_line_ends_and_never_holds_control_characters() -> None:
+    cr_only = b"From: a@example.org\rMessage-ID:\r <cr@example.org>\r\rbody Message-ID: <no@x>\r"
+    assert rfc_message_id_of(cr_only, "f" * 64) == "<cr@example.org>"
+    nul = b"Message-ID: <a\x00b@example.org>\r\n\r\n"
+    assert rfc_message_id_of(nul, "f" * 64) == f"<{'f' * 40}@consultant.invalid>"
