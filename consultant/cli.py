@@ -287,6 +287,13 @@ def _echo_report(report: Any) -> None:
         click.echo(f"  note: {note}")
 
 
+def _mailbox_lines(settings: Settings) -> str:
+    return "".join(
+        f"  IMAP poller   {m.name}: {m.folder} at {m.host}:{m.imap_port} (after: {m.after})\n"
+        for m in settings.mailboxes
+    )
+
+
 def _print_welcome(settings: Settings) -> None:
     address = settings.consult_addresses[0]
     where = f"{settings.smtp_host}:{settings.smtp_port}"
@@ -294,7 +301,7 @@ def _print_welcome(settings: Settings) -> None:
         f"""
 consultant is running ({"embedded" if settings.embedded else "production"} profile)
   SMTP intake   {where}  (accepts mail for {", ".join(settings.consult_addresses)})
-  database      {settings.database_url}
+{_mailbox_lines(settings)}  database      {settings.database_url}
   outbound      {settings.relay_host or settings.outbox_path().resolve()}
 
 Send a test question (from another terminal):

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Mails per processing task when the IMAP poller hands over a batch: fewer
 # publishes for the poller, and still spread over every worker.
-PROCESS_CHUNK = 10
+PROCESS_CHUNK = 25
 
 RETRY = {
     "autoretry_for": (Transient, OperationalError, InterfaceError),

@@ -26,7 +26,7 @@ from consultant.pipeline.intake.imap import MailboxPoller
 from consultant.pipeline.process import process_message
 from consultant.settings import Settings
 from tests.conftest import need, set_env
-from tests.integration.conftest import Child, run_cli, wait_for, worker_ready
+from tests.integration.conftest import Child, free_port, run_cli, wait_for, worker_ready
 from tests.integration.imapd import Dovecot, dovecot_binary, running_dovecot
 
 pytestmark = [pytest.mark.integration]
@@ -388,3 +388,20 @@ def test_mailboxes_check_shows_what_waits_and_explains_a_refused_login(
     assert refused.returncode == 1
     assert "login refused" in refused.stdout
     assert imap.password not in refused.stdout + refused.stderr
+
+
+def test_up_with_a_mailbox_configured_polls_it_too(
+    migrated: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    spawn: Callable[..., Child],
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap)
+    env["CONSULTANT_SMTP_PORT"] = str(free_port())
+    up = spawn("up", "--concurrency", "1")
+    wait_for(lambda: "Ctrl-C" in up.output(), "the welcome text of `consultant up`", 120)
+    assert f"IMAP poller   consult: INBOX at 127.0.0.1:{imap.server.port}" in up.output()
+    imap.append([mail(1)])
+    wait_for(lambda: count(settings, Case) == 1, "a case from the IMAP mail", 120)
+    assert up.stop(signal.SIGINT) == 0

@@ -31,6 +31,7 @@ APP_COMMANDS = {
     "intake": ["consultant", "intake"],
     "worker": ["consultant", "worker"],
     "beat": ["consultant", "beat"],
+    "poller": ["consultant", "poll"],
 }
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
@@ -101,7 +102,7 @@ def test_app_services_wait_for_migrations_and_the_broker(
 ) -> None:
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert services["migrate"].get("restart") == "no"
-    for name in ("intake", "worker", "beat"):
+    for name in ("intake", "worker", "beat", "poller"):
         depends_on = services[name]["depends_on"]
         assert depends_on["migrate"]["condition"] == "service_completed_successfully", name
         assert depends_on["redis"]["condition"] == "service_healthy", name
@@ -173,12 +174,19 @@ def test_secret_files_named_in_the_environment_are_mounted(
                 assert value.removeprefix("/run/secrets/") in mounted, f"{name}: {key}"
 
 
-def test_future_poller_and_web_services_are_placeholders_only(
+def test_poller_runs_only_under_its_profile_with_the_mailboxes_file(
     services: dict[str, dict[str, Any]],
 ) -> None:
+    poller = services["poller"]
+    assert poller["profiles"] == ["imap"]
+    assert _environment(poller)["CONSULTANT_MAILBOXES_FILE"] == "/app/config/mailboxes.yaml"
+    assert any(v.endswith(":/app/config/mailboxes.yaml:ro") for v in poller["volumes"])
+    assert all("profiles" not in services[name] for name in REQUIRED_SERVICES)
+
+
+def test_future_web_service_is_a_placeholder_only(services: dict[str, dict[str, Any]]) -> None:
     text = COMPOSE.read_text(encoding="utf-8")
-    assert "poller" not in services and "web" not in services
-    assert re.search(r"^\s*#.*consultant.*poll", text, re.MULTILINE)
+    assert "web" not in services
     assert re.search(r"^\s*#.*consultant.*web", text, re.MULTILINE)
 
 
