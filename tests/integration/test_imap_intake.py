@@ -240,6 +240,7 @@ def test_kill_9_mid_backlog_then_restart_stores_every_mail_exactly_once(
         ids = session.scalar(select(func.count(func.distinct(InboundMessage.rfc_message_id))))
     stored = count(settings, InboundMessage)
     print(f"\nbacklog {total}: stored at kill {at_kill}, stored {stored}, distinct {ids}")
+    assert 400 <= at_kill < total  # the kill did land mid-backlog
     assert stored == total and ids == total
     cp = checkpoint(settings)
     assert cp is not None and cp[1] == max(imap.flags())
@@ -405,3 +406,50 @@ def test_up_with_a_mailbox_configured_polls_it_too(
     imap.append([mail(1)])
     wait_for(lambda: count(settings, Case) == 1, "a case from the IMAP mail", 120)
     assert up.stop(signal.SIGINT) == 0
+
+
+def test_mail_the_server_cannot_return_is_recorded_and_the_rest_are_taken(
+    migrated: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    spawn: Callable[..., Child],
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, after="seen", reconnect_max=2)
+    uids = imap.append([mail(1), mail(2, subject="unreadable"), mail(3)])
+    client = imap.server.client(imap.user, imap.password)
+    client.select_folder("INBOX")  # read-write: Dovecot moves the files from new/ to cur/
+    client.logout()
+    cur = imap.server.root / "mail" / imap.user / "cur"
+    broken = next(p for p in cur.iterdir() if b"unreadable" in p.read_bytes())
+    broken.chmod(0)  # the mail process (an unprivileged user) cannot open it
+    # Dovecot answers a FETCH of it with BYE: the poller must not loop forever.
+    poller = spawn("poll")
+    quarantined = InboundMessage.state == InboundState.QUARANTINED
+    wait_for(lambda: count(settings, InboundMessage, quarantined) == 1, "the record", 60)
+
+    assert count(settings, InboundMessage) == 3
+    with session_scope(settings) as session:
+        reason = session.scalars(select(InboundMessage.error).where(quarantined)).one() or ""
+    assert f"UID {uids[1]}" in reason and "stays on the server" in reason
+    wait_for(lambda: (checkpoint(settings) or (0, 0))[1] == uids[-1], "the checkpoint")
+    assert poller.stop() == 0
+    broken.chmod(0o600)
+    flags = imap.flags()
+    assert b"\\Seen" not in flags[uids[1]]  # only stored mail is flagged
+    assert b"\\Seen" in flags[uids[0]] and b"\\Seen" in flags[uids[2]]
+
+
+def test_without_idle_the_folder_is_polled_at_the_interval(
+    migrated: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    spawn: Callable[..., Child],
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, idle=False, poll_interval=1)
+    poller = spawn("poll")
+    wait_for(lambda: "polling every 1s" in poller.output(), "the poller to poll")
+    imap.append([mail(1)])
+    wait_for(lambda: count(settings, InboundMessage) == 1, "the mail, at the next poll", 30)
+    assert poller.stop() == 0

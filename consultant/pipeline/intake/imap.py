@@ -17,7 +17,8 @@ is already stored.
 Memory is bounded: UIDs are fetched in windows of `batch_size`, and bodies in
 groups of at most `batch_bytes`. A mail over the size limit is recorded from
 its header alone and quarantined with the reason; a mail the server cannot
-return is recorded and quarantined too; neither stops the others.
+return (it answers NO, or hangs up each time that UID alone is fetched) is
+recorded and quarantined too; none of them stops the others.
 
 IDLE is used when offered (re-issued every `idle_renew` seconds, under the
 29 minutes RFC 2177 allows); otherwise the folder is polled. Any disconnect,
@@ -52,6 +53,7 @@ from consultant.settings import Mailbox, Settings
 log = logging.getLogger(__name__)
 
 IDLE_TICK = 1.0  # seconds between checks of the stop flag while idling
+MAX_STRIKES = 2  # lost connections fetching one UID alone before it is recorded and skipped
 BACKOFF_START = 1.0
 Connect = Callable[[Mailbox], IMAPClient]
 
@@ -89,6 +91,8 @@ class MailboxPoller:
         self.max_size = mailbox.max_message_size or settings.max_message_size
         self.envelope_to = (mailbox.address or _address_of(mailbox, settings),)
         self.failures = 0  # consecutive failed sessions, for the backoff
+        self._suspects: set[int] = set()  # UIDs whose FETCH lost the connection
+        self._strikes: dict[int, int] = {}  # lost connections fetching one UID alone
         self._storer = ThreadPoolExecutor(1, thread_name_prefix=f"store-{mailbox.name}")
 
     def run(self) -> None:
@@ -212,9 +216,19 @@ class MailboxPoller:
                     yield self._bodies(client, group), max(group)
 
     def _bodies(self, client: IMAPClient, uids: Sequence[int]) -> list[Fetched]:
+        if len(uids) > 1 and self._suspects.intersection(uids):
+            # Fetching these cost the connection before: one by one, to find which.
+            return [mail for uid in uids for mail in self._bodies(client, [uid])]
+        if len(uids) == 1 and self._strikes.get(uids[0], 0) >= MAX_STRIKES:
+            return [self._poisoned(uids[0])]
         try:
             data = client.fetch(uids, ["BODY.PEEK[]"])
         except IMAPClientAbortError:
+            # Some servers (Dovecot among them) hang up on a mail they cannot
+            # read. Remember, so that one mail cannot block the folder forever.
+            self._suspects.update(uids)
+            if len(uids) == 1:
+                self._strikes[uids[0]] = self._strikes.get(uids[0], 0) + 1
             raise
         except IMAPClientError as error:
             if len(uids) > 1:  # Find the one the server cannot return; take the rest.
@@ -246,6 +260,15 @@ class MailboxPoller:
             )
             fetched.append(Fetched(uid, _header_or_marker(head, self.mailbox, uid), size, reason))
         return fetched
+
+    def _poisoned(self, uid: int) -> Fetched:
+        reason = (
+            f"the IMAP server dropped the connection each of the {MAX_STRIKES} times "
+            f"UID {uid} was fetched; it stays on the server"
+        )
+        log.warning("mailbox %s: UID %d skipped: %s", self.mailbox.name, uid, reason)
+        raw = _marker(self.mailbox, uid)
+        return Fetched(uid, raw, len(raw), reason)
 
     def _unfetchable(self, client: IMAPClient, uid: int, reason: str) -> Fetched:
         try:
