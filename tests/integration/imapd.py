@@ -7,6 +7,10 @@ so stop() and kill() take down the master and every child it forked. Mail
 processes run as the unprivileged `dovecot` user when we are root, as
 ourselves otherwise. Besides IMAP APPEND, `deliver()` writes mails straight
 into the Maildir for large backlogs.
+
+`Dovecot(root, ssl=(cert, key))` also serves implicit TLS on `tls_port`
+(STARTTLS on `port`) with `ssl = required`; `extra_config` is appended to
+the configuration as it is (later settings win).
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from imapclient.exceptions import LoginError
 CONFIG = """\
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login xoauth2
+# Refused logins answer at once and do not slow the next ones from 127.0.0.1
+# (with the anvil-auth-penalty socket off, below).
+auth_failure_delay = 0
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/log/dovecot.log
@@ -39,6 +46,7 @@ info_log_path = {root}/log/info.log
 mail_location = maildir:{root}/mail/%u
 mailbox_idle_check_interval = 1 secs
 first_valid_uid = {uid}
+first_valid_gid = {gid}
 {users}
 passdb {{
   driver = passwd-file
@@ -53,12 +61,27 @@ service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
     port = {port}
-  }}
+  }}{tls_listener}
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
-"""
+{extra}"""
+
+SSL = """\
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}"""
+
+TLS_LISTENER = """
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {port}
+    ssl = yes
+  }}"""
 
 
 def dovecot_binary() -> str | None:
@@ -85,13 +108,16 @@ def _mail_owner() -> tuple[int, int, str]:
 
 
 class Dovecot:
-    """One Dovecot master and its children, on 127.0.0.1:`port`."""
+    """One Dovecot master and its children, on 127.0.0.1:`port` (and `tls_port`)."""
 
     host = "127.0.0.1"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(
+        self, root: Path, extra_config: str = "", ssl: tuple[Path, Path] | None = None
+    ) -> None:
         self.root = root
         self.port = _free_port()
+        self.tls_port: int | None = _free_port() if ssl else None
         self.uid, self.gid, users = _mail_owner()
         self.process: subprocess.Popen[bytes] | None = None
         for sub in ("run", "state", "log", "mail", "home"):
@@ -107,7 +133,16 @@ class Dovecot:
         self._passwd_stamp = 0.0
         self.config = root / "dovecot.conf"
         self.config.write_text(
-            CONFIG.format(root=root, port=self.port, uid=self.uid, gid=self.gid, users=users)
+            CONFIG.format(
+                root=root,
+                port=self.port,
+                uid=self.uid,
+                gid=self.gid,
+                users=users,
+                ssl=SSL.format(cert=ssl[0], key=ssl[1]) if ssl else "ssl = no",
+                tls_listener=TLS_LISTENER.format(port=self.tls_port) if ssl else "",
+                extra=extra_config and extra_config.rstrip("\n") + "\n",
+            )
         )
 
     @property
@@ -239,6 +274,10 @@ class Dovecot:
             tmp.write_bytes(raw)
             os.chown(tmp, self.uid, self.gid)
             os.rename(tmp, box / "new" / name)
+        if self.process is not None:
+            # Dovecot numbers new files at the folder's next sync; do it now,
+            # so a mail appended next does not get a lower UID than these.
+            self.doveadm("mailbox", "status", "-u", user, "uidnext", folder)
         return count
 
     def recreate_folder(self, user: str, password: str, folder: str, raws: Iterable[bytes]) -> int:
@@ -261,18 +300,25 @@ class Dovecot:
 
     def kick(self, user: str) -> None:
         """Drop every connection of `user` (the server closes them)."""
-        subprocess.run(
-            ["doveadm", "-c", str(self.config), "kick", user],
+        self.doveadm("kick", user)
+
+    def doveadm(self, *args: str) -> str:
+        done = subprocess.run(
+            ["doveadm", "-c", str(self.config), *args],
             check=True,
             capture_output=True,
-            timeout=30,
+            text=True,
+            timeout=60,
         )
+        return done.stdout
 
 
 @contextlib.contextmanager
-def running_dovecot(root: Path) -> Iterator[Dovecot]:
+def running_dovecot(
+    root: Path, extra_config: str = "", ssl: tuple[Path, Path] | None = None
+) -> Iterator[Dovecot]:
     """Start a Dovecot under `root` and always stop it."""
-    server = Dovecot(root)
+    server = Dovecot(root, extra_config, ssl)
     server.start()
     try:
         yield server

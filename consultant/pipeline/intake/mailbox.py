@@ -100,7 +100,10 @@ def connect(mailbox: Mailbox) -> IMAPClient:
         else:
             client.login(mailbox.username, secret)
     except BaseException:
-        client.shutdown()
+        # A failed STARTTLS handshake leaves imaplib a detached socket whose
+        # shutdown() raises EBADF: that must not hide the certificate error.
+        with contextlib.suppress(OSError):
+            client.shutdown()
         raise
     return client
 
