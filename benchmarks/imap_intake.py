@@ -50,15 +50,15 @@ def mails(count: int) -> Iterator[bytes]:
 
 def bare_fetch(server: Dovecot, user: str, password: str, batch: int) -> float:
     """FETCH every mail the way the poller does, keep nothing; mails per second."""
-    from consultant.pipeline.intake.imap import _chunks, _groups
+    from consultant.pipeline.intake.imap_fetch import chunks, fetch_groups
 
     client = server.client(user, password)
     start = time.perf_counter()
     client.select_folder("INBOX", readonly=True)
     uids = sorted(client.search(["UID", "1:*"]))
-    for window in _chunks(uids, batch):
+    for window in chunks(uids, batch):
         sizes = client.fetch(window, ["RFC822.SIZE"])
-        for _, group in _groups(window, sizes, 25 * 1024 * 1024, 32 * 1024 * 1024):
+        for _, group in fetch_groups(window, sizes, 25 * 1024 * 1024, 32 * 1024 * 1024):
             client.fetch(group, ["BODY.PEEK[]"])
     elapsed = time.perf_counter() - start
     client.logout()

@@ -29,14 +29,11 @@ and jitter, then a resync from the checkpoint.
 from __future__ import annotations
 
 import logging
-import random
-import select
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 from imapclient import DELETED, SEEN, IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -46,6 +43,19 @@ from sqlalchemy.orm import Session
 from consultant.db.models import MailboxCheckpoint
 from consultant.db.session import session_scope
 from consultant.pipeline.intake.enqueue import EnqueueMany, Enqueuer
+from consultant.pipeline.intake.imap_fetch import (
+    ConnectionLost,
+    Fetched,
+    backoff,
+    chunks,
+    fetch_groups,
+    header_or_marker,
+    highest_uid,
+    is_bye,
+    is_news,
+    marker,
+    peer_closed,
+)
 from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
 from consultant.pipeline.intake.store import Incoming, Stored, store_many
 from consultant.settings import Mailbox, Settings
@@ -54,22 +64,7 @@ log = logging.getLogger(__name__)
 
 IDLE_TICK = 1.0  # seconds between checks of the stop flag while idling
 MAX_STRIKES = 2  # lost connections fetching one UID alone before it is recorded and skipped
-BACKOFF_START = 1.0
 Connect = Callable[[Mailbox], IMAPClient]
-
-
-class ConnectionLost(Exception):
-    """The server said BYE or closed the connection."""
-
-
-@dataclass(slots=True)
-class Fetched:
-    """One mail as the server gave it; `reason` set means: record, quarantined."""
-
-    uid: int
-    raw: bytes
-    size: int
-    reason: str | None = None
 
 
 class MailboxPoller:
@@ -195,7 +190,7 @@ class MailboxPoller:
                 )
                 last = 0
             else:
-                last = 0 if self.mailbox.start == "all" else _highest_uid(client, status)
+                last = 0 if self.mailbox.start == "all" else highest_uid(client, status)
                 log.info("mailbox %s: first contact, starting after UID %d", name, last)
             _set_checkpoint(session, name, uidvalidity, last, force=True)
             return last
@@ -204,10 +199,10 @@ class MailboxPoller:
         self, client: IMAPClient, uids: Sequence[int]
     ) -> Iterator[tuple[list[Fetched], int]]:
         """Yield (mails, highest UID) per fetch group, in UID order, until stopped."""
-        for window in _chunks(uids, self.mailbox.batch_size):
+        for window in chunks(uids, self.mailbox.batch_size):
             sizes = client.fetch(window, ["RFC822.SIZE"])
             budget = self.mailbox.batch_bytes
-            for oversize, group in _groups(window, sizes, self.max_size, budget):
+            for oversize, group in fetch_groups(window, sizes, self.max_size, budget):
                 if self.stop.is_set():
                     return
                 if oversize:
@@ -258,7 +253,7 @@ class MailboxPoller:
                 f"{size} bytes, over the {self.max_size}-byte limit; only the header was "
                 f"kept, the mail stays on the server (UID {uid})"
             )
-            fetched.append(Fetched(uid, _header_or_marker(head, self.mailbox, uid), size, reason))
+            fetched.append(Fetched(uid, header_or_marker(head, self.mailbox, uid), size, reason))
         return fetched
 
     def _poisoned(self, uid: int) -> Fetched:
@@ -267,7 +262,7 @@ class MailboxPoller:
             f"UID {uid} was fetched; it stays on the server"
         )
         log.warning("mailbox %s: UID %d skipped: %s", self.mailbox.name, uid, reason)
-        raw = _marker(self.mailbox, uid)
+        raw = marker(self.mailbox, uid)
         return Fetched(uid, raw, len(raw), reason)
 
     def _unfetchable(self, client: IMAPClient, uid: int, reason: str) -> Fetched:
@@ -277,7 +272,7 @@ class MailboxPoller:
             raise
         except IMAPClientError:
             head = None
-        raw = _header_or_marker(head, self.mailbox, uid)
+        raw = header_or_marker(head, self.mailbox, uid)
         return Fetched(uid, raw, len(raw), f"{reason}; it stays on the server")
 
     # --- store, checkpoint, act ---------------------------------------------------
@@ -333,12 +328,13 @@ class MailboxPoller:
             raise
         except Exception as error:  # This mail only: keep a record, move on.
             reason = (
-                f"could not be stored as received ({type(error).__name__}); it stays on the server"
+                f"could not be stored as received ({type(error).__name__}); "
+                f"UID {mail.uid} stays on the server"
             )
             log.warning("mailbox %s: UID %d %s", self.mailbox.name, mail.uid, reason)
-            marker = Fetched(mail.uid, _marker(self.mailbox, mail.uid), mail.size, reason)
+            record = Fetched(mail.uid, marker(self.mailbox, mail.uid), mail.size, reason)
             with session.begin_nested():
-                return marker, store_many(session, [self._incoming(marker)])[0]
+                return record, store_many(session, [self._incoming(record)])[0]
 
     def _after(self, client: IMAPClient, uids: list[int]) -> None:
         """Flag or move mail that is committed; a refusal leaves it where it is."""
@@ -382,62 +378,17 @@ class MailboxPoller:
         renew_at = time.monotonic() + self.mailbox.idle_renew
         while not self.stop.is_set() and time.monotonic() < renew_at:
             responses = client.idle_check(timeout=IDLE_TICK)
-            if any(_is_bye(response) for response in responses):
+            if any(is_bye(response) for response in responses):
                 raise ConnectionLost("the server said BYE")
-            if any(_is_news(response) for response in responses):
+            if any(is_news(response) for response in responses):
                 break
-            if not responses and _peer_closed(client):
+            if not responses and peer_closed(client):
                 raise ConnectionLost("the server closed the connection")
         client.idle_done()
 
 
-# --- helpers ------------------------------------------------------------------------
-
-
-def backoff(failures: int, ceiling: float) -> float:
-    """Exponential backoff with jitter: ~1, 2, 4 … seconds, at most `ceiling`."""
-    delay: float = min(ceiling, BACKOFF_START * 2 ** (failures - 1))
-    return random.uniform(delay / 2, delay)
-
-
 def _address_of(mailbox: Mailbox, settings: Settings) -> str:
     return mailbox.username if "@" in mailbox.username else settings.consult_addresses[0]
-
-
-def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _groups(
-    window: Sequence[int], sizes: dict[int, dict[bytes, object]], limit: int, budget: int
-) -> Iterator[tuple[bool, list[int]]]:
-    """Split a window, in UID order, into (oversize?, uids) fetch groups."""
-    group: list[int] = []
-    group_bytes = 0
-    for uid in window:
-        if uid not in sizes:
-            continue  # Expunged since the search.
-        size = int(str(sizes[uid].get(b"RFC822.SIZE", 0)))
-        if size > limit:
-            if group:
-                yield False, group
-                group, group_bytes = [], 0
-            yield True, [uid]
-            continue
-        if group and group_bytes + size > budget:
-            yield False, group
-            group, group_bytes = [], 0
-        group.append(uid)
-        group_bytes += size
-    if group:
-        yield False, group
-
-
-def _highest_uid(client: IMAPClient, status: dict[bytes, int]) -> int:
-    if b"UIDNEXT" in status:
-        return int(status[b"UIDNEXT"]) - 1
-    return max(client.search(["ALL"]), default=0)
 
 
 def _set_checkpoint(
@@ -450,28 +401,3 @@ def _set_checkpoint(
         checkpoint.uidvalidity, checkpoint.last_uid = uidvalidity, last_uid
     else:
         checkpoint.last_uid = max(checkpoint.last_uid, last_uid)
-
-
-def _marker(mailbox: Mailbox, uid: int) -> bytes:
-    return f"X-Consultant-Unreadable: {mailbox.name} UID {uid}\r\n\r\n".encode()
-
-
-def _header_or_marker(head: object, mailbox: Mailbox, uid: int) -> bytes:
-    return head if isinstance(head, bytes) and head.strip() else _marker(mailbox, uid)
-
-
-def _is_bye(response: tuple[object, ...]) -> bool:
-    return bool(response) and response[0] == b"BYE"
-
-
-def _is_news(response: tuple[object, ...]) -> bool:
-    return len(response) > 1 and response[1] in (b"EXISTS", b"RECENT")
-
-
-def _peer_closed(client: IMAPClient) -> bool:
-    """True when the server has hung up (imapclient's idle_check hides EOF)."""
-    sock = client.socket()
-    poller = select.poll()
-    poller.register(sock.fileno(), select.POLLIN | select.POLLRDHUP)
-    hangup = select.POLLRDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL
-    return any(events & hangup for _, events in poller.poll(0))

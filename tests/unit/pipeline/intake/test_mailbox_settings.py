@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from consultant.pipeline.intake.imap import _groups, backoff
+from consultant.pipeline.intake.imap_fetch import backoff, fetch_groups
 from consultant.pipeline.intake.mailbox import CredentialError, read_secret
 from consultant.settings import Mailbox, Settings
 from tests.conftest import REPO, set_env
@@ -104,7 +104,7 @@ def test_fetch_groups_keep_uid_order_bound_bytes_and_isolate_oversize() -> None:
     sizes = {
         uid: {b"RFC822.SIZE": size} for uid, size in [(1, 40), (2, 40), (3, 500), (5, 30), (6, 90)]
     }
-    groups = list(_groups([1, 2, 3, 4, 5, 6], sizes, limit=100, budget=100))
+    groups = list(fetch_groups([1, 2, 3, 4, 5, 6], sizes, limit=100, budget=100))
     # UID 4 vanished (expunged) and is skipped; 3 is oversize on its own.
     assert groups == [(False, [1, 2]), (True, [3]), (False, [5]), (False, [6])]
 
