@@ -453,3 +453,35 @@ def test_without_idle_the_folder_is_polled_at_the_interval(
     imap.append([mail(1)])
     wait_for(lambda: count(settings, InboundMessage) == 1, "the mail, at the next poll", 30)
     assert poller.stop() == 0
+
+
+def test_one_poller_watches_several_mailboxes_each_with_its_checkpoint(
+    migrated: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    dovecot_server: Dovecot,
+    spawn: Callable[..., Child],
+) -> None:
+    first, second = _imap_user(dovecot_server), _imap_user(dovecot_server)
+    entries = [
+        {
+            "name": name,
+            "host": box.server.host,
+            "port": box.server.port,
+            "security": "none",
+            "username": box.user,
+            "password": box.password,
+        }
+        for name, box in (("first", first), ("second", second))
+    ]
+    settings = set_env(monkeypatch, env, mailboxes=json.dumps(entries))
+    first.append([mail(1), mail(2)])
+    second.append([mail(3)])
+    poller = spawn("poll")
+    wait_for(lambda: count(settings, InboundMessage) == 3, "mail from both mailboxes")
+    second.append([mail(4)])
+    wait_for(lambda: count(settings, InboundMessage) == 4, "new mail in the second mailbox")
+    assert count(settings, InboundMessage, InboundMessage.source == "imap:first") == 2
+    assert count(settings, InboundMessage, InboundMessage.source == "imap:second") == 2
+    assert checkpoint(settings, "first") is not None and checkpoint(settings, "second") is not None
+    assert poller.stop() == 0
