@@ -178,9 +178,21 @@ class MailboxPoller:
         name = self.mailbox.name
         with session_scope(self.settings) as session:
             checkpoint = session.get(MailboxCheckpoint, name)
+            uidnext = int(status.get(b"UIDNEXT", 0))
             if checkpoint is not None and checkpoint.uidvalidity == uidvalidity:
-                return checkpoint.last_uid
-            if checkpoint is not None:
+                if not 0 < uidnext <= checkpoint.last_uid:
+                    return checkpoint.last_uid
+                # UIDs went backwards under the same UIDVALIDITY (a server
+                # restored from backup, say): RFC 3501 forbids it, so trust
+                # nothing and resync; what is stored is recognised.
+                log.warning(
+                    "mailbox %s: UIDNEXT %d is not above the checkpoint (UID %d); resyncing",
+                    name,
+                    uidnext,
+                    checkpoint.last_uid,
+                )
+                last = 0
+            elif checkpoint is not None:
                 log.warning(
                     "mailbox %s: UIDVALIDITY changed from %d to %d; resyncing the folder "
                     "(mail already stored is recognised)",
