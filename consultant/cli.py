@@ -251,8 +251,9 @@ def mailboxes_check(names: tuple[str, ...]) -> None:
             click.echo(f"  FAILED: {_describe(error)}")
             continue
         _echo_report(report)
+        failed += bool(report.problems)
     if failed:
-        raise click.ClickException(f"{failed} mailbox(es) could not be checked")
+        raise click.ClickException(f"{failed} mailbox(es) failed the check")
 
 
 def _describe(error: Exception) -> str:
@@ -285,6 +286,8 @@ def _echo_report(report: Any) -> None:
     click.echo(f"  waiting       {report.waiting}")
     for note in report.notes:
         click.echo(f"  note: {note}")
+    for problem in report.problems:
+        click.echo(f"  PROBLEM: {problem}")
 
 
 def _mailbox_lines(settings: Settings) -> str:

@@ -384,6 +384,11 @@ def test_mailboxes_check_shows_what_waits_and_explains_a_refused_login(
     assert "waiting       3" in result.stdout
     assert "checkpoint    none yet" in result.stdout
 
+    use_mailbox(monkeypatch, env, imap, after="move", move_to="Taken")
+    missing = run_cli(env, "mailboxes", "check", check=False)
+    assert missing.returncode == 1
+    assert "PROBLEM: the folder 'Taken' (move_to) does not exist" in missing.stdout
+
     use_mailbox(monkeypatch, env, imap, password="wrong-" + imap.password)
     refused = run_cli(env, "mailboxes", "check", check=False)
     assert refused.returncode == 1

@@ -145,6 +145,7 @@ class MailboxReport:
     checkpoint: tuple[int, int] | None = None  # (uidvalidity, last_uid)
     waiting: int | None = None
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # the poller would fail on these
 
 
 def check_mailbox(settings: Settings, mailbox: Mailbox) -> MailboxReport:
@@ -196,7 +197,7 @@ def _check_actions(client: IMAPClient, mailbox: Mailbox, report: MailboxReport) 
     if mailbox.after != "move" or mailbox.move_to is None:
         return
     if not client.folder_exists(mailbox.move_to):
-        report.notes.append(f"PROBLEM: the folder {mailbox.move_to!r} (move_to) does not exist")
+        report.problems.append(f"the folder {mailbox.move_to!r} (move_to) does not exist")
     elif not client.has_capability("MOVE"):
         how = "COPY, \\Deleted and UID EXPUNGE"
         if not client.has_capability("UIDPLUS"):
