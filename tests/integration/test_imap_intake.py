@@ -15,16 +15,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientAbortError
 from sqlalchemy import func, select
 
 from consultant.db.models import Case, InboundMessage, InboundState, MailboxCheckpoint
 from consultant.db.session import session_scope
 from consultant.pipeline.intake.imap import MailboxPoller
+from consultant.pipeline.intake.mailbox import connect
 from consultant.pipeline.process import process_message
-from consultant.settings import Settings
+from consultant.settings import Mailbox, Settings
 from tests.conftest import need, set_env
 from tests.integration.conftest import Child, free_port, run_cli, wait_for, worker_ready
 from tests.integration.imapd import Dovecot, dovecot_binary, running_dovecot
@@ -490,3 +494,49 @@ def test_one_poller_watches_several_mailboxes_each_with_its_checkpoint(
     assert count(settings, InboundMessage, InboundMessage.source == "imap:second") == 2
     assert checkpoint(settings, "first") is not None and checkpoint(settings, "second") is not None
     assert poller.stop() == 0
+
+
+def test_mail_stored_just_before_a_dropped_connection_is_moved_after_reconnecting(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    settings = use_mailbox(monkeypatch, env, imap, after="move", move_to="Done", batch_size=2)
+    client = imap.server.client(imap.user, imap.password)
+    client.create_folder("Done")
+    client.logout()
+    imap.append([mail(n) for n in range(4)])
+    connections = []
+
+    def connect_dropping_the_second_body_fetch(mailbox: Mailbox) -> IMAPClient:
+        real = connect(mailbox)
+        if not connections:  # the first connection breaks at its second body fetch
+            fetch, bodies = real.fetch, []
+
+            def fetch_then_drop(uids: Any, data: list[str]) -> Any:
+                if data == ["BODY.PEEK[]"]:
+                    bodies.append(uids)
+                    if len(bodies) == 2:
+                        raise IMAPClientAbortError("connection dropped (test)")
+                return fetch(uids, data)
+
+            real.fetch = fetch_then_drop
+        connections.append(real)
+        return real
+
+    enqueued: list[int] = []
+    poller = MailboxPoller(
+        settings,
+        settings.mailboxes[0],
+        enqueued.extend,
+        threading.Event(),
+        connect_dropping_the_second_body_fetch,
+    )
+    try:
+        with pytest.raises(IMAPClientAbortError):
+            poller.sync_once()
+        assert count(settings, InboundMessage) == 2  # the first group was committed…
+        assert imap.count("Done") == 0  # …but not moved before the drop
+        poller.sync_once()
+    finally:
+        poller.close()
+    assert count(settings, InboundMessage) == 4 and len(enqueued) == 4
+    assert imap.count("Done") == 4 and imap.count("INBOX") == 0

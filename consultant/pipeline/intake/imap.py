@@ -40,8 +40,8 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from consultant.db.models import MailboxCheckpoint
 from consultant.db.session import session_scope
+from consultant.pipeline.intake.checkpoint import advance_checkpoint, start_point
 from consultant.pipeline.intake.enqueue import EnqueueMany, Enqueuer
 from consultant.pipeline.intake.imap_fetch import (
     ConnectionLost,
@@ -50,7 +50,6 @@ from consultant.pipeline.intake.imap_fetch import (
     chunks,
     fetch_groups,
     header_or_marker,
-    highest_uid,
     is_bye,
     is_news,
     marker,
@@ -89,6 +88,8 @@ class MailboxPoller:
         self._suspects: set[int] = set()  # UIDs whose FETCH lost the connection
         self._strikes: dict[int, int] = {}  # lost connections fetching one UID alone
         self._storer = ThreadPoolExecutor(1, thread_name_prefix=f"store-{mailbox.name}")
+        # UIDs stored but not yet flagged or moved when a connection broke.
+        self._leftovers: tuple[int, list[int]] | None = None
 
     def run(self) -> None:
         """Connect, sync, wait for news; on any failure back off and start again."""
@@ -154,6 +155,7 @@ class MailboxPoller:
         status = client.select_folder(self.mailbox.folder, readonly=self.mailbox.after == "leave")
         uidvalidity = int(status[b"UIDVALIDITY"])
         last = self._start_from(client, uidvalidity, status)
+        self._act_on_leftovers(client, uidvalidity)
         uids = sorted(uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last)
         if uids:
             log.info("mailbox %s: %d new mails", self.mailbox.name, len(uids))
@@ -169,43 +171,22 @@ class MailboxPoller:
         except BaseException:
             if pending is not None:
                 futures.wait([pending])  # never leave a store running behind a reconnect
+                if pending.exception() is None:  # stored, not yet flagged or moved
+                    self._leftovers = (uidvalidity, pending.result())
             raise
         if pending is not None:
             self._after(client, pending.result())
         return len(uids)
 
+    def _act_on_leftovers(self, client: IMAPClient, uidvalidity: int) -> None:
+        """Flag or move what was stored just before the last connection broke."""
+        leftovers, self._leftovers = self._leftovers, None
+        if leftovers is not None and leftovers[0] == uidvalidity:
+            self._after(client, leftovers[1])
+
     def _start_from(self, client: IMAPClient, uidvalidity: int, status: dict[bytes, int]) -> int:
-        name = self.mailbox.name
         with session_scope(self.settings) as session:
-            checkpoint = session.get(MailboxCheckpoint, name)
-            uidnext = int(status.get(b"UIDNEXT", 0))
-            if checkpoint is not None and checkpoint.uidvalidity == uidvalidity:
-                if not 0 < uidnext <= checkpoint.last_uid:
-                    return checkpoint.last_uid
-                # UIDs went backwards under the same UIDVALIDITY (a server
-                # restored from backup, say): RFC 3501 forbids it, so trust
-                # nothing and resync; what is stored is recognised.
-                log.warning(
-                    "mailbox %s: UIDNEXT %d is not above the checkpoint (UID %d); resyncing",
-                    name,
-                    uidnext,
-                    checkpoint.last_uid,
-                )
-                last = 0
-            elif checkpoint is not None:
-                log.warning(
-                    "mailbox %s: UIDVALIDITY changed from %d to %d; resyncing the folder "
-                    "(mail already stored is recognised)",
-                    name,
-                    checkpoint.uidvalidity,
-                    uidvalidity,
-                )
-                last = 0
-            else:
-                last = 0 if self.mailbox.start == "all" else highest_uid(client, status)
-                log.info("mailbox %s: first contact, starting after UID %d", name, last)
-            _set_checkpoint(session, name, uidvalidity, last, force=True)
-            return last
+            return start_point(session, self.mailbox, uidvalidity, status, client)
 
     def _fetch_groups(
         self, client: IMAPClient, uids: Sequence[int]
@@ -320,7 +301,7 @@ class MailboxPoller:
             else:
                 stored = store_many(session, [self._incoming(mail) for mail in fetched])
                 results = list(zip(fetched, stored, strict=True))
-            _set_checkpoint(session, self.mailbox.name, uidvalidity, last_uid)
+            advance_checkpoint(session, self.mailbox.name, uidvalidity, last_uid)
         return results
 
     def _incoming(self, mail: Fetched) -> Incoming:
@@ -401,15 +382,3 @@ class MailboxPoller:
 
 def _address_of(mailbox: Mailbox, settings: Settings) -> str:
     return mailbox.username if "@" in mailbox.username else settings.consult_addresses[0]
-
-
-def _set_checkpoint(
-    session: Session, name: str, uidvalidity: int, last_uid: int, force: bool = False
-) -> None:
-    checkpoint = session.get(MailboxCheckpoint, name)
-    if checkpoint is None:
-        session.add(MailboxCheckpoint(mailbox=name, uidvalidity=uidvalidity, last_uid=last_uid))
-    elif force or checkpoint.uidvalidity != uidvalidity:
-        checkpoint.uidvalidity, checkpoint.last_uid = uidvalidity, last_uid
-    else:
-        checkpoint.last_uid = max(checkpoint.last_uid, last_uid)
