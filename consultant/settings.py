@@ -70,7 +70,7 @@ class Mailbox(BaseModel):
     address: str | None = None  # the consult address this mailbox receives
     idle: bool = True  # use IDLE when the server offers it
     idle_renew: float = Field(default=25 * 60, gt=0, lt=29 * 60)
-    poll_interval: float = Field(default=60.0, gt=0)
+    poll_interval: float = Field(default=60.0, gt=0)  # also re-syncs an idling connection
     batch_size: int = Field(default=100, ge=1, le=5000)
     batch_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     max_message_size: int | None = Field(default=None, gt=0)

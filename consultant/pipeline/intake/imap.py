@@ -21,7 +21,8 @@ return (it answers NO, or hangs up each time that UID alone is fetched) is
 recorded and quarantined too; none of them stops the others.
 
 IDLE is used when offered (re-issued every `idle_renew` seconds, under the
-29 minutes RFC 2177 allows); otherwise the folder is polled. Any disconnect,
+29 minutes RFC 2177 allows, or every `poll_interval` if shorter, in case the
+server misses a notice); otherwise the folder is polled. Any disconnect,
 abort, BYE or database outage leads to a reconnect with exponential backoff
 and jitter, then a resync from the checkpoint.
 """
@@ -55,6 +56,7 @@ from consultant.pipeline.intake.imap_fetch import (
     marker,
     peer_closed,
 )
+from consultant.pipeline.intake.lock import MailboxLock
 from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
 from consultant.pipeline.intake.store import Incoming, Stored, store_many
 from consultant.settings import Mailbox, Settings
@@ -62,6 +64,7 @@ from consultant.settings import Mailbox, Settings
 log = logging.getLogger(__name__)
 
 IDLE_TICK = 1.0  # seconds between checks of the stop flag while idling
+LOCK_RETRY = 5.0  # seconds between tries for a mailbox another poller holds
 MAX_STRIKES = 2  # lost connections fetching one UID alone before it is recorded and skipped
 Connect = Callable[[Mailbox], IMAPClient]
 
@@ -93,7 +96,9 @@ class MailboxPoller:
 
     def run(self) -> None:
         """Connect, sync, wait for news; on any failure back off and start again."""
+        lock = MailboxLock(self.settings, self.mailbox.name)
         try:
+            self._wait_for(lock)
             while not self.stop.is_set():
                 try:
                     self._session()
@@ -102,7 +107,24 @@ class MailboxPoller:
                     self._log_failure(error, self.failures)
                     self.stop.wait(backoff(self.failures, self.mailbox.reconnect_max))
         finally:
+            lock.release()
             self.close()
+
+    def _wait_for(self, lock: MailboxLock) -> None:
+        """Own the mailbox before touching it: wait while another poller does."""
+        name, waiting = lock.name, False
+        while not self.stop.is_set():
+            try:
+                if lock.acquire():
+                    if waiting:
+                        log.info("mailbox %s: the other poller is gone; taking over", name)
+                    return
+                if not waiting:
+                    log.warning("mailbox %s: polled by another process; waiting", name)
+                    waiting = True
+            except SQLAlchemyError as error:
+                log.warning("mailbox %s: database unavailable (%s)", name, type(error).__name__)
+            self.stop.wait(LOCK_RETRY)
 
     def sync_once(self) -> int:
         """Connect, take everything new, disconnect; return how many UIDs were new."""
@@ -368,7 +390,11 @@ class MailboxPoller:
     def _idle(self, client: IMAPClient) -> None:
         """IDLE until new mail, renewal time or stop; raise ConnectionLost on BYE/EOF."""
         client.idle()
-        renew_at = time.monotonic() + self.mailbox.idle_renew
+        log.debug("mailbox %s: IDLE started", self.mailbox.name)
+        # Re-sync at least every poll_interval even while idling: a server can
+        # miss a notice (Dovecot did, for mail appended as IDLE began), and a
+        # mail must not then wait for the next renewal.
+        renew_at = time.monotonic() + min(self.mailbox.idle_renew, self.mailbox.poll_interval)
         while not self.stop.is_set() and time.monotonic() < renew_at:
             responses = client.idle_check(timeout=IDLE_TICK)
             if any(is_bye(response) for response in responses):
