@@ -544,9 +544,18 @@ def test_mail_stored_just_before_a_dropped_connection_is_moved_after_reconnectin
     assert imap.count("Done") == 4 and imap.count("INBOX") == 0
 
 
-def _second_poller_waits_and_takes_over_when_the_first_dies(
-    settings: Settings, imap: Imap, spawn: Callable[..., Child]
+@pytest.mark.parametrize("database", ["migrated", "production"])  # flock; advisory lock
+def test_a_second_poller_on_one_mailbox_waits_until_the_first_is_gone(
+    database: str,
+    request: pytest.FixtureRequest,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    spawn: Callable[..., Child],
 ) -> None:
+    request.getfixturevalue(database)
+    # A short poll_interval: IDLE can miss mail appended as it begins (see imap.py).
+    settings = use_mailbox(monkeypatch, env, imap, poll_interval=5)
     first = spawn("poll", name="poll-first")
     wait_for(idling(first, settings), "the first poller to idle")
     second = spawn("poll", name="poll-second")
@@ -561,27 +570,3 @@ def _second_poller_waits_and_takes_over_when_the_first_dies(
     imap.append([mail(2)])
     wait_for(lambda: count(settings, InboundMessage) == 2, "the mail, from the second poller")
     assert second.stop() == 0
-
-
-def test_a_second_poller_on_one_mailbox_waits_on_postgresql(
-    production: Settings,
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    imap: Imap,
-    spawn: Callable[..., Child],
-) -> None:
-    # A short poll_interval: IDLE can miss mail appended as it begins (see imap.py).
-    settings = use_mailbox(monkeypatch, env, imap, poll_interval=5)
-    _second_poller_waits_and_takes_over_when_the_first_dies(settings, imap, spawn)
-
-
-def test_a_second_poller_on_one_mailbox_waits_on_sqlite(
-    migrated: Settings,
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    imap: Imap,
-    spawn: Callable[..., Child],
-) -> None:
-    # A short poll_interval: IDLE can miss mail appended as it begins (see imap.py).
-    settings = use_mailbox(monkeypatch, env, imap, poll_interval=5)
-    _second_poller_waits_and_takes_over_when_the_first_dies(settings, imap, spawn)
