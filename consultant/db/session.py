@@ -22,9 +22,15 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
 def _make_engine(url: str) -> Engine:
+    # hide_parameters: statement parameters (raw mail among them) never reach a
+    # log line or an exception message, whatever the log level.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        return create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
+        )
+    engine = create_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
