@@ -79,25 +79,22 @@ class Mailbox(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Mailbox:
-        secrets = {
+        by_auth = {
             "password": ("password", "password_file", "password_command"),
             "xoauth2": ("token_file", "token_command"),
-        }[self.auth]
+        }
+        secrets = by_auth[self.auth]
         given = [name for name in secrets if getattr(self, name) is not None]
         if len(given) != 1:
             raise ValueError(
                 f"mailbox {self.name}: auth {self.auth} needs exactly one of {', '.join(secrets)}"
             )
         other = [
-            n
-            for n in (
-                "password",
-                "password_file",
-                "password_command",
-                "token_file",
-                "token_command",
-            )
-            if n not in secrets and getattr(self, n) is not None
+            name
+            for auth, names in by_auth.items()
+            if auth != self.auth
+            for name in names
+            if getattr(self, name) is not None
         ]
         if other:
             raise ValueError(

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from consultant.db.models import Case, InboundMessage, InboundState, MailboxCheckpoint
 from consultant.db.session import session_scope
 from consultant.pipeline.intake.imap import MailboxPoller
+from consultant.pipeline.intake.lock import MailboxLock
 from consultant.pipeline.intake.mailbox import connect
 from consultant.pipeline.process import process_message
 from consultant.settings import Mailbox, Settings
@@ -572,3 +573,16 @@ def test_a_second_poller_on_one_mailbox_waits_until_the_first_is_gone(
     imap.append([mail(2)])
     wait_for(lambda: count(settings, InboundMessage) == 2, "the mail, from the second poller")
     assert second.stop() == 0
+
+
+@pytest.mark.parametrize("database", ["migrated", "production"])
+def test_a_released_mailbox_lock_can_be_taken_again(
+    database: str, request: pytest.FixtureRequest
+) -> None:
+    settings: Settings = request.getfixturevalue(database)
+    first, second = MailboxLock(settings, "consult"), MailboxLock(settings, "consult")
+    assert first.acquire()
+    assert not second.acquire()
+    first.release()
+    assert second.acquire()
+    second.release()

@@ -11,11 +11,13 @@ holder dies, even by kill -9, so a restarted poller never waits on a ghost.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 from typing import IO, Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from consultant.db.session import get_engine
 from consultant.settings import Settings
@@ -29,15 +31,16 @@ class MailboxLock:
         self.name = name
         self._connection: Any = None
         self._file: IO[bytes] | None = None
+        digest = hashlib.sha256(f"mailbox:{name}".encode()).digest()
+        self._key = int.from_bytes(digest[:8], "big", signed=True)  # a PostgreSQL bigint
 
     def acquire(self) -> bool:
         """Take the lock if free; return whether we hold it."""
         if self.settings.embedded:
             return self._acquire_file()
-        key = int.from_bytes(hashlib.sha256(f"mailbox:{self.name}".encode()).digest()[:8], "big")
         connection = get_engine(self.settings).connect()
         taken = connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": key - (1 << 63)}
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}
         ).scalar()
         connection.commit()  # the lock is the session's, not the transaction's
         if taken:
@@ -48,7 +51,14 @@ class MailboxLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.close()  # ends the session, and with it the lock
+            # Closing only returns the connection to the pool, lock and all:
+            # unlock first. If the connection is gone, so is the lock.
+            with contextlib.suppress(SQLAlchemyError):
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
+                )
+                self._connection.commit()
+            self._connection.close()
             self._connection = None
         if self._file is not None:
             self._file.close()
