@@ -8,12 +8,14 @@ people. The rules live in consultant/pipeline.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import signal
 import smtplib
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any, TextIO
@@ -481,7 +483,7 @@ def inbound() -> None:
 
 
 @inbound.command("list")
-@click.option("--state", help="stored, processed, quarantined or failed (default: all).")
+@click.option("--state", help="stored, processed, ignored, quarantined or failed (default: all).")
 @click.option("--limit", default=50, show_default=True)
 def inbound_list(state: str | None, limit: int) -> None:
     """List stored mail, newest first, with the reason for any refusal."""
@@ -497,7 +499,8 @@ def inbound_list(state: str | None, limit: int) -> None:
         return
     click.echo(f"{'ID':>6}  {'STATE':<12} {'RECEIVED':<17} {'BYTES':>9}  {'SOURCE':<8} REASON")
     for row in rows:
-        reason = (row.error or "").strip().splitlines()[-1:] or [""]
+        why = row.error or (f"{row.kind}: {row.note}" if row.note else row.kind) or ""
+        reason = why.strip().splitlines()[-1:] or [""]
         click.echo(
             f"{row.id:>6}  {row.state:<12} {row.received_at:%Y-%m-%d %H:%M} "
             f"{row.size:>9}  {row.source:<8} {reason[0][:80]}"
@@ -507,7 +510,11 @@ def inbound_list(state: str | None, limit: int) -> None:
 @inbound.command("retry")
 @click.argument("inbound_id", type=int)
 def inbound_retry(inbound_id: int) -> None:
-    """Put a failed or quarantined mail back in line for processing."""
+    """Put a failed, quarantined or ignored mail back in line for processing.
+
+    E.g. after registering a sender who was sent the invitation, or fixing a
+    quota: the mail is processed again under the current rules.
+    """
     from sqlalchemy import update
 
     from consultant.cases import audit
@@ -518,16 +525,184 @@ def inbound_retry(inbound_id: int) -> None:
             update(InboundMessage)
             .where(
                 InboundMessage.id == inbound_id,
-                InboundMessage.state.in_([InboundState.FAILED, InboundState.QUARANTINED]),
+                InboundMessage.state.in_(
+                    [InboundState.FAILED, InboundState.QUARANTINED, InboundState.IGNORED]
+                ),
             )
-            .values(state=InboundState.STORED.value, enqueued_at=None)
+            .values(state=InboundState.STORED.value, enqueued_at=None, kind=None, note=None)
         ).rowcount  # type: ignore[attr-defined]
         if moved:
             audit(session, _reviewer(None), "inbound.retried", None, inbound_id=inbound_id)
     if not moved:
-        raise click.ClickException(f"inbound {inbound_id} is not failed or quarantined")
+        raise click.ClickException(f"inbound {inbound_id} is not failed, quarantined or ignored")
     try:
         _enqueuers()[0](inbound_id)
         click.echo(f"inbound {inbound_id} queued for processing")
     except Exception:  # Stored again; the sweep enqueues it.
         click.echo(f"inbound {inbound_id} will be picked up by the sweep")
+
+
+# --- accounts -----------------------------------------------------------------
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts, their addresses and plans, and the consults used this month."""
+
+
+@contextmanager
+def _accounts_session(settings: Settings) -> Iterator[Any]:
+    """A session whose AccountError becomes a one-line message and exit status 1."""
+    from consultant.accounts import AccountError
+
+    try:
+        with session_scope(settings) as session:
+            yield session
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _quota(used: int, quota: int | None) -> str:
+    return f"{used}/{'unlimited' if quota is None else quota}"
+
+
+def _account_data(session: Any, settings: Settings, account: Any) -> dict[str, Any]:
+    """What list and show print about one account, as JSON-ready data."""
+    from consultant.accounts import AccountError, standing
+
+    addresses = sorted(a.address for a in account.addresses)
+    data: dict[str, Any] = {"id": account.id, "name": account.name, "plan": account.plan}
+    quota: dict[str, Any]
+    try:
+        weighed = standing(session, settings, account, addresses[0] if addresses else "")
+        quota = {"monthly_quota": weighed.plan.monthly_quota, "used": weighed.used}
+        quota |= {"remaining": weighed.remaining, "exhausted": weighed.exhausted}
+    except AccountError as error:  # A plan the file no longer defines: say so, go on.
+        quota = {"monthly_quota": None, "used": None, "remaining": None, "problem": str(error)}
+    return data | {"addresses": addresses, **quota, "created_at": account.created_at.isoformat()}
+
+
+@accounts.command("add")
+@click.argument("name")
+@click.option("--address", "addresses", multiple=True, required=True, help="Repeatable.")
+@click.option("--plan", help="Plan name (default: CONSULTANT_DEFAULT_PLAN).")
+def accounts_add(name: str, addresses: tuple[str, ...], plan: str | None) -> None:
+    """Create an account NAME that writes from the given addresses."""
+    from consultant.accounts import create_account
+
+    settings = _settings()
+    with _accounts_session(settings) as session:
+        account = create_account(session, settings, name, addresses, plan, _reviewer(None))
+        line = (
+            f"account {account.id} ({account.name}) created on plan {account.plan}: "
+            + ", ".join(a.address for a in account.addresses)
+        )
+    click.echo(line)
+
+
+@accounts.command("list")
+@click.option("--plan", help="Only accounts on this plan.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+def accounts_list(plan: str | None, as_json: bool) -> None:
+    """List accounts with their plan and consults used this month."""
+    from sqlalchemy.orm import selectinload
+
+    from consultant.db.models import Account
+
+    settings = _settings()
+    query = select(Account).options(selectinload(Account.addresses)).order_by(Account.id)
+    if plan:
+        query = query.where(Account.plan == plan)
+    with _accounts_session(settings) as session:
+        rows = [_account_data(session, settings, a) for a in session.scalars(query)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo(f"no accounts{f' on plan {plan}' if plan else ''}")
+        return
+    click.echo(f"{'ID':>6}  {'NAME':<30} {'PLAN':<12} {'MONTH':>13}  ADDRESSES")
+    for row in rows:
+        month = "?" if row["used"] is None else _quota(row["used"], row["monthly_quota"])
+        click.echo(
+            f"{row['id']:>6}  {row['name'][:30]:<30} {row['plan']:<12} {month:>13}  "
+            + ", ".join(row["addresses"])
+        )
+
+
+@accounts.command("show")
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def accounts_show(key: str, as_json: bool) -> None:
+    """Show an account (KEY: its id or one of its addresses) and its newest cases."""
+    from consultant.accounts import get_account
+    from consultant.db.models import Case
+
+    settings = _settings()
+    with _accounts_session(settings) as session:
+        account = get_account(session, key)
+        data = _account_data(session, settings, account)
+        newest = session.scalars(
+            select(Case).where(Case.account_id == account.id).order_by(Case.id.desc()).limit(10)
+        )
+        data["cases"] = [
+            {
+                "ref": c.ref,
+                "state": c.state,
+                "subject": c.subject,
+                "created_at": c.created_at.isoformat(),
+            }
+            for c in newest
+        ]
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    _echo_account(data)
+
+
+def _echo_account(data: dict[str, Any]) -> None:
+    quota = data["monthly_quota"]
+    click.echo(f"account {data['id']}: {data['name']}")
+    click.echo(
+        f"Plan:       {data['plan']} "
+        f"({'unlimited' if quota is None else f'{quota} consults a month'})"
+    )
+    click.echo(f"Addresses:  {', '.join(data['addresses'])}")
+    if data["used"] is None:
+        click.echo(f"This month: ? ({data['problem']})")
+    else:
+        remaining = "unlimited" if data["remaining"] is None else data["remaining"]
+        click.echo(f"This month: {data['used']} used, {remaining} remaining")
+    click.echo("Cases:" + ("" if data["cases"] else "      none"))
+    for case in data["cases"]:
+        click.echo(f"  {case['ref'] or '':<16} {case['state']:<16} {case['subject'][:60]}")
+
+
+@accounts.command("set-plan")
+@click.argument("key")
+@click.argument("plan")
+def accounts_set_plan(key: str, plan: str) -> None:
+    """Move the account KEY (id or address) to PLAN."""
+    from consultant.accounts import get_account, set_plan
+
+    settings = _settings()
+    with _accounts_session(settings) as session:
+        account = get_account(session, key)
+        old = account.plan
+        set_plan(session, settings, account, plan, _reviewer(None))
+        who = f"account {account.id} ({account.name})"
+    click.echo(f"{who}: plan {old} -> {plan}" if old != plan else f"{who} is on plan {plan}")
+
+
+@accounts.command("add-address")
+@click.argument("key")
+@click.argument("address")
+def accounts_add_address(key: str, address: str) -> None:
+    """Let the account KEY (id or address) also write from ADDRESS."""
+    from consultant.accounts import add_address, get_account
+
+    with _accounts_session(_settings()) as session:
+        account = get_account(session, key)
+        row = add_address(session, account, address, _reviewer(None))
+        line = f"account {account.id} ({account.name}): added {row.address}"
+    click.echo(line)

@@ -156,6 +156,18 @@ class Settings(BaseSettings):
     retry_backoff: float = Field(default=60.0, gt=0)
     max_send_attempts: int = Field(default=8, ge=1)
 
+    # Accounts, plans and what happens to mail we should not simply answer.
+    plans_file: Path | None = None  # YAML plans; default: the built-in guest/free/paid
+    default_plan: str = "free"  # plan of accounts created without one
+    unknown_sender: Literal["guest", "invite", "hold", "invite_and_hold"] = "guest"
+    over_quota: Literal["notify", "hold", "notify_and_hold"] = "notify"
+    registration_url: str = ""  # named in the invitation sent to unknown senders
+    acknowledge: bool = False  # send an acknowledgement with the case reference
+    auto_reply_limit: int = Field(default=3, ge=0)  # automatic mails to one address ...
+    auto_reply_window: float = Field(default=86400.0, gt=0)  # ... per this many seconds
+    trusted_authserv_id: str | None = None  # our MTA's Authentication-Results id
+    dmarc_fail: Literal["quarantine", "flag"] = "quarantine"
+
     templates_dir: Path | None = None
     log_level: str = "INFO"
     logging_config: Path | None = None

@@ -43,7 +43,10 @@ def process_message_task(inbound_id: int) -> int | None:
     settings = get_settings()
     try:
         with session_scope(settings) as session:
-            return process_message(session, settings, inbound_id)
+            processed = process_message(session, settings, inbound_id)
+        for outbound_id in processed.outbound_ids:  # committed: now it may leave
+            _enqueue_send_quietly(outbound_id)
+        return processed.case_id
     except (Transient, OperationalError, InterfaceError):
         raise
     except Exception:
@@ -91,6 +94,14 @@ def enqueue_process_many(inbound_ids: list[int], **options: Any) -> None:
 def enqueue_send(outbound_id: int, **options: Any) -> None:
     """Queue delivery of an outbox row; raises if the broker is unreachable."""
     send_outbound_task.apply_async((outbound_id,), retry=False, **options)
+
+
+def _enqueue_send_quietly(outbound_id: int) -> None:
+    """Enqueue a committed outbox row; if the broker is down, the sweep sends it later."""
+    try:
+        enqueue_send(outbound_id)
+    except Exception:
+        log.warning("could not enqueue outbound %s; the sweep will", outbound_id)
 
 
 def _record_failure(inbound_id: int, trace: str) -> None:

@@ -1,19 +1,82 @@
-"""Account: who is asking. Input: the sender address. Output: an account id or None.
+"""Account: who is asking, and whether we answer them now.
 
-Unknown senders are guests (no account); plans and quotas come with a later
-issue.
+Input: the parsed mail. Output: a Decision — the account (None for a
+guest), whether a case opens, what a reviewer must know first, and which
+automatic mail (invitation, quota notice) answers it. Unknown senders follow
+``unknown_sender``; an exhausted monthly quota follows ``over_quota``. A
+consult counts against the quota when its answer is sent (accounts.py).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from consultant.db.models import AccountAddress
+from consultant.accounts import find_account as _find_account
+from consultant.accounts import month_start, standing
+from consultant.db.base import utcnow
+from consultant.pipeline.parse import ParsedMessage
+from consultant.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    account_id: int | None
+    plan: str
+    open_case: bool = True
+    attention: str | None = None  # why a reviewer must look first
+    auto_mail: str | None = None  # mail_templates/ name of the automatic answer
+    note: str | None = None  # why no case was opened
+    context: dict[str, Any] = field(default_factory=dict)
 
 
 def find_account(session: Session, address: str) -> int | None:
     """The id of the account that owns `address`, if any."""
-    return session.execute(
-        select(AccountAddress.account_id).where(AccountAddress.address == address.lower())
-    ).scalar_one_or_none()
+    account = _find_account(session, address)
+    return account.id if account else None
+
+
+def decide(session: Session, settings: Settings, parsed: ParsedMessage) -> Decision:
+    """Apply the unknown-sender and quota policies to a new question."""
+    account = _find_account(session, parsed.sender)
+    if account is None and settings.unknown_sender != "guest":
+        hold = "hold" in settings.unknown_sender
+        invite = "invite" in settings.unknown_sender
+        return Decision(
+            account_id=None,
+            plan="guest",
+            open_case=hold,
+            attention=f"unknown sender: {parsed.sender} holds no account" if hold else None,
+            auto_mail="invitation" if invite else None,
+            note=None if hold else f"unknown sender {parsed.sender}: no account",
+            context={"held": hold},
+        )
+    now = utcnow()
+    position = standing(session, settings, account, parsed.reply_to, now)
+    account_id = account.id if account else None
+    if not position.exhausted:
+        return Decision(account_id=account_id, plan=position.plan.name)
+    hold = "hold" in settings.over_quota
+    start = month_start(now)
+    renews = month_start(start + timedelta(days=32))
+    used = f"{position.used} of {position.plan.monthly_quota} consults this month"
+    return Decision(
+        account_id=account_id,
+        plan=position.plan.name,
+        open_case=hold,
+        attention=f"monthly quota used: {used} on plan {position.plan.name}" if hold else None,
+        auto_mail="quota_notice" if "notify" in settings.over_quota else None,
+        note=None if hold else f"monthly quota used: {used} on plan {position.plan.name}",
+        context={
+            "held": hold,
+            "plan": position.plan.name,
+            "quota": position.plan.monthly_quota,
+            "used": position.used,
+            "period_start": start.strftime("%d %B %Y"),
+            "renews": renews.strftime("%d %B %Y"),
+            "upgrade_hint": "",
+        },
+    )

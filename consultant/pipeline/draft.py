@@ -32,7 +32,7 @@ def answer_context(
     settings: Settings, ref: str, parsed: ParsedMessage, codes: Sequence[CodeRef]
 ) -> dict[str, Any]:
     """Everything the answer templates may use; all of it is data, never template source."""
-    new_text = parsed.text[: parsed.quoted_from] if parsed.quoted_from else parsed.text
+    new_text = parsed.new_text
     when = parsed.date.strftime("%d %b %Y") if parsed.date else "an earlier date"
     return {
         "ref": ref,

@@ -12,7 +12,7 @@ makes this stage precise; this version aims at the plain cases.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -132,22 +132,22 @@ _BARE_TOKEN = re.compile(rf"(?<![A-Za-z0-9]){_TOKEN}")
 _LIST_WORDS = frozenset({"and", "or", "plus", "vs"})
 
 
-def find_codes(text: str, quoted_from: int | None = None) -> list[CodeRef]:
+def find_codes(text: str, quoted: int | Sequence[tuple[int, int]] | None = None) -> list[CodeRef]:
     """Find code references in text, in order of appearance, de-duplicated by (system, code).
 
-    The first occurrence of each code is kept. Offsets at or after quoted_from
-    (if given) are marked quoted=True.
+    `quoted` is where quoted history starts (an offset) or its [start, end)
+    spans; hits inside are marked quoted=True. Of several occurrences of one
+    code the first in the sender's own text is kept, else the first quoted.
     """
+    spans = [(quoted, len(text))] if isinstance(quoted, int) else list(quoted or ())
     hits = sorted(set(_all_hits(text)), key=lambda hit: (hit[2], hit[3]))
-    refs: list[CodeRef] = []
-    seen: set[tuple[str, str]] = set()
+    kept: dict[tuple[str, str], CodeRef] = {}
     for code, system, start, end in hits:
-        if (system, code) in seen:
-            continue
-        seen.add((system, code))
-        quoted = quoted_from is not None and start >= quoted_from
-        refs.append(CodeRef(code, system, text[start:end], start, end, quoted))
-    return refs
+        in_quote = any(low <= start < high for low, high in spans)
+        earlier = kept.get((system, code))
+        if earlier is None or (earlier.quoted and not in_quote):
+            kept[(system, code)] = CodeRef(code, system, text[start:end], start, end, in_quote)
+    return sorted(kept.values(), key=lambda ref: (ref.start, ref.end))
 
 
 def _all_hits(text: str) -> Iterator[_Hit]:

@@ -1,28 +1,55 @@
 """Parse: raw bytes to a ParsedMessage. Pure: no database, no network.
 
-Headers are decoded by the stdlib (``policy.default``); the body text is the
-``text/plain`` part, or text made from the HTML part for HTML-only mail. A
-mail we cannot answer at all (no sender address) raises Quarantine. Later
-issues deepen this stage (charset sniffing, quote and signature separation).
+Input: the raw mail as stored. Output: a ParsedMessage with decoded headers,
+the readable text (the plain part, or text made from the HTML through
+inscriptis, tables kept in columns), that text split into what the sender
+wrote now, the quoted history and the signature, the attachments (listed,
+never decoded beyond a limit) and what classify needs (robot reason, bounce).
+Mail we cannot read at all raises Quarantine with the reason; anything else
+is a bug.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
-from html.parser import HTMLParser
+from email.utils import parsedate_to_datetime
+
+import lxml.html
+from inscriptis import Inscriptis
+from inscriptis.css_profiles import CSS_PROFILES
+from inscriptis.model.config import ParserConfig
+from lxml.etree import ParserError
 
 from consultant.errors import Quarantine
+from consultant.pipeline import mime
+from consultant.pipeline.bounces import Bounce, detect_bounce
 from consultant.pipeline.intake.store import fingerprint, rfc_message_id_of
+from consultant.pipeline.quotes import Split, split_reply
+from consultant.pipeline.robots import robot_reason
 
+MAX_TEXT = 2 * 1024 * 1024  # bytes of one text part decoded; the rest stays in the raw mail
+MAX_PARTS = 1000
+MAX_FORWARDED = 5
+SYNTHETIC_ID_DOMAIN = "@consultant.invalid>"
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-# Lines that start the quoted history in the common clients.
-_QUOTE_START = re.compile(
-    r"^(>|On .{3,200} wrote:\s*$|-{2,} ?Original Message ?-{2,}|From: .+$)", re.MULTILINE
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\n]+)\n(?:[^\n]*\n){0,100000}?end[ \t]*$", re.M)
+_PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash: [^\n]*\n)*\n?", re.M)
+_PGP_SIGNATURE = re.compile(
+    r"^-----BEGIN PGP SIGNATURE-----\n.*?^-----END PGP SIGNATURE-----\n?", re.M | re.S
+)
+_PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----"
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>", re.I)
+_CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_TNEF_TYPES = frozenset({"application/ms-tnef", "application/vnd.ms-tnef"})
+_HTML_CONFIG = ParserConfig(css=CSS_PROFILES["strict"], display_links=False)
+ENCRYPTED = (
+    "encrypted mail ({how}) cannot be read here; ask the sender to send the question "
+    "unencrypted through a secure channel you agree on"
 )
 
 
@@ -30,12 +57,13 @@ _QUOTE_START = re.compile(
 class Attachment:
     filename: str
     content_type: str
-    size: int
+    size: int  # decoded bytes, estimated from the encoded text
+    tnef: bool = False  # Outlook's winmail.dat wrapper: its files are inside
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
-    rfc_message_id: str
+    rfc_message_id: str  # the mail's own, or a stable one made from its content
     subject: str
     sender: str  # lower-cased address of From
     sender_name: str
@@ -43,146 +71,252 @@ class ParsedMessage:
     date: datetime | None
     in_reply_to: str | None
     references: tuple[str, ...]
-    text: str
-    quoted_from: int | None  # offset in `text` where quoted history starts
+    text: str  # all readable text, "\n" line ends
+    split: Split  # text split into new text, quoted history, signature
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    html: bool = False  # the text was made from HTML
     attachments: tuple[Attachment, ...] = field(default=())
+    robot: str | None = None  # why this is automatic mail, if it is
+    bounce: Bounce | None = None
+    notes: tuple[str, ...] = ()  # what a reviewer should know about the parse
+    msg: EmailMessage | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def message_id_synthesised(self) -> bool:
+        return self.rfc_message_id.endswith(SYNTHETIC_ID_DOMAIN)
+
+    @property
+    def new_text(self) -> str:
+        return self.split.new_text
+
+    @property
+    def quoted_from(self) -> int | None:
+        """Offset where the first quoted span starts (None: nothing quoted)."""
+        return self.split.quoted[0][0] if self.split.quoted else None
+
+    @property
+    def thread_ids(self) -> tuple[str, ...]:
+        """Message-IDs this mail answers: In-Reply-To first, then References newest first."""
+        ids = [self.in_reply_to] if self.in_reply_to else []
+        return tuple(dict.fromkeys([*ids, *reversed(self.references)]))
+
+
+def load(raw: bytes) -> EmailMessage:
+    """The stdlib's message tree of `raw` (policy.default); never raises on bad MIME."""
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
 
 
 def parse(raw: bytes) -> ParsedMessage:
     """Turn raw mail into a ParsedMessage, or raise Quarantine with the reason."""
-    msg = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    sender_name, sender = _address(msg, "From")
+    _refuse_unreadable(raw)
+    msg = load(raw)
+    if not msg.keys():
+        raise Quarantine("no header block: this is not an Internet mail message")
+    sender_name, sender = _first(mime.addresses(msg, "From"))
     if not sender:
-        raise Quarantine("no sender address in From")
-    reply_to = _address(msg, "Reply-To")[1] or sender
-    text = body_text(msg)
-    quote = _QUOTE_START.search(text)
+        sender_name, sender = _first(
+            mime.addresses(msg, "Sender") or mime.addresses(msg, "Reply-To")
+        )
+    robot, bounce = robot_reason(msg), detect_bounce(msg)
+    if not sender:
+        if not (robot or bounce):
+            raise Quarantine("no sender address in From")
+        # Automatic mail is never answered; "From: MAILER-DAEMON" is enough to record it.
+        sender = " ".join(mime.header(msg, "From").split()).strip("<>").lower()[:320]
+    walk = mime.Walk()
+    _walk(msg, walk, 0)
+    if walk.encrypted:
+        raise Quarantine(ENCRYPTED.format(how=walk.encrypted))
+    text, notes, extra = _assemble(walk)
+    if text.lstrip().startswith(_PGP_MESSAGE):
+        raise Quarantine(ENCRYPTED.format(how="inline PGP"))
+    attachments = tuple(_attachment(part) for part in walk.attachments) + extra
+    notes += tuple(
+        f"{a.filename or 'winmail.dat'} is Outlook's TNEF wrapper; its files are inside it"
+        for a in attachments
+        if a.tnef
+    )
+    reply_to = _first(mime.addresses(msg, "Reply-To"))[1] or sender
     return ParsedMessage(
         rfc_message_id=rfc_message_id_of(raw, fingerprint(raw)),
-        subject=" ".join(_header(msg, "Subject").split()),
+        subject=mime.header(msg, "Subject")[:2000],
         sender=sender,
-        sender_name=sender_name,
+        sender_name=sender_name[:200],
         reply_to=reply_to,
         date=_date(msg),
-        in_reply_to=_first_id(_header(msg, "In-Reply-To")),
-        references=tuple(_MESSAGE_ID.findall(_header(msg, "References"))),
+        in_reply_to=_first_id(" ".join(mime.raw_headers(msg, "In-Reply-To"))),
+        references=tuple(_MESSAGE_ID.findall(" ".join(mime.raw_headers(msg, "References"))))[-100:],
         text=text,
-        quoted_from=quote.start() if quote else None,
-        attachments=tuple(_attachments(msg)),
+        split=split_reply(text),
+        to=tuple(a for _, a in mime.addresses(msg, "To")),
+        cc=tuple(a for _, a in mime.addresses(msg, "Cc")),
+        html=bool(walk.texts) and all(kind == "html" for kind, _ in walk.texts),
+        attachments=attachments,
+        robot=robot,
+        bounce=bounce,
+        notes=notes,
+        msg=msg,
     )
 
 
-def _header(msg: Message, name: str) -> str:
-    # A malformed header must not sink the whole mail: fall back to raw text.
-    try:
-        value = msg.get(name)
-    except (ValueError, IndexError, TypeError):
-        value = msg.get_all(name, failobj=[""])[0] if hasattr(msg, "get_all") else ""
-    return str(value or "")
+def _refuse_unreadable(raw: bytes) -> None:
+    if not raw.strip():
+        raise Quarantine("empty message")
+    if raw.startswith(_CFB_MAGIC):
+        raise Quarantine("an Outlook .msg file (binary), not an Internet mail message")
 
 
-def _address(msg: Message, name: str) -> tuple[str, str]:
-    pairs = getaddresses([_header(msg, name)])
-    for display, address in pairs:
-        if "@" in address:
-            return display.strip(), address.strip().lower()
-    display, address = parseaddr(_header(msg, name))
-    return display, address.lower() if "@" in address else ""
-
-
-def _date(msg: Message) -> datetime | None:
-    try:
-        value = msg.get("Date")
-        return getattr(value, "datetime", None)
-    except (ValueError, TypeError, IndexError):
-        return None
+def _first(pairs: list[tuple[str, str]]) -> tuple[str, str]:
+    return pairs[0] if pairs else ("", "")
 
 
 def _first_id(value: str) -> str | None:
     match = _MESSAGE_ID.search(value)
-    return match.group(0) if match else None
+    return match.group(0)[:998] if match else None
 
 
-def body_text(msg: EmailMessage) -> str:
-    """The readable text of the mail: plain part first, else the HTML made text."""
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    content = _content(part)
-    if part.get_content_subtype() == "html":
-        content = html_to_text(content)
-    return content.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def _content(part: Message) -> str:
+def _date(msg: Message) -> datetime | None:
+    values = mime.raw_headers(msg, "Date")
+    if not values:
+        return None
     try:
-        content = part.get_content()  # type: ignore[attr-defined]
-        if isinstance(content, str):
-            return content
-    except (LookupError, ValueError, AssertionError):
-        pass
-    payload = part.get_payload(decode=True)
-    if not isinstance(payload, bytes):
-        return ""
-    charset = part.get_content_charset() or "utf-8"
-    try:
-        return payload.decode(charset, errors="replace")
-    except LookupError:
-        return payload.decode("utf-8", errors="replace")
+        when = parsedate_to_datetime(values[0])
+    except (ValueError, TypeError, IndexError, OverflowError):
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _attachments(msg: EmailMessage) -> list[Attachment]:
-    found = []
-    for part in msg.iter_attachments():
-        payload = part.get_payload(decode=True)
-        found.append(
-            Attachment(
-                filename=part.get_filename() or "",
-                content_type=part.get_content_type(),
-                size=len(payload) if isinstance(payload, bytes) else 0,
-            )
+def _walk(part: Message, walk: mime.Walk, depth: int) -> None:
+    """Collect the readable text parts, the attachments and forwarded mail."""
+    if depth > 30 or len(walk.texts) + len(walk.attachments) > MAX_PARTS:
+        walk.cut = True
+        return
+    ctype = mime.content_type(part)
+    payload = part.get_payload()
+    if part.is_multipart() and isinstance(payload, list):
+        subs = [s for s in payload if isinstance(s, Message)]
+        if ctype == "multipart/encrypted":
+            walk.encrypted = "PGP/MIME"
+        elif ctype == "multipart/alternative" and subs:
+            _walk(_best_alternative(subs), walk, depth + 1)
+        elif ctype in ("multipart/signed", "multipart/report") and subs:
+            _walk(subs[0], walk, depth + 1)
+        else:
+            for sub in subs:
+                _walk(sub, walk, depth + 1)
+        return
+    if ctype in ("message/rfc822", "message/global") and isinstance(payload, list):
+        inner = [s for s in payload if isinstance(s, Message)]
+        if inner and len(walk.forwarded) < MAX_FORWARDED:
+            walk.forwarded.append(inner[0])
+            return
+    if ctype == "application/pkcs7-mime" and "enveloped" in mime.param(part, "smime-type"):
+        walk.encrypted = "S/MIME"
+        return
+    kind = ctype.split("/", 1)[1] if ctype in ("text/plain", "text/html") else ""
+    if kind and mime.disposition(part) != "attachment":
+        text, guessed, cut = mime.part_text(part, MAX_TEXT)
+        walk.texts.append((kind, text))
+        walk.guessed_charset |= guessed
+        walk.cut |= cut
+    else:
+        walk.attachments.append(part)
+
+
+def _best_alternative(subs: list[Message]) -> Message:
+    """The plain part when it says something, else the richest (last) alternative."""
+    for sub in subs:
+        if mime.content_type(sub) == "text/plain" and mime.encoded_size(sub) > 0:
+            text, _, _ = mime.part_text(sub, 4096)
+            if text.strip():
+                return sub
+    return subs[-1]
+
+
+def _assemble(walk: mime.Walk) -> tuple[str, tuple[str, ...], tuple[Attachment, ...]]:
+    """One text from the parts and forwarded mail; notes and uuencoded files found."""
+    pieces = [html_to_text(text) if kind == "html" else text for kind, text in walk.texts]
+    for inner in walk.forwarded:
+        pieces.append(_forwarded_block(inner, walk))
+    text = clean_text("\n\n".join(p for p in pieces if p.strip()))
+    extra = []
+    for match in _UUENCODED.finditer(text):
+        name = match.group(1).strip()
+        extra.append(Attachment(name, "application/octet-stream", len(match.group(0)) * 3 // 4))
+    if extra:
+        text = _UUENCODED.sub(lambda m: f"[uuencoded file: {m.group(1).strip()}]", text)
+    text = _PGP_SIGNATURE.sub("", _PGP_SIGNED.sub("", text))
+    notes = []
+    if walk.guessed_charset:
+        notes.append(
+            "the mail's declared character set was wrong or missing; text was decoded by guess"
         )
-    return found
+    if walk.cut:
+        notes.append(
+            f"the mail is very large or deeply nested; "
+            f"text beyond {MAX_TEXT} bytes per part was not read"
+        )
+    return text, tuple(notes), tuple(extra)
 
 
-class _TextExtractor(HTMLParser):
-    """Minimal HTML to text: blocks become lines, table cells are tab-separated."""
+def _forwarded_block(inner: Message, walk: mime.Walk) -> str:
+    """An attached message as a forward, so the forwarded question is read as the question."""
+    lines = ["---------- Forwarded message ---------"]
+    for name in ("From", "Date", "Subject", "To"):
+        value = mime.header(inner, name)
+        if value:
+            lines.append(f"{name}: {value}")
+    sub = mime.Walk()
+    _walk(inner, sub, 1)
+    walk.attachments.extend(sub.attachments)
+    walk.guessed_charset |= sub.guessed_charset
+    walk.encrypted = walk.encrypted or sub.encrypted
+    body = [html_to_text(t) if kind == "html" else t for kind, t in sub.texts]
+    return "\n".join(lines) + "\n\n" + "\n\n".join(body)
 
-    BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
-    SKIP = frozenset({"script", "style", "head", "title"})
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
+def clean_text(text: str) -> str:
+    """ "\n" line ends, no control characters, no trailing spaces, no blank runs."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u00a0", " ")
+    text = _CONTROL.sub("", text)
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{4,}", "\n\n\n", text).strip("\n") + "\n" if text.strip() else ""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-        elif tag in ("td", "th"):
-            self.parts.append("\t")
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
+def _attachment(part: Message) -> Attachment:
+    ctype = mime.content_type(part)
+    name = mime.filename(part)
+    return Attachment(
+        filename=name,
+        content_type=ctype,
+        size=mime.encoded_size(part),
+        tnef=ctype in _TNEF_TYPES or name.lower() == "winmail.dat",
+    )
 
 
 def html_to_text(html: str) -> str:
-    """Readable text from HTML; codes in tables stay on separate cells."""
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    lines = (
-        re.sub(r"[^\S\t]+", " ", line).strip(" ").strip("\t")
-        for line in "".join(extractor.parts).split("\n")
-    )
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+    """Readable text from HTML: tables stay in columns, quoted blocks get "> "."""
+    html = _CONTROL.sub("", _XML_DECLARATION.sub("", html))
+    if not html.strip():
+        return ""
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ParserError, ValueError):
+        return re.sub(r"<[^>]*>", " ", html)
+    for quote in root.xpath(
+        "//blockquote[not(ancestor::blockquote)]"
+        " | //div[contains(@class, 'yahoo_quoted')][not(ancestor::blockquote)]"
+    ):
+        parent = quote.getparent()
+        if parent is None:
+            continue
+        inner = Inscriptis(quote, _HTML_CONFIG).get_text().strip("\n")
+        pre = root.makeelement("pre")
+        pre.text = "\n" + "\n".join(f"> {line}".rstrip() for line in inner.split("\n")) + "\n"
+        pre.tail = quote.tail
+        parent.replace(quote, pre)
+    text = Inscriptis(root, _HTML_CONFIG).get_text()
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n") + "\n"

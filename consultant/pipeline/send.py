@@ -90,11 +90,12 @@ def _mark_sent(session: Session, outbound_id: int, where: str) -> None:
         )
     )
     row = session.get_one(OutboundMessage, outbound_id)
-    advance(session, row.case_id, CaseState.SENT, actor="system", sources=[CaseState.APPROVED])
+    if row.kind == "answer" and row.case_id is not None:
+        advance(session, row.case_id, CaseState.SENT, actor="system", sources=[CaseState.APPROVED])
     audit(
         session,
         "system",
-        "answer.sent",
+        "answer.sent" if row.kind == "answer" else "auto_mail.sent",
         row.case_id,
         outbound_id=outbound_id,
         via=where,

@@ -13,7 +13,7 @@ from consultant.db.models.states import CaseState
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_state", "state"),)
+    __table_args__ = (Index("ix_cases_state", "state"), Index("ix_cases_sender", "sender"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(40), unique=True)  # CC-2026-000123
@@ -23,6 +23,8 @@ class Case(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(20), default=CaseState.RECEIVED)
     state_reason: Mapped[str | None] = mapped_column(Text)
+    # Why a reviewer must look before anything else (bounce, DMARC, policy hold).
+    attention: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

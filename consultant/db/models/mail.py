@@ -46,6 +46,9 @@ class InboundMessage(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
+    # What classify made of it (question, follow_up, robot, bounce, ...) and why.
+    kind: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboundMessage(Base):
@@ -55,12 +58,16 @@ class OutboundMessage(Base):
     __table_args__ = (
         Index("ix_outbound_messages_state_next", "state", "next_attempt_at"),
         Index("ix_outbound_messages_case_id", "case_id"),
+        Index("ix_outbound_messages_rcpt_created", "rcpt", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    # None for automatic mail that answers a mail no case was opened for.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(20), default="answer")
+    auto: Mapped[bool] = mapped_column(default=False)  # automatic mail (loop-limited)
+    rcpt: Mapped[str] = mapped_column(String(320), default="")  # first recipient, lower-case
     rfc_message_id: Mapped[str] = mapped_column(String(998), unique=True)
     mail_from: Mapped[str] = mapped_column(String(320))
     recipients: Mapped[list[str]] = mapped_column(JSON)
@@ -74,6 +81,9 @@ class OutboundMessage(Base):
     delivered_to: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounce_status: Mapped[str | None] = mapped_column(String(16))
+    bounce_diagnostic: Mapped[str | None] = mapped_column(Text)
 
 
 class MailboxCheckpoint(Base):

@@ -19,6 +19,7 @@ class InboundState(StrEnum):
     STORED = "stored"  # committed, waiting for the processing task
     PROCESSED = "processed"  # a case holds it
     QUARANTINED = "quarantined"  # refused by a stage, reason in `error`
+    IGNORED = "ignored"  # robot or bounce that opens no case, reason in `note`
     FAILED = "failed"  # a bug: traceback in `error`, needs a human
 
 

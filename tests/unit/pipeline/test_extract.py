@@ -47,11 +47,23 @@ def test_repeated_code_is_reported_once_at_its_first_occurrence() -> None:
 
 def test_codes_after_quoted_from_are_marked_quoted() -> None:
     text = "What about 99214?\n> On Monday you wrote: bill 99213 with G0438"
-    refs = find_codes(text, quoted_from=text.index(">"))
+    refs = find_codes(text, text.index(">"))
     assert [(ref.code, ref.quoted) for ref in refs] == [
         ("99214", False),
         ("99213", True),
         ("G0438", True),
+    ]
+
+
+def test_quoted_spans_and_a_code_repeated_in_own_text() -> None:
+    text = "> bill 99213?\nYes, 99213 with G0438.\n> and 99214"
+    first = (0, text.index("\n") + 1)
+    last = (text.rindex(">"), len(text))
+    refs = find_codes(text, [first, last])
+    assert [(ref.code, ref.quoted, ref.start) for ref in refs] == [
+        ("99213", False, text.index("99213", text.index("Yes"))),
+        ("G0438", False, text.index("G0438")),
+        ("99214", True, text.index("99214")),
     ]
 
 

@@ -39,7 +39,7 @@ def _stored(settings: Settings, name: str = "simple_question.eml") -> int:
 def _processed(settings: Settings, name: str = "simple_question.eml") -> str:
     inbound_id = _stored(settings, name)
     with session_scope(settings) as session:
-        case_id = process_message(session, settings, inbound_id)
+        case_id = process_message(session, settings, inbound_id).case_id
         assert case_id is not None
         return session.get_one(Case, case_id).ref or ""
 
@@ -76,7 +76,7 @@ def test_processing_twice_gives_one_case_and_one_draft(migrated: Settings) -> No
 def test_mail_without_sender_is_quarantined_not_answered(migrated: Settings) -> None:
     inbound_id = _stored(migrated, "no_sender.eml")
     with session_scope(migrated) as session:
-        assert process_message(session, migrated, inbound_id) is None
+        assert process_message(session, migrated, inbound_id).case_id is None
     with session_scope(migrated) as session:
         row = session.get_one(InboundMessage, inbound_id)
         assert (row.state, row.error) == (InboundState.QUARANTINED, "no sender address in From")

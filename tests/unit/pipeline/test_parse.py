@@ -27,7 +27,10 @@ def test_html_only_mail_becomes_text_without_scripts_or_styles() -> None:
 
 
 def test_table_cells_stay_apart() -> None:
-    assert "Dx\tE11.9" in html_to_text("<table><tr><td>Dx</td><td>E11.9</td></tr></table>")
+    text = html_to_text(
+        "<table><tr><td>Dx</td><td>E11.9</td></tr><tr><td>CPT</td><td>20700</td></tr></table>"
+    )
+    assert text.splitlines() == ["Dx   E11.9", "CPT  20700"]
 
 
 def test_mail_without_sender_is_quarantined_with_reason() -> None:
