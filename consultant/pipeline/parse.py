@@ -150,7 +150,7 @@ def parse(raw: bytes) -> ParsedMessage:
         in_reply_to=_first_id(" ".join(mime.raw_headers(msg, "In-Reply-To"))),
         references=tuple(_MESSAGE_ID.findall(" ".join(mime.raw_headers(msg, "References"))))[-100:],
         text=text,
-        split=split_reply(text),
+        split=_split(text, mime.header(msg, "Subject")),
         to=tuple(a for _, a in mime.addresses(msg, "To")),
         cc=tuple(a for _, a in mime.addresses(msg, "Cc")),
         html=bool(walk.texts) and all(kind == "html" for kind, _ in walk.texts),
@@ -160,6 +160,17 @@ def parse(raw: bytes) -> ParsedMessage:
         notes=notes,
         msg=msg,
     )
+
+
+_FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|wg|tr|rv|vs|doorst|enc|i)\s*:", re.IGNORECASE)
+
+
+def _split(text: str, subject: str) -> Split:
+    """Split the text; an Outlook forward ("FW:", no marker) is the question, not history."""
+    split = split_reply(text)
+    if split.forwarded or not split.quoted or not _FORWARD_SUBJECT.match(subject):
+        return split
+    return Split(text, (), split.signature, forwarded=True)
 
 
 def _refuse_unreadable(raw: bytes) -> None:

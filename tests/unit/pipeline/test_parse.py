@@ -57,3 +57,17 @@ def test_quoted_history_start_is_found() -> None:
 def test_unknown_charset_does_not_crash() -> None:
     raw = mail_bytes("simple_question.eml").replace(b'charset="utf-8"', b'charset="x-unknown"')
     assert "27447" in parse(raw).text
+
+
+def test_outlook_forward_without_marker_is_the_question_not_history() -> None:
+    body = (
+        b"Please see below.\n\n________________________________\n"
+        b"From: Dr. Lee <lee@example.org>\nSent: Monday, November 23, 2026 9:00 AM\n"
+        b"To: Billing <billing@example.org>\nSubject: coding\n\nCan we bill 20700 with 27447?\n"
+    )
+    head = b"From: Dana <dana@example-clinic.org>\nMessage-ID: <fw1@x>\n"
+    forward = parse(head + b"Subject: FW: coding\n\n" + body)
+    assert forward.split.forwarded and forward.quoted_from is None
+    assert "27447" in forward.new_text
+    reply = parse(head + b"Subject: RE: coding\n\n" + body)
+    assert reply.quoted_from is not None and "27447" not in reply.new_text
