@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from consultant.accounts import find_account as _find_account
-from consultant.accounts import month_start, standing
+from consultant.accounts import find_account, month_start, standing
 from consultant.db.base import utcnow
 from consultant.pipeline.parse import ParsedMessage
 from consultant.settings import Settings
@@ -33,15 +32,9 @@ class Decision:
     context: dict[str, Any] = field(default_factory=dict)
 
 
-def find_account(session: Session, address: str) -> int | None:
-    """The id of the account that owns `address`, if any."""
-    account = _find_account(session, address)
-    return account.id if account else None
-
-
 def decide(session: Session, settings: Settings, parsed: ParsedMessage) -> Decision:
     """Apply the unknown-sender and quota policies to a new question."""
-    account = _find_account(session, parsed.sender)
+    account = find_account(session, parsed.sender)
     if account is None and settings.unknown_sender != "guest":
         hold = "hold" in settings.unknown_sender
         invite = "invite" in settings.unknown_sender

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from consultant.pipeline.robots import raw_values, strip_comments
+from consultant.pipeline.mime import raw_headers, strip_comments
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ _RESULT = re.compile(r"^\s*([a-z0-9_-]+)(?:\s*/\s*\d+)?\s*=\s*([a-z0-9_-]+)", re
 def read_authentication_results(msg: EmailMessage, authserv_id: str) -> AuthVerdict | None:
     """The verdict of the topmost Authentication-Results from `authserv_id`, or None."""
     wanted = authserv_id.strip().lower()
-    for value in raw_values(msg, "authentication-results"):
+    for value in raw_headers(msg, "authentication-results"):
         found, resinfos = split_header(value)
         if found.lower() == wanted and wanted:
             return _verdict(found, resinfos, value)

@@ -16,16 +16,18 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 
-from consultant.pipeline.robots import (
+from consultant.pipeline.mime import (
     MAIL_ERRORS,
+    first_header,
+    header,
+    raw_headers,
+    strip_comments,
+)
+from consultant.pipeline.robots import (
     address_in,
     content_type,
-    decoded_subject,
-    raw_value,
-    raw_values,
     report_type,
     sender_address,
-    strip_comments,
     walk,
 )
 
@@ -157,9 +159,9 @@ def _json_dict(data: dict[str, object], key: str) -> dict[str, object]:
 
 def _looks_like_bounce(msg: Message, notice: str) -> bool:
     """A machine's mail with bounce wording; a person's mail never is one."""
-    if raw_value(msg, "x-failed-recipients"):
+    if first_header(msg, "x-failed-recipients"):
         return True
-    words = " ".join(notice.split()) + "\n" + decoded_subject(msg)
+    words = " ".join(notice.split()) + "\n" + header(msg, "subject")
     if _from_mail_system(msg):
         return bool(_BOUNCE_WORDS.search(words))
     # No-reply senders and Auto-Submitted mail are also shop notices ("your
@@ -168,14 +170,14 @@ def _looks_like_bounce(msg: Message, notice: str) -> bool:
 
 
 def _from_mail_system(msg: Message) -> bool:
-    return_path = raw_values(msg, "return-path")
-    return bool(_DAEMON.search(raw_value(msg, "from"))) or bool(
+    return_path = raw_headers(msg, "return-path")
+    return bool(_DAEMON.search(first_header(msg, "from"))) or bool(
         return_path and re.sub(r"\s", "", strip_comments(return_path[0])) == "<>"
     )
 
 
 def _from_robot(msg: Message) -> bool:
-    auto = strip_comments(raw_value(msg, "auto-submitted")).split(";")[0].strip().lower()
+    auto = strip_comments(first_header(msg, "auto-submitted")).split(";")[0].strip().lower()
     return bool(_NO_REPLY.match(sender_address(msg))) or auto not in ("", "no")
 
 
@@ -249,7 +251,7 @@ def _recipient(msg: Message, fields: dict[str, str], notice: str) -> str | None:
         found = _ANY_ADDRESS.search(value)
         if found:
             return found.group(0).lower().rstrip(".-")
-    failed = address_in(raw_value(msg, "x-failed-recipients").split(",")[0])
+    failed = address_in(first_header(msg, "x-failed-recipients").split(",")[0])
     if "@" in failed:
         return failed
     for pattern in _RECIPIENT_PATTERNS:
@@ -261,7 +263,7 @@ def _recipient(msg: Message, fields: dict[str, str], notice: str) -> str | None:
 
 def _other_address(msg: Message, notice: str) -> str | None:
     """The first address in the notice that is not the bounce's own sender."""
-    own = {sender_address(msg), address_in(raw_value(msg, "to"))}
+    own = {sender_address(msg), address_in(first_header(msg, "to"))}
     for match in _ANY_ADDRESS.finditer(notice):
         address = match.group(0).lower().rstrip(".-")
         if address not in own and not _DAEMON.search(address):
@@ -303,7 +305,7 @@ def _one_line(value: str) -> str:
 
 
 def _original_ids(msg: Message, parts: list[Message], known: str, text: str) -> tuple[str, ...]:
-    own = set(_MESSAGE_ID.findall(raw_value(msg, "message-id")))
+    own = set(_MESSAGE_ID.findall(first_header(msg, "message-id")))
     found: list[str] = _MESSAGE_ID.findall(known)
     for part in parts:
         ctype = content_type(part)[0]
@@ -312,8 +314,8 @@ def _original_ids(msg: Message, parts: list[Message], known: str, text: str) -> 
         elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
             found += _ID_LINE.findall(_part_text(part))
     found += _ID_LINE.findall(text)
-    found += _MESSAGE_ID.findall(raw_value(msg, "in-reply-to"))
-    found += reversed(_MESSAGE_ID.findall(raw_value(msg, "references")))
+    found += _MESSAGE_ID.findall(first_header(msg, "in-reply-to"))
+    found += reversed(_MESSAGE_ID.findall(first_header(msg, "references")))
     return tuple(dict.fromkeys(item for item in found if item not in own))
 
 
@@ -324,7 +326,7 @@ def _returned_ids(part: Message) -> list[str]:
         return []
     if isinstance(payload, list):
         inner = [sub for sub in payload if isinstance(sub, Message)]
-        return _MESSAGE_ID.findall(raw_value(inner[0], "message-id"))[:1] if inner else []
+        return _MESSAGE_ID.findall(first_header(inner[0], "message-id"))[:1] if inner else []
     return _ID_LINE.findall(_part_text(part))
 
 
@@ -337,7 +339,7 @@ def _notice(text: str) -> str:
 def _is_text(part: Message) -> bool:
     """A readable part: text, or a multipart whose boundary was lost (text as well)."""
     ctype = content_type(part)[0]
-    if "attachment" in raw_value(part, "content-disposition").lower():
+    if "attachment" in first_header(part, "content-disposition").lower():
         return False
     if ctype.startswith("multipart/"):
         return not part.is_multipart()
@@ -365,7 +367,7 @@ def _part_text(part: Message) -> str:
 def _payload_bytes(part: Message, payload: object) -> object:
     # quopri loses the rest of a line at "=\r" (a soft break in CR-only mail),
     # so quoted-printable is decoded here after the line ends are made "\n".
-    cte = raw_value(part, "content-transfer-encoding").strip().lower()
+    cte = first_header(part, "content-transfer-encoding").strip().lower()
     if cte != "quoted-printable" or not isinstance(payload, str):
         return part.get_payload(decode=True)
     text = payload.replace("\r\n", "\n").replace("\r", "\n")

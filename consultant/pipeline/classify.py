@@ -59,11 +59,15 @@ def classify(session: Session, settings: Settings, parsed: ParsedMessage) -> Ver
         return _bounce(session, parsed)
     auth, flag = _authenticate(settings, parsed)
     robot = parsed.robot or _own_address(settings, parsed)
-    case_id, why_not = _thread(session, settings, parsed)
+    ids = list(parsed.thread_ids[:MAX_THREAD_IDS])
+    ours = _cases_named(session, OutboundMessage, ids)
+    case_id, why_not = _thread(
+        session, settings, parsed, ours + _cases_named(session, InboundMessage, ids)
+    )
     if robot:
         # Automatic mail is only filed, never acted on: naming one of our own
         # Message-IDs (random, never guessed) is enough to file it on that case.
-        case_id = case_id or _case_of_our_mail(session, parsed)
+        case_id = case_id or (ours[0] if ours else None)
         return Verdict(Kind.ROBOT, robot, case_id, auth=auth, flag=flag)
     if case_id is not None:
         return Verdict(Kind.FOLLOW_UP, None, case_id, auth=auth, flag=flag)
@@ -113,43 +117,40 @@ def _authenticate(
     return auth, reason
 
 
-def _case_of_our_mail(session: Session, parsed: ParsedMessage) -> int | None:
-    ids = list(parsed.thread_ids[:MAX_THREAD_IDS])
+def _cases_named(
+    session: Session, model: type[InboundMessage] | type[OutboundMessage], ids: list[str]
+) -> list[int]:
+    """Cases of our outbound (or inbound) mails with these Message-IDs, newest first."""
     if not ids:
-        return None
-    return session.scalars(
-        select(OutboundMessage.case_id)
-        .where(OutboundMessage.rfc_message_id.in_(ids), OutboundMessage.case_id.is_not(None))
-        .order_by(OutboundMessage.id.desc())
-    ).first()
+        return []
+    return [
+        case_id
+        for case_id in session.scalars(
+            select(model.case_id)
+            .where(model.rfc_message_id.in_(ids), model.case_id.is_not(None))
+            .order_by(model.id.desc())
+        )
+        if case_id is not None
+    ]
 
 
 _REF_TEMPLATE = r"\[?({prefix}-\d{{4}}-\d{{4,}})\]?"
 
 
 def _thread(
-    session: Session, settings: Settings, parsed: ParsedMessage
+    session: Session, settings: Settings, parsed: ParsedMessage, named: list[int]
 ) -> tuple[int | None, str | None]:
-    """The case this mail follows up, if its sender belongs to it; else why not."""
-    candidates: list[int | None] = []
-    ids = list(parsed.thread_ids[:MAX_THREAD_IDS])
-    if ids:
-        candidates += session.scalars(
-            select(OutboundMessage.case_id)
-            .where(OutboundMessage.rfc_message_id.in_(ids), OutboundMessage.case_id.is_not(None))
-            .order_by(OutboundMessage.id.desc())
-        ).all()
-        candidates += session.scalars(
-            select(InboundMessage.case_id)
-            .where(InboundMessage.rfc_message_id.in_(ids), InboundMessage.case_id.is_not(None))
-            .order_by(InboundMessage.id.desc())
-        ).all()
+    """The case this mail follows up, if its sender belongs to it; else why not.
+
+    `named` are the cases whose mails its In-Reply-To/References name.
+    """
+    candidates = list(named)
     pattern = _REF_TEMPLATE.format(prefix=re.escape(settings.case_ref_prefix))
     refs = [m.upper() for m in re.findall(pattern, parsed.subject, re.IGNORECASE)]
     if refs:
         candidates += session.scalars(select(Case.id).where(Case.ref.in_(refs))).all()
     refused = None
-    for case_id in dict.fromkeys(c for c in candidates if c is not None):
+    for case_id in dict.fromkeys(candidates):
         case = session.get(Case, case_id)
         if case is None:
             continue

@@ -13,12 +13,26 @@ import base64
 import binascii
 import quopri
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.message import Message
 from email.utils import getaddresses
 
 from charset_normalizer import from_bytes
+
+# What reading a broken message may raise: MessageError covers HeaderParseError,
+# the stdlib's header parser asserts on some malformed input, and nesting
+# without end reaches the recursion limit.
+MAIL_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    LookupError,
+    TypeError,
+    AttributeError,
+    AssertionError,
+    MessageError,
+    UnicodeError,
+    RecursionError,
+)
 
 # Labels that lie in practice, mapped to the superset real senders mean
 # (as the WHATWG encoding standard does for browsers).
@@ -49,7 +63,7 @@ CHARSET_ALIASES = {
 UNKNOWN_CHARSETS = frozenset({"", "unknown", "unknown-8bit", "x-unknown", "default", "8bit"})
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
-_FOLD = re.compile(r"\r?\n[ \t]+|\r[ \t]+")
+_SPACE = re.compile(r"\s+")
 _SNIFF_LIMIT = 64 * 1024
 
 
@@ -122,17 +136,54 @@ def _raw_text(value: str) -> str:
 def raw_headers(msg: Message, name: str) -> list[str]:
     """Every value of header `name`, unfolded, undecoded, in order (topmost first)."""
     lowered = name.lower()
-    values = []
-    for key, value in msg.raw_items():
-        if key.lower() == lowered:
-            values.append(_FOLD.sub(" ", _raw_text(str(value))).strip())
-    return values
+    try:
+        items = list(msg.raw_items())
+    except MAIL_ERRORS:
+        return []
+    return [
+        _SPACE.sub(" ", _raw_text(str(value))).strip()
+        for key, value in items
+        if str(key).strip().lower() == lowered
+    ]
+
+
+def first_header(msg: Message, name: str) -> str:
+    """The topmost raw value of header `name` ("" when absent)."""
+    values = raw_headers(msg, name)
+    return values[0] if values else ""
 
 
 def header(msg: Message, name: str) -> str:
     """The first value of header `name`, decoded to readable text ("" if absent)."""
-    values = raw_headers(msg, name)
-    return " ".join(decode_words(values[0]).split()) if values else ""
+    return " ".join(decode_words(first_header(msg, name)).split())
+
+
+def strip_comments(value: str) -> str:
+    """`value` without RFC 5322 (nested) comments; quoted strings are kept."""
+    out: list[str] = []
+    depth = 0
+    quoted = escaped = False
+    for char in value:
+        if escaped:
+            escaped = False
+            if depth == 0:
+                out.append(char)
+            continue
+        if char == "\\":
+            escaped = True
+            if depth == 0:
+                out.append(char)
+        elif quoted:
+            quoted = char != '"'
+            out.append(char)
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif depth == 0:
+            quoted = char == '"'
+            out.append(char)
+    return "".join(out)
 
 
 def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
@@ -165,10 +216,8 @@ def content_type(part: Message) -> str:
     if not values:
         parent_default = part.get_default_type()
         return parent_default if isinstance(parent_default, str) else "text/plain"
-    media = values[0].split(";", 1)[0].strip().strip("\"'").lower()
-    if media.count("/") != 1 or " " in media:
-        return "text/plain"
-    return media
+    media = _SPACE.sub("", strip_comments(values[0]).split(";", 1)[0]).strip("\"'").lower()
+    return media if media.count("/") == 1 else "text/plain"
 
 
 def param(part: Message, name: str, header_name: str = "Content-Type") -> str:
@@ -279,16 +328,3 @@ class Walk:
     encrypted: str | None = None
     guessed_charset: bool = False
     cut: bool = False
-
-
-def leaves(msg: Message, depth: int = 0) -> Iterator[Message]:
-    """Every leaf part below `msg`, depth-limited against endless nesting."""
-    if depth > 20:
-        return
-    payload = msg.get_payload()
-    if msg.is_multipart() and isinstance(payload, list):
-        for sub in payload:
-            if isinstance(sub, Message):
-                yield from leaves(sub, depth + 1)
-    else:
-        yield msg

@@ -97,7 +97,7 @@ def process_message(session: Session, settings: Settings, inbound_id: int) -> Pr
             log.info("inbound %s quarantined: %s", inbound_id, refusal.reason)
         return Processed(kind="quarantined")
     if verdict.kind is Kind.BOUNCE:
-        return _bounce(session, inbound, verdict)
+        return _bounce(session, inbound, parsed, verdict)
     if verdict.kind is Kind.ROBOT:
         return _robot(session, inbound, verdict)
     if verdict.kind is Kind.FOLLOW_UP and verdict.case_id is not None:
@@ -113,13 +113,15 @@ def process_message(session: Session, settings: Settings, inbound_id: int) -> Pr
     return _question(session, settings, inbound, parsed, verdict)
 
 
-def _bounce(session: Session, inbound: InboundMessage, verdict: Verdict) -> Processed:
+def _bounce(
+    session: Session, inbound: InboundMessage, parsed: ParsedMessage, verdict: Verdict
+) -> Processed:
     state = InboundState.PROCESSED if verdict.case_id else InboundState.IGNORED
     if not _claim(session, inbound.id, state, kind=Kind.BOUNCE.value, note=verdict.reason):
         return Processed()
     inbound.case_id = verdict.case_id
     outbound = session.get_one(OutboundMessage, verdict.outbound_id)
-    bounce = parse(inbound.raw).bounce
+    bounce = parsed.bounce
     assert bounce is not None
     if bounce.permanent:
         outbound.state = OutboundState.BOUNCED.value

@@ -4,34 +4,20 @@ Input is a parsed ``EmailMessage``; output is a short reason ("Precedence:
 bulk", "sender is mailer-daemon") or None for a person's mail. Nothing here
 reads the structured header objects of ``policy.default``: real mail has
 headers that make them raise, so every value is read raw and parsed
-tolerantly. The helpers below are shared with ``bounces`` and ``authres``.
+tolerantly. The part and address helpers below are shared with ``bounces``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from email.errors import MessageError
-from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 
-# What reading a broken message may raise: MessageError covers HeaderParseError,
-# the stdlib's header parser asserts on some malformed input, and nesting
-# without end reaches the recursion limit.
-MAIL_ERRORS: tuple[type[Exception], ...] = (
-    ValueError,
-    LookupError,
-    TypeError,
-    AttributeError,
-    AssertionError,
-    MessageError,
-    UnicodeError,
-    RecursionError,
-)
+from consultant.pipeline.mime import MAIL_ERRORS, first_header, header, raw_headers, strip_comments
+from consultant.pipeline.mime import content_type as mime_type
 
 # Real mail has a handful of parts; a crafted one may have millions.
 _MAX_PARTS = 500
-_FOLD = re.compile(r"\r\n|\r|\n")
 _SPACE = re.compile(r"\s+")
 _ANGLED = re.compile(r"<\s*([^<>\s]*)\s*>")
 _BARE = re.compile(r"(?<![^\s<>()\"',;:])[^\s<>()\"',;:@]++@[^\s<>()\"',;:]+")
@@ -76,66 +62,9 @@ def robot_reason(msg: EmailMessage) -> str | None:
     return None
 
 
-def raw_values(msg: Message, name: str) -> list[str]:
-    """All values of header `name`, topmost first, unfolded, never raising."""
-    wanted = name.lower()
-    try:
-        items = list(msg.raw_items())
-    except MAIL_ERRORS:
-        return []
-    return [unfold(value) for key, value in items if str(key).strip().lower() == wanted]
-
-
-def raw_value(msg: Message, name: str) -> str:
-    """The topmost value of header `name` ("" when absent)."""
-    values = raw_values(msg, name)
-    return values[0] if values else ""
-
-
-def unfold(value: object) -> str:
-    """One line of text from a raw (possibly folded) header value."""
-    try:
-        text = str(value)
-    except MAIL_ERRORS:
-        return ""
-    return _SPACE.sub(" ", _FOLD.sub("", text)).strip()
-
-
-def strip_comments(value: str) -> str:
-    """`value` without RFC 5322 (nested) comments; quoted strings are kept."""
-    out: list[str] = []
-    depth = 0
-    quoted = escaped = False
-    for char in value:
-        if escaped:
-            escaped = False
-            if depth == 0:
-                out.append(char)
-            continue
-        if char == "\\":
-            escaped = True
-            if depth == 0:
-                out.append(char)
-        elif quoted:
-            quoted = char != '"'
-            out.append(char)
-        elif char == "(":
-            depth += 1
-        elif char == ")" and depth:
-            depth -= 1
-        elif depth == 0:
-            quoted = char == '"'
-            out.append(char)
-    return "".join(out)
-
-
 def content_type(part: Message) -> tuple[str, str]:
     """(maintype/subtype, the lower-cased raw header) read without the header parser."""
-    value = strip_comments(raw_value(part, "content-type")).lower()
-    ctype = _SPACE.sub("", value.split(";", 1)[0])
-    if ctype.count("/") != 1:
-        ctype = "text/plain"
-    return ctype, value
+    return mime_type(part), strip_comments(first_header(part, "content-type")).lower()
 
 
 def report_type(part: Message) -> str:
@@ -160,16 +89,7 @@ def address_in(value: str) -> str:
 
 def sender_address(msg: Message) -> str:
     """The From address, lower-cased, read tolerantly ("" when unreadable)."""
-    return address_in(raw_value(msg, "from"))
-
-
-def decoded_subject(msg: Message) -> str:
-    """The Subject with RFC 2047 words decoded, or raw when they cannot be."""
-    raw = raw_value(msg, "subject")
-    try:
-        return str(make_header(decode_header(raw)))
-    except MAIL_ERRORS:
-        return raw
+    return address_in(first_header(msg, "from"))
 
 
 def walk(msg: Message, *, enter_messages: bool = True) -> Iterator[Message]:
@@ -205,22 +125,22 @@ def _report_reason(msg: Message) -> str | None:
 
 
 def _header_reason(msg: Message) -> str | None:
-    auto = _first_token(raw_value(msg, "auto-submitted"))
+    auto = _first_token(first_header(msg, "auto-submitted"))
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
-    precedence = _first_token(raw_value(msg, "precedence"))
+    precedence = _first_token(first_header(msg, "precedence"))
     if precedence in _PRECEDENCE:
         return f"Precedence: {precedence}"
     for name, reason in _AUTO_HEADERS:
-        if any(raw_values(msg, name)):
+        if any(raw_headers(msg, name)):
             return reason
-    suppress = _suppressed(raw_value(msg, "x-auto-response-suppress"))
+    suppress = _suppressed(first_header(msg, "x-auto-response-suppress"))
     if suppress:
         return f"X-Auto-Response-Suppress: {suppress}"
-    if any(raw_values(msg, "x-loop")):
+    if any(raw_headers(msg, "x-loop")):
         return "X-Loop header"
     for name in _LIST_HEADERS:
-        if any(raw_values(msg, name)):
+        if any(raw_headers(msg, name)):
             return "mailing list (List-Id)" if name == "list-id" else f"mailing list ({name})"
     return None
 
@@ -251,11 +171,11 @@ def _sender_reason(msg: Message) -> str | None:
 def _subject_reason(msg: Message) -> str | None:
     # Some auto-responders (iCloud vacation, old Exchange) set no header at all
     # but always the same subject prefix, which people do not type themselves.
-    return "auto-reply subject" if _AUTO_SUBJECT.match(decoded_subject(msg)) else None
+    return "auto-reply subject" if _AUTO_SUBJECT.match(header(msg, "subject")) else None
 
 
 def _return_path_reason(msg: Message) -> str | None:
-    values = raw_values(msg, "return-path")
+    values = raw_headers(msg, "return-path")
     if values and _SPACE.sub("", strip_comments(values[0])) == "<>":
         return "empty Return-Path"
     return None

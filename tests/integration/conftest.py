@@ -242,3 +242,24 @@ def worker_ready(child: Child) -> Callable[[], Any]:
         return " ready." in child.output()
 
     return ready
+
+
+def start_worker_and_intake(
+    spawn: Callable[..., Child], settings: Settings, concurrency: int = 2
+) -> tuple[Child, Child]:
+    """A `consultant worker` and a `consultant intake` child, both ready."""
+    worker = spawn("worker", "--concurrency", str(concurrency))
+    intake = spawn("intake")
+    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
+    wait_for_port(settings.smtp_port, intake)
+    return worker, intake
+
+
+def use_relay(env: dict[str, str], sink: Sink) -> None:
+    """Point the children started after this at `sink` as their relay."""
+    env.update(
+        CONSULTANT_RELAY_HOST=sink.host,
+        CONSULTANT_RELAY_PORT=str(sink.port),
+        CONSULTANT_RELAY_SECURITY="none",
+        CONSULTANT_FROM_ADDRESS="consult@example.org",
+    )

@@ -22,7 +22,14 @@ from sqlalchemy import func, select
 from consultant.db.models import Case, InboundMessage, InboundState, OutboundMessage
 from consultant.db.session import session_scope
 from consultant.settings import Settings
-from tests.integration.conftest import Child, Sink, run_cli, wait_for, wait_for_port, worker_ready
+from tests.integration.conftest import (
+    Child,
+    Sink,
+    run_cli,
+    start_worker_and_intake,
+    use_relay,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
 
@@ -52,11 +59,8 @@ def test_unknown_sender_quota_and_acknowledgement_through_the_worker(
         "plans:\n  guest: {monthly_quota: 1}\n  free: {monthly_quota: 5}\n"
         "  spent: {monthly_quota: 0}\n  paid: {monthly_quota:}\n"
     )
+    use_relay(env, relay_sink)
     env.update(
-        CONSULTANT_RELAY_HOST=relay_sink.host,
-        CONSULTANT_RELAY_PORT=str(relay_sink.port),
-        CONSULTANT_RELAY_SECURITY="none",
-        CONSULTANT_FROM_ADDRESS="consult@example.org",
         CONSULTANT_PLANS_FILE=str(plans),
         CONSULTANT_UNKNOWN_SENDER="invite",
         CONSULTANT_ACKNOWLEDGE="true",
@@ -67,10 +71,7 @@ def test_unknown_sender_quota_and_acknowledgement_through_the_worker(
     run_cli(
         env, "accounts", "add", "Paid Clinic", "--address", "paid@clinic.example", "--plan", "paid"
     )
-    worker = spawn("worker", "--concurrency", "2")
-    intake = spawn("intake")
-    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
-    wait_for_port(production.smtp_port, intake)
+    start_worker_and_intake(spawn, production)
 
     askers = ["stranger@else.example", "over@clinic.example", "paid@clinic.example"]
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:

@@ -25,9 +25,9 @@ from tests.integration.conftest import (
     Child,
     Sink,
     run_cli,
+    start_worker_and_intake,
+    use_relay,
     wait_for,
-    wait_for_port,
-    worker_ready,
 )
 from workers.app import celery_config
 
@@ -37,25 +37,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
 def _count(settings: Settings, model: type, *where: object) -> int:
     with session_scope(settings) as session:
         return int(session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-
-def _start(
-    spawn: Callable[..., Child], settings: Settings, concurrency: int = 2
-) -> tuple[Child, Child]:
-    worker = spawn("worker", "--concurrency", str(concurrency))
-    intake = spawn("intake")
-    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
-    wait_for_port(settings.smtp_port, intake)
-    return worker, intake
-
-
-def _use_relay(env: dict[str, str], sink: Sink) -> None:
-    env.update(
-        CONSULTANT_RELAY_HOST=sink.host,
-        CONSULTANT_RELAY_PORT=str(sink.port),
-        CONSULTANT_RELAY_SECURITY="none",
-        CONSULTANT_FROM_ADDRESS="consult@example.org",
-    )
 
 
 def _producer(settings: Settings) -> tuple[Callable[[int], None], Callable[[int], None]]:
@@ -75,8 +56,8 @@ def test_question_travels_the_whole_loop_on_postgres_and_redis(
     spawn: Callable[..., Child],
     tmp_path: Path,
 ) -> None:
-    _use_relay(env, relay_sink)
-    worker, _ = _start(spawn, production)
+    use_relay(env, relay_sink)
+    worker, _ = start_worker_and_intake(spawn, production)
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
         smtp.sendmail(
             "pat.lee@example-billing.com", ["consult@localhost"], mail_bytes("html_only.eml")
@@ -129,10 +110,10 @@ def test_tasks_delivered_twice_make_one_draft_and_one_delivery(
     spawn: Callable[..., Child],
     tmp_path: Path,
 ) -> None:
-    _use_relay(env, relay_sink)
+    use_relay(env, relay_sink)
     enqueue_process, enqueue_send = _producer(production)
     # One worker process: tasks run strictly in queue order (see the sentinel).
-    _start(spawn, production, concurrency=1)
+    start_worker_and_intake(spawn, production, concurrency=1)
     with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
         smtp.sendmail(
             "d@example-clinic.org", ["consult@localhost"], mail_bytes("simple_question.eml")
