@@ -706,3 +706,10 @@ def accounts_add_address(key: str, address: str) -> None:
         row = add_address(session, account, address, _reviewer(None))
         line = f"account {account.id} ({account.name}): added {row.address}"
     click.echo(line)
+
+
+# --- code sets ------------------------------------------------------------------
+
+from consultant.codes.cli import codes  # noqa: E402  (its own module: a large command group)
+
+main.add_command(codes)

@@ -2,6 +2,17 @@
 
 from consultant.db.models.audit import AuditEntry
 from consultant.db.models.cases import Case, CaseCode, Draft
+from consultant.db.models.codes import (
+    AddonEdit,
+    CodeRelease,
+    CptDescriptor,
+    HcpcsCode,
+    Icd10cmCode,
+    Icd10cmNote,
+    MueEdit,
+    PfsIndicator,
+    PtpEdit,
+)
 from consultant.db.models.mail import InboundMessage, MailboxCheckpoint, OutboundMessage
 from consultant.db.models.people import Account, AccountAddress, Reviewer
 from consultant.db.models.states import CaseState, InboundState, OutboundState
@@ -9,15 +20,24 @@ from consultant.db.models.states import CaseState, InboundState, OutboundState
 __all__ = [
     "Account",
     "AccountAddress",
+    "AddonEdit",
     "AuditEntry",
     "Case",
     "CaseCode",
     "CaseState",
+    "CodeRelease",
+    "CptDescriptor",
     "Draft",
+    "HcpcsCode",
+    "Icd10cmCode",
+    "Icd10cmNote",
     "InboundMessage",
     "InboundState",
     "MailboxCheckpoint",
+    "MueEdit",
     "OutboundMessage",
     "OutboundState",
+    "PfsIndicator",
+    "PtpEdit",
     "Reviewer",
 ]
