@@ -345,6 +345,79 @@ def ask(question: str, from_: str, subject: str) -> None:
     click.echo(f"sent {msg['Message-ID']}")
 
 
+# --- extraction -----------------------------------------------------------------
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file per line.")
+@click.option(
+    "--context-only",
+    is_flag=True,
+    help="Decide from the words around each code only, not from the loaded code sets.",
+)
+def extract(files: tuple[str, ...], as_json: bool, context_only: bool) -> None:
+    """Print the code references found in each mail FILE (.eml).
+
+    With --json each line is {"file", "codes": [{"code", "system", "as_written",
+    "start", "end", "quoted", "part", "range", "units"}]}; start/end index the
+    part ("subject" or "body") the code was found in. A file that cannot be read
+    or parsed gets {"file", "error"} and the exit status is 1.
+    """
+    from dataclasses import asdict
+
+    from consultant.errors import Quarantine
+    from consultant.pipeline.extract import NO_VOCABULARY, extract_message
+    from consultant.pipeline.parse import parse
+
+    vocabulary = NO_VOCABULARY if context_only else _vocabulary(_settings())
+    failed = False
+    for name in files:
+        try:
+            with open(name, "rb") as handle:
+                refs = extract_message(parse(handle.read()), vocabulary)
+        except (OSError, Quarantine) as error:
+            failed = True
+            reason = error.strerror if isinstance(error, OSError) else str(error)
+            if as_json:
+                click.echo(json.dumps({"file": name, "error": reason}))
+            else:
+                click.echo(f"{name}: {reason}", err=True)
+            continue
+        if as_json:
+            click.echo(json.dumps({"file": name, "codes": [asdict(ref) for ref in refs]}))
+            continue
+        click.echo(f"{name}: {len(refs)} code{'s' if len(refs) != 1 else ''}")
+        for ref in refs:
+            notes = [ref.part] if ref.part != "body" else []
+            notes += ["quoted"] * ref.quoted
+            notes += [f"range {ref.range}"] if ref.range else []
+            notes += [f"{ref.units} units"] if ref.units else []
+            extra = f" ({', '.join(notes)})" if notes else ""
+            click.echo(f"  {ref.code:<9} {ref.system:<9} as {ref.as_written!r}{extra}")
+    if failed:
+        sys.exit(1)
+
+
+def _vocabulary(settings: Settings) -> Any:
+    """The loaded code sets, or no vocabulary when there is no database to read yet."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from consultant.codes.vocabulary import current_vocabulary
+    from consultant.pipeline.extract import NO_VOCABULARY
+
+    if settings.embedded and not settings.database_url.startswith("sqlite:///:memory:"):
+        path = settings.database_url.removeprefix("sqlite:///")
+        if not os.path.exists(path):
+            return NO_VOCABULARY
+    try:
+        with session_scope(settings) as session:
+            return current_vocabulary(session)
+    except SQLAlchemyError as error:
+        click.echo(f"code sets not read ({type(error).__name__}); using context only", err=True)
+        return NO_VOCABULARY
+
+
 # --- review -------------------------------------------------------------------
 
 

@@ -1,30 +1,68 @@
 """Extract: the text of a coding question in, the code references it makes out.
 
-Finds CPT (including Category II/III and PLA), HCPCS Level II, ICD-10-CM codes
-and modifiers, normalises each to its canonical spelling and returns CodeRefs in
-order of appearance, one per distinct (system, code). Pure: no database, no
-network. The numbers around a question (ZIPs, phone numbers, claim and reference
-numbers, amounts, doses) are the main source of false positives, so each
-candidate is checked against the few words before and after it. A later issue
-makes this stage precise; this version aims at the plain cases.
+Finds CPT (including Category II/III and PLA), HCPCS Level II, ICD-10-CM and
+ICD-10-PCS codes and modifiers, normalises each to its canonical spelling and
+returns CodeRefs in order of appearance, one per distinct (system, code). The
+endpoints of a range ("99202-99205", "99202 through 99205") are both returned
+and flagged with the range; a stated quantity ("J1100 x 4", "3 units of
+97110") is kept with its code for the MUE check.
+
+Pure: no database, no network. The numbers around a question (ZIPs, phone
+numbers, claim and reference numbers, amounts, doses, counts) are the main
+source of false positives, so each candidate is checked against the few words
+before and after it; when the code sets are loaded, a `Vocabulary` says which
+numbers are real codes, and a five-digit number that is none needs a code word
+("CPT", "bill", "code") near it to count.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from consultant.pipeline.parse import ParsedMessage
+
+
+SYSTEMS = ("cpt", "hcpcs", "icd10cm", "icd10pcs", "modifier")
 
 
 @dataclass(frozen=True, slots=True)
 class CodeRef:
-    code: str  # normalised: "99213", "0001F", "J1100", "M86.161", "I10", "59", "LT"
-    system: str  # "cpt", "hcpcs", "icd10cm" or "modifier"
+    code: str  # normalised: "99213", "0001F", "J1100", "M86.161", "0SRC0J9", "59", "LT"
+    system: str  # one of SYSTEMS
     as_written: str  # exact substring of the input text
     start: int  # text[start:end] == as_written
     end: int
     quoted: bool = False
+    part: str = "body"  # "subject" or "body": which text start/end point into
+    range: str | None = None  # "99202-99205" on both endpoints of a range
+    units: int | None = None  # a quantity stated with the code ("x 4", "3 units of")
 
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The codes the loaded code sets know, per system; None where a set is not loaded.
+
+    `cpt` holds the CPT numbers the CMS edit and fee files name (they list CPT
+    numbers without descriptors), `hcpcs` the Level II codes and modifiers,
+    `icd10cm` every tabular code with its dot.
+    """
+
+    cpt: frozenset[str] | None = None
+    hcpcs: frozenset[str] | None = None
+    icd10cm: frozenset[str] | None = None
+
+    def knows(self, system: str, code: str) -> bool | None:
+        """True or False when the system's set is loaded, None when it is not."""
+        known = getattr(self, system, None) if system in ("cpt", "hcpcs", "icd10cm") else None
+        return None if known is None else code in known
+
+
+NO_VOCABULARY = Vocabulary()
 
 # A candidate before normalisation: (code, system, start, end).
 _Hit = tuple[str, str, int, int]
@@ -45,17 +83,45 @@ _ICD_UNDOTTED = re.compile(r"[A-Z]\d[0-9A-Z]{1,5}")
 _LETTER_CATEGORIES = frozenset({"C4A", "C7A", "C7B", "D3A", "M1A", "O9A", "Z3A"})
 # First letters HCPCS Level II uses; F, I, N, O, W, X, Y and Z begin only ICD codes.
 _HCPCS_LETTERS = frozenset("ABCDEGHJKLMPQRSTUV")
+# The number ranges HCPCS Level II uses under each letter (October 2025 file;
+# new codes land inside these blocks). A letter + 4 digits outside them cannot
+# be HCPCS, so when it has an ICD-10-CM category's shape it is an undotted
+# diagnosis ("M5416", "K5730", "R0789"). Used when no HCPCS set is loaded.
+_HCPCS_BLOCKS: dict[str, tuple[tuple[int, int], ...]] = {
+    "A": ((0, 999), (2000, 2999), (4000, 9999)),
+    "B": ((4000, 5999), (9000, 9999)),
+    "C": ((1000, 2999), (5000, 5999), (7000, 9999)),
+    "E": ((0, 3999), (8000, 8999)),
+    "G": ((0, 4999), (6000, 6999), (8000, 9999)),
+    "H": ((0, 2099),),
+    "J": ((0, 3999), (7000, 9999)),
+    "K": ((0, 1099),),
+    "L": ((0, 9999),),
+    "M": ((0, 1499),),
+    "P": ((2000, 3999), (7000, 7999), (9000, 9999)),
+    "Q": ((0, 5999), (9000, 9999)),
+    "R": ((70, 79),),
+    "S": ((0, 5999), (8000, 9999)),
+    "T": ((1000, 5999),),
+    "U": ((0, 99),),
+    "V": ((2000, 2999), (5000, 5999)),
+}
 
 # Words that make the next number an identifier, not a code ("claim #12345",
 # "reason code 32440", "Suite 10000"). Matched against the text just before.
 _REFERENCE_BEFORE = re.compile(
     r"(?:\b(?:claims?|invoice|inv|account|acct|npi|member|mbr|policy|ref|reference|ticket"
     r"|room|rm|suite|ste|apt|box|zip|zipcode|postal|phone|tel|telephone|fax|ext|extension"
-    r"|mrn|icn|dcn|ptan|tin|ein|ssn|tax|id|page|pg|section"
+    r"|mrn|icn|dcn|ptan|tin|ein|ssn|tax|id|uid|userid|pid|page|pg|section"
     r"|chapter|transmittal|lcd|ncd|article|mln|cr|rev|port|vitamin"
+    r"|remark|rarcs?|carcs?|ndc|lot|serial|batch|confirmation|tracking"
     r"|(?:reason|revenue|rev|remark|adjustment|group|denial|error|zip|postal|area) codes?)"
     r"(?:\s*(?:#|no\.?|num(?:ber)?|id)\b)?(?:\s+(?:is|was|of))?|#)\s*[:#.]?\s*$",
     re.IGNORECASE,
+)
+# "CPT #99213", "code # J1100": a number sign after a code word still means a code.
+_CODE_HASH = re.compile(
+    r"\b(?:cpt|hcpcs|codes?|procedures?|dx|icd-?10(?:-?cm)?)\s*[\u00ae]?\s*#\s*$", re.I
 )
 _STATES = (
     r"A[KLRZ]|C[AOT]|D[CE]|FL|GA|HI|I[ADLN]|K[SY]|LA|M[ADEINOST]|N[CDEHJMVY]|O[HKR]|PA|PR"
@@ -79,11 +145,18 @@ _STREET_AFTER = re.compile(
     r"|Boulevard|Blvd|Drive|Dr|Lane|Ln|Way|Court|Ct|Place|Pl|Parkway|Pkwy|Highway|Hwy"
     r"|Circle|Cir|Terrace|Trail|Pike)\b"
 )
-_MONEY_BEFORE = re.compile(r"(?:\$|\busd)\s*$|\d[.]$|\b\d{1,4}-$", re.IGNORECASE)
+# Money ("$", "USD"), a decimal's tail ("1.25000"), a number's tail ("12-34567"),
+# and a port after an address ("[127.0.0.1]:10025", "10.0.0.1:10025").
+_MONEY_BEFORE = re.compile(
+    r"(?:\$|\busd|\beur|\u20ac|\u00a3)\s*$|\d[.]$|\b\d{1,4}-$|[\d\]]:$", re.IGNORECASE
+)
 # Doses, money, durations and the like right after the number ("25000 units").
 _UNIT_AFTER = re.compile(
     r"^(?:\.\d|-\d{3,4}(?![0-9A-Za-z])|\s*[%$]|\s*(?:units?|mg|mcg|gm?|ml|cc|iu|meq|mmol|kg|lbs?"
-    r"|dollars|usd|minutes|mins?|hours|hrs?|days|miles)\b)",
+    r"|dollars|usd|cents|minutes|mins?|hours|hrs?|days|weeks|months|years|miles|feet|ft"
+    r"|patients|visits|claims|members|lives|beneficiaries|encounters|people|persons|residents"
+    r"|providers|physicians|times|cases|steps|calories|pounds|rvus?|employees|students"
+    r"|pages|items|records|rows|lines|bytes|words|copies)\b)",
     re.IGNORECASE,
 )
 
@@ -132,7 +205,35 @@ _BARE_TOKEN = re.compile(rf"(?<![A-Za-z0-9]){_TOKEN}")
 _LIST_WORDS = frozenset({"and", "or", "plus", "vs"})
 
 
-def find_codes(text: str, quoted: int | Sequence[tuple[int, int]] | None = None) -> list[CodeRef]:
+# Between the endpoints of a range: "99202-99205", "99202 through 99205", or an en dash.
+_RANGE_JOIN = re.compile(
+    r"\s*(?:[-\u2010-\u2015]|\bthrough\b|\bthru\b|\bto\b)\s*(?:codes?\s+|cpt\s+)?\Z",
+    re.IGNORECASE,
+)
+# Between items of a list: "99213, 99214, and 99215", "99213/99214", "64483 & 64484".
+_LIST_JOIN = re.compile(r"\s*(?:[,/&;+]|\band\b|\bor\b|\bvs\.?)[\s,]*(?:\b(?:and|or)\s+)?\Z", re.I)
+# A quantity stated with a code, after it ("x 4", "x4", "X quantity of 4", "(4 units)")
+# or before it ("3 units of 97110").
+_UNITS_AFTER = re.compile(
+    r"\s*(?:[xX\u00d7*]\s*(?:(?:a\s+)?(?:quantity|qty|quanity|units?)\s*(?:of\s*)?)?(\d{1,4})(?!\d)"
+    r"|[,(]?\s*(\d{1,4})\s*units?\b)",
+)
+_UNITS_BEFORE = re.compile(r"\b(\d{1,4})\s*units?\s+(?:of\s+)?(?:(?:cpt|hcpcs|code)\s+)?\Z", re.I)
+# Words that make a number a code even when no loaded code set knows it.
+_CODE_WORD_BEFORE = re.compile(
+    r"\b(?:cpt|hcpcs|codes?|coded|coding|bill(?:s|ed|ing)?|report(?:s|ed|ing)?|charg(?:e|es|ed|ing)"
+    r"|procedures?|services?|submit(?:s|ted)?|append(?:s|ed)?|deleted|replaced)\b"
+    r"[^.?!\n]{0,30}\Z|[\u00ae]\s*\Z",
+    re.IGNORECASE,
+)
+
+
+def find_codes(
+    text: str,
+    quoted: int | Sequence[tuple[int, int]] | None = None,
+    vocabulary: Vocabulary = NO_VOCABULARY,
+    part: str = "body",
+) -> list[CodeRef]:
     """Find code references in text, in order of appearance, de-duplicated by (system, code).
 
     `quoted` is where quoted history starts (an offset) or its [start, end)
@@ -140,22 +241,117 @@ def find_codes(text: str, quoted: int | Sequence[tuple[int, int]] | None = None)
     code the first in the sender's own text is kept, else the first quoted.
     """
     spans = [(quoted, len(text))] if isinstance(quoted, int) else list(quoted or ())
-    hits = sorted(set(_all_hits(text)), key=lambda hit: (hit[2], hit[3]))
+    ordered = sorted(set(_all_hits(text, vocabulary)), key=lambda hit: (hit[2], hit[3], hit[1]))
+    hits = _accepted(text, ordered, vocabulary)
+    ranges = _ranges(text, hits)
     kept: dict[tuple[str, str], CodeRef] = {}
-    for code, system, start, end in hits:
+    for hit in hits:
+        code, system, start, end = hit
         in_quote = any(low <= start < high for low, high in spans)
         earlier = kept.get((system, code))
         if earlier is None or (earlier.quoted and not in_quote):
-            kept[(system, code)] = CodeRef(code, system, text[start:end], start, end, in_quote)
+            units = earlier.units if earlier is not None else None
+            kept[(system, code)] = CodeRef(
+                code,
+                system,
+                text[start:end],
+                start,
+                end,
+                in_quote,
+                part,
+                ranges.get(hit),
+                _units(text, start, end, system) or units,
+            )
+        elif earlier.units is None and (units := _units(text, start, end, system)):
+            kept[(system, code)] = replace(earlier, units=units)
     return sorted(kept.values(), key=lambda ref: (ref.start, ref.end))
 
 
-def _all_hits(text: str) -> Iterator[_Hit]:
+def extract_message(parsed: ParsedMessage, vocabulary: Vocabulary = NO_VOCABULARY) -> list[CodeRef]:
+    """The codes of a mail: its Subject, then its text with the signature blanked.
+
+    Offsets point into the part named by each CodeRef's `part`. A code in both
+    the subject and the text is reported once, from the subject.
+    """
+    text = parsed.text
+    if parsed.split.signature:
+        # Phone numbers and addresses in a signature are never codes.
+        start, end = parsed.split.signature
+        text = text[:start] + " " * (end - start) + text[end:]
+    refs = find_codes(parsed.subject, vocabulary=vocabulary, part="subject")
+    seen = {(ref.system, ref.code) for ref in refs}
+    body = find_codes(text, parsed.split.quoted, vocabulary)
+    return refs + [ref for ref in body if (ref.system, ref.code) not in seen]
+
+
+def _all_hits(text: str, vocabulary: Vocabulary) -> Iterator[_Hit]:
     yield from _cpt_hits(text)
-    yield from _letter_hits(text)
+    yield from _letter_hits(text, vocabulary)
+    yield from _pcs_hits(text)
     yield from _modifiers_after_word(text)
     yield from _modifiers_before_word(text)
     yield from _dash_and_pair_modifiers(text)
+
+
+def _accepted(text: str, hits: list[_Hit], vocabulary: Vocabulary) -> list[_Hit]:
+    """Drop five-digit numbers no loaded set knows, unless context says they are codes.
+
+    Context is a code word just before ("CPT 96460", "billed 15000"), a
+    modifier hyphenated on, or a list or range shared with a known code.
+    """
+    if vocabulary.cpt is None:
+        return hits
+    doubtful = {
+        hit for hit in hits if hit[1] == "cpt" and hit[0].isdigit() and hit[0] not in vocabulary.cpt
+    }
+    if not doubtful:
+        return hits
+    vouched: set[_Hit] = set()
+    for index, hit in enumerate(hits):
+        if hit not in doubtful:
+            continue
+        _, _, start, end = hit
+        if _CODE_WORD_BEFORE.search(text, max(0, start - 60), start) or _MOD_ATTACHED.match(
+            text, end
+        ):
+            vouched.add(hit)
+            continue
+        neighbours = hits[max(0, index - 1) : index] + hits[index + 1 : index + 2]
+        for other in neighbours:
+            if other in doubtful or other[1] not in ("cpt", "hcpcs"):
+                continue
+            low, high = sorted((other, hit), key=lambda h: h[2])
+            between = text[low[3] : high[2]]
+            if _LIST_JOIN.match(between) or _RANGE_JOIN.match(between):
+                vouched.add(hit)
+    return [hit for hit in hits if hit not in doubtful or hit in vouched]
+
+
+def _ranges(text: str, hits: list[_Hit]) -> dict[_Hit, str]:
+    """Flag both endpoints of every range: {hit: "99202-99205"}."""
+    found: dict[_Hit, str] = {}
+    procedures = [hit for hit in hits if hit[1] in ("cpt", "hcpcs", "icd10cm")]
+    for low, high in itertools.pairwise(procedures):
+        if low[1] != high[1] or not _RANGE_JOIN.match(text[low[3] : high[2]]):
+            continue
+        if len(low[0]) != len(high[0]) or low[0] >= high[0]:
+            continue  # "99213-99212" is two codes, not a range
+        found[low] = found[high] = f"{low[0]}-{high[0]}"
+    return found
+
+
+def _units(text: str, start: int, end: int, system: str) -> int | None:
+    """The quantity stated with the procedure code at text[start:end], if any."""
+    if system not in ("cpt", "hcpcs"):
+        return None
+    after = _UNITS_AFTER.match(text, end)
+    if after:
+        value = after.group(1) or after.group(2)
+        return int(value) if int(value) > 0 else None
+    before = _UNITS_BEFORE.search(text, max(0, start - 30), start)
+    if before and before.end() == start:
+        return int(before.group(1)) or None
+    return None
 
 
 def _cpt_hits(text: str) -> Iterator[_Hit]:
@@ -171,14 +367,14 @@ def _cpt_hits(text: str) -> Iterator[_Hit]:
         yield from _attached_modifiers(text, match.end())
 
 
-def _letter_hits(text: str) -> Iterator[_Hit]:
+def _letter_hits(text: str, vocabulary: Vocabulary) -> Iterator[_Hit]:
     for match in _LETTER_CODE.finditer(text):
         token, start = match.group(), match.start()
         units = _UNIT_SUFFIX.fullmatch(token)
         if units:
             token = units.group(1)
         end = start + len(token)
-        found = _classify_letter_code(token, _hint_before(text, start))
+        found = _classify_letter_code(token, _hint_before(text, start), vocabulary)
         if found is None or _is_identifier(text, start, end, numeric=False):
             continue
         yield found[0], found[1], start, end
@@ -186,7 +382,34 @@ def _letter_hits(text: str) -> Iterator[_Hit]:
             yield from _attached_modifiers(text, end)
 
 
-def _classify_letter_code(token: str, hint: str | None) -> tuple[str, str] | None:
+# ICD-10-PCS: seven characters of 0-9 and A-Z without I and O. The first is the
+# section (0-9, B, C, D, F, G, H, X).
+_PCS = re.compile(
+    r"(?<![A-Za-z0-9.\\/-])[0-9BCDFGHXbcdfghx][0-9A-HJ-NP-Za-hj-np-z]{6}(?![A-Za-z0-9]|[.-][A-Za-z0-9])"
+)
+_PCS_HINT = re.compile(r"\b(?:pcs|icd-?10-?pcs|inpatient procedure|procedure codes?)\b", re.I)
+
+
+def _pcs_hits(text: str) -> Iterator[_Hit]:
+    for match in _PCS.finditer(text):
+        token, start, end = match.group(), match.start(), match.end()
+        upper = token.upper()
+        if not any(c.isdigit() for c in upper) or not any(c.isalpha() for c in upper):
+            continue
+        if upper[0].isalpha() and _undotted_icd(upper, None) is not None:
+            continue  # a seven-character ICD-10-CM code written without its dot
+        if upper[0].isalpha() and upper[1].isalpha() and upper[2].isalpha():
+            continue  # words and acronyms: "BCDFGHX" shapes are not worth the risk
+        if token != upper and not _PCS_HINT.search(text, max(0, start - 60), start):
+            continue  # lower case only after "PCS"
+        if _is_identifier(text, start, end, numeric=False):
+            continue
+        yield upper, "icd10pcs", start, end
+
+
+def _classify_letter_code(
+    token: str, hint: str | None, vocabulary: Vocabulary = NO_VOCABULARY
+) -> tuple[str, str] | None:
     """Say which system a letter-first token belongs to, or None for neither."""
     upper = token.upper()
     if hint == "icd9":
@@ -194,12 +417,40 @@ def _classify_letter_code(token: str, hint: str | None) -> tuple[str, str] | Non
     if "." in upper:
         return _icd(upper) if _ICD_DOTTED.fullmatch(upper) else None
     if len(upper) == 5 and upper[1:].isdigit():
-        # Letter + 4 digits is HCPCS's exact shape; an undotted ICD code only
-        # when the letter starts no HCPCS code or the asker said "dx" before it.
-        if hint == "icd" or upper[0] not in _HCPCS_LETTERS:
-            return _icd(upper)
-        return upper, "hcpcs"
+        return _letter_and_four_digits(upper, hint, vocabulary, token[0].isupper())
     return _undotted_icd(token, hint)
+
+
+def _letter_and_four_digits(
+    upper: str, hint: str | None, vocabulary: Vocabulary, typed_upper: bool
+) -> tuple[str, str] | None:
+    """HCPCS Level II's exact shape, also an undotted ICD-10-CM code's: decide which.
+
+    "dx" before it makes it a diagnosis. Otherwise the loaded sets decide when
+    they know it; else a letter HCPCS never uses, or a number outside the
+    blocks HCPCS uses under that letter, makes it a diagnosis when typed in
+    upper case.
+    """
+    icd = _icd(upper)
+    if hint == "icd" and icd is not None:
+        return icd
+    in_hcpcs = vocabulary.knows("hcpcs", upper)
+    in_icd = vocabulary.knows("icd10cm", icd[0]) if icd is not None else False
+    if in_hcpcs:
+        return upper, "hcpcs"
+    if in_icd and icd is not None:
+        return icd
+    if in_hcpcs is None and upper[0] in _HCPCS_LETTERS:
+        number = int(upper[1:])
+        blocks = _HCPCS_BLOCKS.get(upper[0], ((0, 9999),))
+        if any(low <= number <= high for low, high in blocks) or icd is None:
+            return upper, "hcpcs"
+        return icd if typed_upper else None  # "p0120" in a log line is no diagnosis
+    if upper[0] not in _HCPCS_LETTERS:
+        return icd
+    # Both sets loaded (or HCPCS loaded) and neither knows it: as the asker wrote it,
+    # the shape HCPCS writes without a dot.
+    return upper, "hcpcs"
 
 
 def _undotted_icd(token: str, hint: str | None) -> tuple[str, str] | None:
@@ -247,7 +498,9 @@ def _hint_before(text: str, start: int) -> str | None:
 def _is_identifier(text: str, start: int, end: int, numeric: bool) -> bool:
     """Tell whether the code-shaped text[start:end] is an ID, amount or dose instead."""
     before = text[max(0, start - 40) : start]
-    if _REFERENCE_BEFORE.search(before) or _in_link(text, start, end):
+    if _in_link(text, start, end):
+        return True
+    if _REFERENCE_BEFORE.search(before) and not _CODE_HASH.search(before):
         return True
     if not numeric:
         # "J3301 units" is a question about the code, so units only rule out numbers.

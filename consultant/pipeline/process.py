@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit, make_ref
+from consultant.codes.vocabulary import current_vocabulary
 from consultant.db.base import utcnow
 from consultant.db.models import (
     Case,
@@ -35,7 +36,7 @@ from consultant.logs import case_context
 from consultant.pipeline.account import Decision, decide
 from consultant.pipeline.classify import Kind, Verdict, classify
 from consultant.pipeline.draft import render_answer
-from consultant.pipeline.extract import CodeRef, find_codes
+from consultant.pipeline.extract import CodeRef, extract_message
 from consultant.pipeline.notify import queue_auto_mail
 from consultant.pipeline.parse import ParsedMessage, parse
 from consultant.settings import Settings
@@ -174,7 +175,7 @@ def _follow_up(
         return Processed()
     inbound.case_id = case.id
     with case_context(case.ref or "-"):
-        codes = _codes(parsed)
+        codes = _codes(session, parsed)
         _merge_codes(session, case.id, codes)
         audit(session, "system", "case.follow_up", case.id, inbound_id=inbound.id)
         if CaseState(case.state) in REOPENABLE:
@@ -220,7 +221,7 @@ def _question(
         return Processed()
     case = _open_case(session, settings, inbound, parsed, decision)
     with case_context(case.ref or "-"):
-        codes = _codes(parsed)
+        codes = _codes(session, parsed)
         _save_codes(session, case.id, codes)
         _add_draft(session, settings, case, parsed, codes)
         advance(session, case.id, CaseState.DRAFTED, actor="system")
@@ -300,14 +301,9 @@ def _open_case(
     return case
 
 
-def _codes(parsed: ParsedMessage) -> list[CodeRef]:
-    """Codes in the mail's text; the signature is blanked so its numbers are not read."""
-    text = parsed.text
-    signature = parsed.split.signature
-    if signature:
-        start, end = signature
-        text = text[:start] + " " * (end - start) + text[end:]
-    return find_codes(text, parsed.split.quoted)
+def _codes(session: Session, parsed: ParsedMessage) -> list[CodeRef]:
+    """Codes in the mail's Subject and text, judged against the loaded code sets."""
+    return extract_message(parsed, current_vocabulary(session))
 
 
 def _save_codes(session: Session, case_id: int, codes: list[CodeRef], first: int = 0) -> None:
@@ -321,6 +317,9 @@ def _save_codes(session: Session, case_id: int, codes: list[CodeRef], first: int
             end=c.end,
             quoted=c.quoted,
             position=first + position,
+            part=c.part,
+            range=c.range,
+            units=c.units,
         )
         for position, c in enumerate(codes)
     )
@@ -338,7 +337,10 @@ def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
     rows = session.scalars(
         select(CaseCode).where(CaseCode.case_id == case_id).order_by(CaseCode.position)
     )
-    return [CodeRef(r.code, r.system, r.as_written, r.start, r.end, r.quoted) for r in rows]
+    return [
+        CodeRef(r.code, r.system, r.as_written, r.start, r.end, r.quoted, r.part, r.range, r.units)
+        for r in rows
+    ]
 
 
 def _add_draft(

@@ -44,6 +44,9 @@ class CaseCode(Base):
     end: Mapped[int] = mapped_column(Integer)
     quoted: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(Integer)
+    part: Mapped[str] = mapped_column(String(8), default="body")  # subject or body
+    range: Mapped[str | None] = mapped_column(String(40))  # "99202-99205" on both endpoints
+    units: Mapped[int | None] = mapped_column(Integer)  # quantity stated with the code
 
 
 class Draft(Base):
@@ -58,6 +61,9 @@ class Draft(Base):
     subject: Mapped[str] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # The lookup report (facts and findings with their sources, JSON) this version
+    # was drafted from; None for versions a reviewer wrote.
+    lookup: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(320))  # "system" or the reviewer's address
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
