@@ -112,7 +112,7 @@ _HCPCS_BLOCKS: dict[str, tuple[tuple[int, int], ...]] = {
 _REFERENCE_BEFORE = re.compile(
     r"(?:\b(?:claims?|invoice|inv|account|acct|npi|member|mbr|policy|ref|reference|ticket"
     r"|room|rm|suite|ste|apt|box|zip|zipcode|postal|phone|tel|telephone|fax|ext|extension"
-    r"|mrn|icn|dcn|ptan|tin|ein|ssn|tax|id|uid|userid|pid|page|pg|section"
+    r"|mrn|icn|dcn|ptan|tin|ein|ssn|tax|id|uid|userid|pid|page|pg|section|group"
     r"|chapter|transmittal|lcd|ncd|article|mln|cr|rev|port|vitamin"
     r"|remark|rarcs?|carcs?|ndc|lot|serial|batch|confirmation|tracking"
     r"|(?:reason|revenue|rev|remark|adjustment|group|denial|error|zip|postal|area) codes?)"
@@ -150,15 +150,18 @@ _STREET_AFTER = re.compile(
 _MONEY_BEFORE = re.compile(
     r"(?:\$|\busd|\beur|\u20ac|\u00a3)\s*$|\d[.]$|\b\d{1,4}-$|[\d\]]:$", re.IGNORECASE
 )
-# Doses, money, durations and the like right after the number ("25000 units").
+# Doses, money, durations and the like right after the number ("25000 mg", "10000-foot").
 _UNIT_AFTER = re.compile(
-    r"^(?:\.\d|-\d{3,4}(?![0-9A-Za-z])|\s*[%$]|\s*(?:units?|mg|mcg|gm?|ml|cc|iu|meq|mmol|kg|lbs?"
-    r"|dollars|usd|cents|minutes|mins?|hours|hrs?|days|weeks|months|years|miles|feet|ft"
+    r"^(?:\.\d|-\d{3,4}(?![0-9A-Za-z])|\s*[%$]|[\s-]*(?:mg|mcg|gm?|ml|cc|iu|meq|mmol|kg|lbs?"
+    r"|dollars|usd|cents|minutes|mins?|hours|hrs?|days|weeks|months|years|miles|feet|foot|ft"
     r"|patients|visits|claims|members|lives|beneficiaries|encounters|people|persons|residents"
     r"|providers|physicians|times|cases|steps|calories|pounds|rvus?|employees|students"
     r"|pages|items|records|rows|lines|bytes|words|copies)\b)",
     re.IGNORECASE,
 )
+# "Units" after a round number is a dose ("10000 units of heparin"); after a code
+# it is a question about the code's units ("how many 97110 units").
+_ROUND_UNITS_AFTER = re.compile(r"^\s*units?\b", re.IGNORECASE)
 
 # The nearest of these before an ambiguous letter code says which system it is in.
 _SYSTEM_HINT = re.compile(
@@ -510,6 +513,7 @@ def _is_identifier(text: str, start: int, end: int, numeric: bool) -> bool:
         _ZIP_BEFORE.search(before)
         or _MONEY_BEFORE.search(before)
         or _UNIT_AFTER.match(after)
+        or (text[end - 2 : end] == "00" and _ROUND_UNITS_AFTER.match(after) is not None)
         or _STREET_AFTER.match(after)
     )
 
@@ -537,8 +541,24 @@ def _modifier(token: str, strong: bool) -> str | None:
     return None
 
 
+_MOD_SPACED = re.compile(r"[ \t]([A-Z]{2})(?![A-Za-z0-9])")
+
+
 def _attached_modifiers(text: str, pos: int) -> Iterator[_Hit]:
-    """Yield modifiers hyphenated onto a code ending at pos: 27447-59-LT, 99213-25/59."""
+    """Yield modifiers on a code ending at pos: 27447-59-LT, 99213-25/59, "64483 LT and RT".
+
+    A modifier after a space counts only when it is a known letter modifier
+    typed in upper case ("27447 RT"); "99214 25" stays two numbers.
+    """
+    spaced = _MOD_SPACED.match(text, pos)
+    if spaced and spaced.group(1) in _KNOWN_LETTER_MODIFIERS:
+        spans = [spaced.span(1)]
+        while (nxt := _MOD_NEXT.match(text, spans[-1][1])) and nxt.group(1).isupper():
+            if nxt.group(1) not in _KNOWN_LETTER_MODIFIERS:
+                break
+            spans.append(nxt.span(1))
+        yield from _modifier_spans(text, spans)
+        return
     pattern = _MOD_ATTACHED
     while match := pattern.match(text, pos):
         code = _modifier(match.group(1), strong=True)

@@ -284,3 +284,30 @@ def test_dev_corpus_meets_the_accuracy_goal_without_code_sets() -> None:
     assert wanted == 64
     assert tp / found >= 0.99
     assert tp / wanted >= 0.98
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("64483 LT and RT", [("64483", "cpt"), ("LT", "modifier"), ("RT", "modifier")]),
+        ("99213 GT via telehealth", [("99213", "cpt"), ("GT", "modifier")]),
+        ("J1100 JW for the wasted part", [("J1100", "hcpcs"), ("JW", "modifier")]),
+        ("99214 25 was billed", [("99214", "cpt")]),  # a bare number after a code: no
+        ("99213 OR 99214", [("99213", "cpt"), ("99214", "cpt")]),  # not a modifier
+    ],
+)
+def test_known_letter_modifier_after_a_space(text: str, expected: list[tuple[str, str]]) -> None:
+    assert codes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("How many 97110 units can we bill?", [("97110", "cpt")]),
+        ("We gave 10000 units of heparin", []),
+        ("the 10000-foot view", []),
+        ("Member ID ABC12345678, group number 90210", []),
+    ],
+)
+def test_units_and_counts_after_numbers(text: str, expected: list[tuple[str, str]]) -> None:
+    assert codes(text) == expected
