@@ -189,8 +189,9 @@ _KNOWN_LETTER_MODIFIERS = _words(
     "LT RT XE XS XP XU GA GY GZ GX GC GE GT GV GW GQ GP GO GN TC KX KU KO KP KQ KS KH KI"
     " KJ QW QK QX QZ QY PN PO PD JW JZ JG JB CR CS CG SA SG SB TH FS FT FQ FX FY"
 )
-# Two modifiers joined by a slash are a modifier mention on their own ("RT/LT").
-_PAIR_MODIFIERS = _words("LT RT XE XS XP XU GA GY GZ TC KX 25 26 59 76 77 91")
+# Two modifiers joined by a slash are a modifier mention on their own ("RT/LT",
+# "95/GT"); two numbers never are ("24/7", "50/50").
+_PAIR_MODIFIERS = _NUMERIC_MODIFIERS | _KNOWN_LETTER_MODIFIERS
 
 _TOKEN = r"[A-Za-z0-9]{2}(?![A-Za-z0-9])"
 _SEP = r"\s*(?:[,/&+]|\b(?:and/or|and|or|plus|versus|vs)\b\.?)(?:\s*\b(?:and|or)\b)?\s*-?"

@@ -311,3 +311,16 @@ def test_known_letter_modifier_after_a_space(text: str, expected: list[tuple[str
 )
 def test_units_and_counts_after_numbers(text: str, expected: list[tuple[str, str]]) -> None:
     assert codes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("95/GT for telehealth", ["95", "GT"]),
+        ("GP/GO on therapy claims", ["GP", "GO"]),
+        ("PT/OT visits", []),
+        ("24/7 care, a 50/50 split", []),
+    ],
+)
+def test_slash_pairs_of_modifiers(text: str, expected: list[str]) -> None:
+    assert [code for code, _ in codes(text)] == expected
