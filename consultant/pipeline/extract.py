@@ -521,9 +521,11 @@ def _is_identifier(text: str, start: int, end: int, numeric: bool) -> bool:
 
 def _in_link(text: str, start: int, end: int) -> bool:
     """Tell whether text[start:end] sits inside a URL, address or key=value pair."""
-    left = re.search(r"\S*$", text[max(0, start - 200) : start])
-    right = re.match(r"\S*", text[end : end + 200])
-    word = (left.group() if left else "") + (right.group() if right else "")
+    before = text[max(0, start - 200) : start]
+    after = text[end : end + 200]
+    left = before.split()[-1] if before and not before[-1].isspace() else ""
+    right = after.split(maxsplit=1)[0] if after and not after[0].isspace() else ""
+    word = left + right
     return any(mark in word for mark in ("://", "www.", "@", "="))
 
 
