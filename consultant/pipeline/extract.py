@@ -116,7 +116,7 @@ _REFERENCE_BEFORE = re.compile(
     r"|chapter|transmittal|lcd|ncd|article|mln|cr|rev|port|vitamin"
     r"|remark|rarcs?|carcs?|ndc|lot|serial|batch|confirmation|tracking"
     r"|(?:reason|revenue|rev|remark|adjustment|group|denial|error|zip|postal|area) codes?)"
-    r"(?:\s*(?:#|no\.?|num(?:ber)?|id)\b)?(?:\s+(?:is|was|of))?|#)\s*[:#.]?\s*$",
+    r"(?:\s*(?:#|no\.?|num(?:ber)?|id)\b)?(?:\s+(?:is|was|of))?|#)\s*[:#.-]?\s*$",
     re.IGNORECASE,
 )
 # "CPT #99213", "code # J1100": a number sign after a code word still means a code.
@@ -359,13 +359,17 @@ def _units(text: str, start: int, end: int, system: str) -> int | None:
 
 
 def _cpt_hits(text: str) -> Iterator[_Hit]:
+    refused_end = -1  # where the last number refused as an identifier ended
     for match in _CPT.finditer(text):
         code = match.group().upper()
         if code.isdigit() and not ("00100" <= code < "02000" or code >= "10000"):
             continue  # numeric CPT is anesthesia (00100-01999) or 10000 and up
         if code[4] in "TU" and code[0] != "0":
             continue  # Category III and PLA codes all start with 0
-        if _is_identifier(text, match.start(), match.end(), numeric=True):
+        between = text[refused_end : match.start()].strip() if refused_end >= 0 else "?"
+        joined = between in ("-", "/", ".")
+        if joined or _is_identifier(text, match.start(), match.end(), numeric=True):
+            refused_end = match.end()  # "claim 12345-67890": the second half goes too
             continue
         yield code, "cpt", match.start(), match.end()
         yield from _attached_modifiers(text, match.end())

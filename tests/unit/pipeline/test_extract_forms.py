@@ -124,6 +124,7 @@ def test_units_are_not_read_from_a_diagnosis_or_a_following_sentence() -> None:
         "In 2024 and 2025 the rules changed",  # years
         "The patient paid $12,345.00 and we wrote off 15000 dollars",  # amounts
         "Claim # 22045 and invoice 48213 and account 10023",  # claim/invoice/account
+        "Claim 12345-67890 and invoice 48213 / 48214, ACCT-20145",  # joined identifiers
         "NPI 1234567890, PTAN 123456, Tax ID 12-3456789",  # provider numbers
         "Patient in room 20145, Suite 10200, PO Box 12345",  # rooms and boxes
         "We gave 10000 units of heparin to 15000 patients",  # quantities
