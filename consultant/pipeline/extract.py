@@ -227,7 +227,12 @@ _UNITS_BEFORE = re.compile(r"\b(\d{1,4})\s*units?\s+(?:of\s+)?(?:(?:cpt|hcpcs|co
 _CODE_WORD_BEFORE = re.compile(
     r"\b(?:cpt|hcpcs|codes?|coded|coding|bill(?:s|ed|ing)?|report(?:s|ed|ing)?|charg(?:e|es|ed|ing)"
     r"|procedures?|services?|submit(?:s|ted)?|append(?:s|ed)?|deleted|replaced)\b"
-    r"[^.?!\n]{0,30}\Z|[\u00ae]\s*\Z",
+    r"[^.?!;\n]{0,30}\Z|[\u00ae]\s*\Z|\bunits?\s+of\s+\Z",
+    re.IGNORECASE,
+)
+_CODE_WORD_AFTER = re.compile(
+    r"[^.?!;\n]{0,40}?\b(?:bill(?:s|ed|ing|able)?|cod(?:e|es|ed|ing)|payable|paid|pays?|covered"
+    r"|reimburs\w*|modifiers?|mod|units?|denied|deny|denies|rvus?|global|bundled?|report(?:ed)?)\b",
     re.IGNORECASE,
 )
 
@@ -300,8 +305,9 @@ def _all_hits(text: str, vocabulary: Vocabulary) -> Iterator[_Hit]:
 def _accepted(text: str, hits: list[_Hit], vocabulary: Vocabulary) -> list[_Hit]:
     """Drop five-digit numbers no loaded set knows, unless context says they are codes.
 
-    Context is a code word just before ("CPT 96460", "billed 15000"), a
-    modifier hyphenated on, or a list or range shared with a known code.
+    Context is a code word in the clause around it ("CPT 96460", "billed
+    15000", "is 98016 payable"), a modifier hyphenated on, or a list or range
+    shared with a known code.
     """
     if vocabulary.cpt is None:
         return hits
@@ -315,8 +321,10 @@ def _accepted(text: str, hits: list[_Hit], vocabulary: Vocabulary) -> list[_Hit]
         if hit not in doubtful:
             continue
         _, _, start, end = hit
-        if _CODE_WORD_BEFORE.search(text, max(0, start - 60), start) or _MOD_ATTACHED.match(
-            text, end
+        if (
+            _CODE_WORD_BEFORE.search(text, max(0, start - 60), start)
+            or _CODE_WORD_AFTER.match(text, end)
+            or _MOD_ATTACHED.match(text, end)
         ):
             vouched.add(hit)
             continue

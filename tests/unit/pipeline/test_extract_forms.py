@@ -325,3 +325,9 @@ def test_units_and_counts_after_numbers(text: str, expected: list[tuple[str, str
 )
 def test_slash_pairs_of_modifiers(text: str, expected: list[str]) -> None:
     assert [code for code, _ in codes(text)] == expected
+
+
+def test_unknown_number_vouched_for_by_words_after_it_or_units_of() -> None:
+    vocabulary = Vocabulary(cpt=frozenset({"94640"}))
+    text = "Is 98016 payable yet? We do many units of 96460. Then 45678 came back."
+    assert codes(text, vocabulary) == [("98016", "cpt"), ("96460", "cpt")]
