@@ -156,6 +156,7 @@ def up(concurrency: int | None) -> None:
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
     upgrade(settings)
+    _ensure_icd10cm(settings)
     controller = _start_intake(settings)
     workers = str(concurrency or settings.worker_concurrency)
     consultant = [sys.executable, "-m", "consultant"]
@@ -171,6 +172,19 @@ def up(concurrency: int | None) -> None:
         for child in children.values():
             stop_child(child)
     click.echo("stopped", err=True)
+
+
+def _ensure_icd10cm(settings: Settings) -> None:
+    """Load the ICD-10-CM tabular on first start; it ships with consultant (a few seconds)."""
+    from consultant.codes.icd10cm import load_icd10cm
+    from consultant.codes.releases import release_in_effect
+
+    with session_scope(settings) as session:
+        if release_in_effect(session, "icd10cm") is not None:
+            return
+        click.echo("loading the ICD-10-CM tabular (first start only)…", err=True)
+        result = load_icd10cm(session)
+    click.echo(f"ICD-10-CM {result.label}: {result.rows:,} entries loaded", err=True)
 
 
 def _wait_for_signal(children: dict[str, Any] | None = None) -> None:

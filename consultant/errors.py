@@ -1,5 +1,10 @@
 """The three outcomes of a stage: done, Quarantine (the mail is the problem),
-Transient (the world is the problem). Anything else is a bug."""
+Transient (the world is the problem). Anything else is a bug.
+
+Outside the pipeline: ReviewError (a reviewer's request refused) and, for the
+code file importers, CodeImportError and its ImportFormatError (file, line, why)."""
+
+from pathlib import Path
 
 
 class Quarantine(Exception):
@@ -16,3 +21,18 @@ class Transient(Exception):
 
 class ReviewError(Exception):
     """A reviewer's request that cannot be carried out, with the reason."""
+
+
+class CodeImportError(Exception):
+    """A code file that cannot be imported as asked (unknown release, unreadable file)."""
+
+
+class ImportFormatError(CodeImportError):
+    """A code file that is not in the layout it claims: where it broke, and why."""
+
+    def __init__(self, path: Path, line: int | None, reason: str, *, unit: str = "line") -> None:
+        where = f"{path.name} {unit} {line}" if line is not None else path.name
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason

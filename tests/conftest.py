@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,24 @@ def migrated(settings: Settings) -> Settings:
 
     upgrade(settings)
     return settings
+
+
+@contextmanager
+def module_database(directory: Path) -> Iterator[Settings]:
+    """Embedded settings over a migrated SQLite database in `directory`, for a
+    module-scoped fixture that loads code sets once; the environment is restored after."""
+    from consultant.db.migrate import upgrade
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for name in list(os.environ):
+            if name.startswith("CONSULTANT_") and name != "CONSULTANT_SHARED_DIR":
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("CONSULTANT_VAR_DIR", str(directory / "var"))
+        get_settings.cache_clear()
+        settings = get_settings()
+        upgrade(settings)
+        try:
+            yield settings
+        finally:
+            get_settings.cache_clear()
+            dispose_engines()

@@ -74,10 +74,6 @@ def begin_release(
             )
         )
     )
-    if replaced:
-        # SQLite enforces ON DELETE CASCADE only with foreign_keys=ON, which our
-        # engines set on every connection.
-        session.execute(delete(CodeRelease).where(CodeRelease.id.in_(replaced)))
     release = CodeRelease(
         kind=kind,
         label=label,
@@ -88,7 +84,14 @@ def begin_release(
         details="{}",
     )
     session.add(release)
+    # Insert before deleting: SQLite hands a deleted highest id to the next row,
+    # and a replacement that kept its predecessor's id would look unchanged to
+    # caches keyed on the newest release id (codes/vocabulary.py).
     session.flush()
+    if replaced:
+        # SQLite enforces ON DELETE CASCADE only with foreign_keys=ON, which our
+        # engines set on every connection.
+        session.execute(delete(CodeRelease).where(CodeRelease.id.in_(replaced)))
     return release, replaced
 
 

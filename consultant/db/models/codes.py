@@ -93,7 +93,8 @@ class Icd10cmNote(Base):
     # code_also, note, seven_chr_note, seven_chr_def
     kind: Mapped[str] = mapped_column(String(24))
     position: Mapped[int] = mapped_column(Integer)
-    # The 7th character a seven_chr_def row defines ("A"); None for other kinds.
+    # The 7th character a seven_chr_def row defines ("A"), also on the inclusion
+    # terms listed under that definition; None elsewhere.
     character: Mapped[str | None] = mapped_column(String(1))
     text: Mapped[str] = mapped_column(Text)
 
