@@ -2,6 +2,8 @@
 against a baseline measured in the same run. Nothing is asserted.
 
 Sections:
+  extract extraction throughput (MB/s) over ../shared/corpus/questions-dev,
+          parsing excluded, against a bare regex scan for code shapes.
   import  the full NCCI PTP file (2.5 M rows) through `consultant codes import`
           in a child process, into a fresh scratch database; its time, rows/s
           and peak RSS against the goals (60 s, 500 MB), and the ratio to just
@@ -114,7 +116,46 @@ def section_import(args: argparse.Namespace) -> None:
     )
 
 
-SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {"import": section_import}
+QUESTIONS = SHARED / "corpus" / "questions-dev"
+# A bare scanner for code-shaped tokens: the least any extractor must do.
+BARE_SCAN = re.compile(r"\b(?:\d{4}[0-9FTU]|[A-Z]\d[0-9A-Z](?:\.?[0-9A-Z]{1,4})?)\b")
+
+
+def section_extract(args: argparse.Namespace) -> None:
+    """Extraction throughput over the questions corpus (parsing excluded)."""
+    from consultant.pipeline.extract import extract_message
+    from consultant.pipeline.parse import parse
+
+    parsed = [parse(path.read_bytes()) for path in sorted(QUESTIONS.glob("*.eml"))]
+    texts = [p.subject + "\n" + p.text for p in parsed]
+    size = sum(len(text.encode()) for text in texts)
+    rounds = max(1, args.rounds)
+
+    def timed(job: Callable[[], object]) -> float:
+        best = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(rounds):
+                job()
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    ours = timed(lambda: [extract_message(p) for p in parsed])
+    bare = timed(lambda: [BARE_SCAN.findall(text) for text in texts])
+    megabytes = size * rounds / 1e6
+    print(f"extract: {len(parsed)} questions, {size / 1e3:.1f} KB of text, x{rounds}")
+    print(
+        f"  extract_message      : {megabytes / ours:>10.2f} MB/s  "
+        f"{ours / rounds / len(parsed) * 1e3:.3f} ms per mail"
+    )
+    print(f"  bare regex scan      : {megabytes / bare:>10.2f} MB/s")
+    print(f"  ratio extract/bare   : {bare / ours:>10.3f}  (share of the bare scanner's speed)")
+
+
+SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "import": section_import,
+    "extract": section_extract,
+}
 
 
 def main() -> None:
@@ -122,6 +163,7 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append", help="run a section")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     parser.add_argument("--ptp", type=Path, default=PTP_FULL, help="the PTP file to import")
+    parser.add_argument("--rounds", type=int, default=20, help="extraction passes per timing")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     if not args.ptp.is_file():
