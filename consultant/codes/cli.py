@@ -202,8 +202,10 @@ def status(as_json: bool) -> None:
 
 
 def _echo_status(kinds: list[KindStatus], today: date) -> None:
+    width = max([7, *(len(r.label) for kind in kinds for r in kind.releases)])
     click.echo(
-        f"{'KIND':<15} {'RELEASE':<22} {'EFFECTIVE':<10} {'ROWS':>10}  {'LOADED (UTC)':<16}  FILE"
+        f"{'KIND':<15} {'RELEASE':<{width}} {'EFFECTIVE':<10} {'ROWS':>10}  "
+        f"{'LOADED (UTC)':<16}  FILE"
     )
     for kind in kinds:
         if not kind.loaded:
@@ -211,7 +213,7 @@ def _echo_status(kinds: list[KindStatus], today: date) -> None:
         for number, release in enumerate(kind.releases):
             name = kind.kind if number == 0 else ""
             click.echo(
-                f"{name:<14}{'*' if release.in_effect else ' '} {release.label[:22]:<22} "
+                f"{name:<14}{'*' if release.in_effect else ' '} {release.label:<{width}} "
                 f"{release.effective.isoformat():<10} {release.rows:>10,}  "
                 f"{release.loaded_at:%Y-%m-%d %H:%M}  {release.source_file}"
             )

@@ -122,7 +122,10 @@ def staleness(kind: str, label: str, effective: date, today: date) -> str | None
 
 def _remedy(kind: str) -> str:
     if kind == ICD10CM:
-        return f"load the current release ({load_command(kind)})"
+        return (
+            "upgrade the simple-icd-10-cm package to the release that bundles it, "
+            f"then {load_command(kind)}"
+        )
     if kind == CPT_DESCRIPTORS:
         return "import the current year's AMA CPT data file"
     return "import the current quarter from CMS"

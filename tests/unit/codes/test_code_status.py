@@ -102,7 +102,8 @@ def test_a_release_only_in_the_future_is_not_in_effect(migrated: Settings) -> No
             date(2026, 4, 1),
             date(2026, 10, 1),
             "icd10cm April 2026 is out of date: October 2026 (effective 2026-10-01) has been "
-            "released; load the current release (consultant codes load icd10cm)",
+            "released; upgrade the simple-icd-10-cm package to the release that bundles it, "
+            "then consultant codes load icd10cm",
         ),
         ("cpt-descriptors", date(2026, 1, 1), date(2026, 12, 31), None),
         (
