@@ -326,6 +326,8 @@ consultant is running ({"embedded" if settings.embedded else "production"} profi
 Send a test question (from another terminal):
   consultant ask "Can I bill 20700 with 27447? Modifier 59? Dx M86.161"
   or any mail client / curl to smtp://{where}, recipient {address}
+Code sets: ICD-10-CM is loaded; import the CMS files you download each quarter
+  consultant codes import hcpcs|ncci-ptp|mue|addon|pfs FILE   (see: consultant codes status)
 Then review it:
   consultant cases list
   consultant cases show CC-…
@@ -800,3 +802,39 @@ def accounts_add_address(key: str, address: str) -> None:
 from consultant.codes.cli import codes  # noqa: E402  (its own module: a large command group)
 
 main.add_command(codes)
+
+
+# --- lookup -----------------------------------------------------------------------
+
+
+@main.command("lookup")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--dos", help="Date of service, YYYY-MM-DD (default: today).")
+@click.option("--units", multiple=True, metavar="CODE=N", help="Units stated for a code.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def lookup(codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], as_json: bool) -> None:
+    """Look up CODES on a date of service: facts, NCCI edits and findings, with sources."""
+    from datetime import date
+
+    from consultant.pipeline.lookup import look_up, parse_codes, render_text
+
+    try:
+        refs = parse_codes(codes)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="CODES") from error
+    try:
+        on = date.fromisoformat(dos) if dos else date.today()
+    except ValueError as error:
+        raise click.BadParameter(f"{dos!r} is not YYYY-MM-DD", param_hint="--dos") from error
+    stated: dict[str, int] = {}
+    for given in units:
+        code, _, number = given.partition("=")
+        if not number.isdigit():
+            raise click.BadParameter(f"{given!r} is not CODE=N", param_hint="--units")
+        stated[code.strip().upper()] = int(number)
+    with session_scope(_settings()) as session:
+        report = look_up(session, refs, dos=on, units=stated, dos_basis="given" if dos else "today")
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        click.echo(render_text(report), nl=False)

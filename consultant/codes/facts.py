@@ -67,6 +67,11 @@ class Source:
         text = ", ".join(part for part in parts if part)
         return f"{text} ({self.note})" if self.note else text
 
+    def short(self) -> str:
+        """The source in a few words, for the end of a line: "NCCI MUEs (practitioner), 2024 Q3"."""
+        text = ", ".join(part for part in (_title(self.kind, self.file), self.label) if part)
+        return f"{text}, starts after the date of service" if self.note else text
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -75,6 +80,7 @@ class Source:
             "file": self.file,
             "note": self.note,
             "cite": self.cite(),
+            "short": self.short(),
         }
 
 

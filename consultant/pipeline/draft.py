@@ -1,9 +1,11 @@
 """Draft: render the reply a reviewer will start from.
 
-Input: the case reference, the parsed mail and the code references found.
-Output: a Rendered subject/text/HTML triple from ``mail_templates/answer/``.
-The draft lists the codes first and leaves a marked place for the expert's
-answer; approval refuses a draft that still holds that marker.
+Input: the case reference, the parsed mail, the code references found and
+the lookup report on them. Output: a Rendered subject/text/HTML triple from
+``mail_templates/answer/``. The draft puts the findings first (edits between
+codes, problems with a code), then each code with its facts, every one with
+its source, and leaves a marked place for the expert's answer; approval
+refuses a draft that still holds that marker.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from consultant.codes.facts import CONSULTANT, Report, Source
 from consultant.mailer.render import Rendered, render_mail
 from consultant.pipeline.extract import CodeRef
 from consultant.pipeline.parse import ParsedMessage
@@ -28,8 +31,73 @@ SYSTEM_LABELS = {
 }
 
 
+KIND_LABELS = {
+    "icd10cm": "ICD-10-CM",
+    "icd10pcs": "ICD-10-PCS",
+    "hcpcs": "the HCPCS Level II file",
+    "ncci-ptp": "NCCI PTP edits",
+    "mue": "NCCI MUEs",
+    "addon": "NCCI add-on code edits",
+    "pfs": "fee schedule indicators",
+    "cpt-descriptors": "CPT descriptors (AMA licence)",
+}
+STATUS_LABELS = {
+    "billable": "valid, billable",
+    "valid": "valid",
+    "header": "not billable: a heading, a more specific code is needed",
+    "deleted": "deleted",
+    "invalid": "not a valid code",
+    "unchecked": "not checked",
+}
+
+
+def lookup_context(report: Report | None) -> dict[str, Any] | None:
+    """The lookup report as template data: findings, codes with facts, and sources."""
+    if report is None:
+        return None
+    sources: dict[str, Source] = {}
+
+    def cite(source: Source) -> str:
+        if source.kind != CONSULTANT:
+            sources.setdefault(source.cite(), source)
+        return source.short()
+
+    findings = [
+        {
+            "severity": f.severity,
+            "kind": f.kind,
+            "codes": " + ".join(f.codes),
+            "text": f.text,
+            "source": cite(f.source),
+        }
+        for f in report.findings
+    ]
+    codes = [
+        {
+            "code": c.code,
+            "system_label": SYSTEM_LABELS.get(c.system, c.system),
+            "status": STATUS_LABELS.get(c.status, c.status),
+            "description": c.description,
+            "facts": [{"text": f.text, "source": cite(f.source)} for f in c.facts],
+        }
+        for c in report.codes
+    ]
+    return {
+        "dos": report.dos.isoformat(),
+        "dos_basis": report.dos_basis,
+        "findings": findings,
+        "codes": codes,
+        "not_loaded": [KIND_LABELS.get(kind, kind) for kind in report.not_loaded],
+        "sources": list(sources),
+    }
+
+
 def answer_context(
-    settings: Settings, ref: str, parsed: ParsedMessage, codes: Sequence[CodeRef]
+    settings: Settings,
+    ref: str,
+    parsed: ParsedMessage,
+    codes: Sequence[CodeRef],
+    report: Report | None = None,
 ) -> dict[str, Any]:
     """Everything the answer templates may use; all of it is data, never template source."""
     new_text = parsed.new_text
@@ -46,9 +114,12 @@ def answer_context(
                 "system_label": SYSTEM_LABELS.get(c.system, c.system),
                 "as_written": c.as_written,
                 "quoted": c.quoted,
+                "range": c.range,
+                "units": c.units,
             }
             for c in codes
         ],
+        "lookup": lookup_context(report),
         "placeholder": PLACEHOLDER,
         "from_name": settings.from_name,
         "question_intro": f"On {when}, {parsed.sender} wrote:",
@@ -57,8 +128,12 @@ def answer_context(
 
 
 def render_answer(
-    settings: Settings, ref: str, parsed: ParsedMessage, codes: Sequence[CodeRef]
+    settings: Settings,
+    ref: str,
+    parsed: ParsedMessage,
+    codes: Sequence[CodeRef],
+    report: Report | None = None,
 ) -> Rendered:
     """Render the first draft of the answer for a case."""
-    context = answer_context(settings, ref, parsed, codes)
+    context = answer_context(settings, ref, parsed, codes, report)
     return render_mail("answer", context, settings.templates_dir)

@@ -12,6 +12,7 @@ redoes it.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ from consultant.pipeline.account import Decision, decide
 from consultant.pipeline.classify import Kind, Verdict, classify
 from consultant.pipeline.draft import render_answer
 from consultant.pipeline.extract import CodeRef, extract_message
+from consultant.pipeline.lookup import Report, date_of_service, look_up
 from consultant.pipeline.notify import queue_auto_mail
 from consultant.pipeline.parse import ParsedMessage, parse
 from consultant.settings import Settings
@@ -346,8 +348,9 @@ def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
 def _add_draft(
     session: Session, settings: Settings, case: Case, parsed: ParsedMessage, codes: list[CodeRef]
 ) -> None:
-    """A new system draft version from the newest mail and the case's codes."""
-    rendered = render_answer(settings, case.ref or "", parsed, codes)
+    """A new system draft version from the newest mail, the case's codes and their lookup."""
+    report = _look_up(session, parsed, codes) if codes else None
+    rendered = render_answer(settings, case.ref or "", parsed, codes, report)
     version = session.scalar(
         select(Draft.version).where(Draft.case_id == case.id).order_by(Draft.version.desc())
     )
@@ -359,5 +362,13 @@ def _add_draft(
             body_text=rendered.text,
             body_html=rendered.html,
             author="system",
+            lookup=json.dumps(report.to_dict()) if report is not None else None,
         )
     )
+
+
+def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef]) -> Report:
+    """Look the codes up on the date of service the mail states, else the mail's date."""
+    sent = (parsed.date or utcnow()).date()
+    dos, basis = date_of_service(f"{parsed.subject}\n{parsed.new_text}", sent)
+    return look_up(session, codes, dos=dos, dos_basis=basis)

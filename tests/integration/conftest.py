@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from consultant.db.session import dispose_engines
 from consultant.settings import Settings
 from tests.conftest import need, set_env
 
@@ -60,6 +62,26 @@ def _pg_reachable() -> bool:
             return True
     except psycopg.OperationalError:
         return False
+
+
+@contextmanager
+def scratch_pg(prefix: str) -> Iterator[Settings]:
+    """Settings over a fresh PostgreSQL database `<prefix>_<pid>`, migrated, dropped after."""
+    from consultant.db.migrate import upgrade
+
+    need(_pg_reachable(), "PostgreSQL is not reachable on 127.0.0.1:5432")
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    settings = Settings(database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    try:
+        upgrade(settings)
+        yield settings
+    finally:
+        dispose_engines()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

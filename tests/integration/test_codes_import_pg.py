@@ -9,25 +9,22 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
 from consultant.codes.importers import import_file
 from consultant.codes.releases import LoadResult
-from consultant.db.migrate import upgrade
 from consultant.db.models.codes import CodeRelease, MueEdit, PtpEdit
-from consultant.db.session import dispose_engines, session_scope
+from consultant.db.session import session_scope
 from consultant.errors import ImportFormatError
 from consultant.settings import Settings
 from tests.conftest import need, shared_dir
-from tests.integration.conftest import PG_ADMIN, _pg_reachable, run_cli
+from tests.integration.conftest import run_cli, scratch_pg
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -39,20 +36,9 @@ MUE_CSV = DATA / "ncci" / "mue_practitioner_2024q3.csv"
 @pytest.fixture(scope="module")
 def codes_db() -> Iterator[Settings]:
     """A migrated scratch database for this module, dropped at the end."""
-    need(_pg_reachable(), "PostgreSQL is not reachable on 127.0.0.1:5432")
     need(PTP_SUBSET.is_file(), f"the shared CMS files are not in {DATA}")
-    name = f"consultant_codes_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    settings = Settings(database_url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        upgrade(settings)
+    with scratch_pg("consultant_codes") as settings:
         yield settings
-    finally:
-        dispose_engines()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

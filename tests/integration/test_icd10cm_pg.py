@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import func, select
 
 from consultant.codes.icd10cm import notes_for
-from consultant.db.migrate import upgrade
 from consultant.db.models.codes import CodeRelease, Icd10cmCode
-from consultant.db.session import dispose_engines, session_scope
+from consultant.db.session import session_scope
 from consultant.settings import Settings
-from tests.conftest import need
-from tests.integration.conftest import PG_ADMIN, _pg_reachable, run_cli
+from tests.integration.conftest import run_cli, scratch_pg
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -29,19 +25,8 @@ SUMMARY = re.compile(
 @pytest.fixture
 def icd_database() -> Iterator[str]:
     """A scratch PostgreSQL database, migrated to head, dropped afterwards."""
-    need(_pg_reachable(), "PostgreSQL is not reachable on 127.0.0.1:5432")
-    name = f"consultant_icd_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        upgrade(Settings(database_url=url))
-        yield url
-    finally:
-        dispose_engines()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_pg("consultant_icd") as settings:
+        yield settings.database_url
 
 
 def test_codes_load_icd10cm_fills_postgresql_once(env: dict[str, str], icd_database: str) -> None:

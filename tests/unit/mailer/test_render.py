@@ -17,6 +17,7 @@ def _context(**overrides: object) -> dict[str, object]:
         "greeting_name": "Dana",
         "sender": "d@example.org",
         "codes": [],
+        "lookup": None,
         "placeholder": "[[X]]",
         "from_name": "Desk",
         "question_intro": "On 1 Jan, d@example.org wrote:",

@@ -1,0 +1,83 @@
+"""Which release of each kind applies on a date, from a per-process cache.
+
+The lookup stage asks this for every mail, so the `code_releases` rows (a few
+dozen at most) are read once and kept per database; the cache key is a cheap
+query (count and newest id of the rows), so a release imported or replaced by
+another process is seen at the next lookup. The choice per kind is the one
+`consultant.codes.releases.release_in_effect` makes: the newest release in
+effect on the date, else the oldest there is.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from consultant.codes.facts import Source
+from consultant.db.models.codes import CodeRelease
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseInfo:
+    """A loaded release, detached from any session."""
+
+    id: int
+    kind: str
+    label: str
+    effective: date
+    source_file: str
+
+    def source(self, dos: date) -> Source:
+        """The Source for facts from this release, saying when it starts after `dos`."""
+        note = ""
+        if self.effective > dos:
+            note = f"in effect from {self.effective.isoformat()}, after the date of service"
+        return Source(self.kind, self.label, self.effective, self.source_file, note)
+
+
+_lock = threading.Lock()
+_cache: dict[str, tuple[tuple[int, int], tuple[ReleaseInfo, ...]]] = {}
+_R = CodeRelease.__table__.c
+_KEY = select(func.count(), func.max(_R.id))
+_ALL = select(_R.id, _R.kind, _R.label, _R.effective, _R.source_file)
+
+
+def all_releases(session: Session) -> tuple[ReleaseInfo, ...]:
+    """Every loaded release, re-read only when `code_releases` changed."""
+    connection = session.connection()
+    count, newest = connection.execute(_KEY).one()
+    key = (int(count or 0), int(newest or 0))
+    database = str(connection.engine.url)  # str() masks a password
+    with _lock:
+        cached = _cache.get(database)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    releases = tuple(ReleaseInfo(*row) for row in connection.execute(_ALL))
+    with _lock:
+        _cache[database] = (key, releases)
+    return releases
+
+
+def releases_in_effect(session: Session, on: date) -> dict[str, ReleaseInfo]:
+    """The release of each loaded kind that applies on `on`."""
+    return choose(all_releases(session), on)
+
+
+def choose(releases: tuple[ReleaseInfo, ...], on: date) -> dict[str, ReleaseInfo]:
+    """Per kind: the newest release effective on or before `on`, else the oldest one."""
+    chosen: dict[str, ReleaseInfo] = {}
+    for release in sorted(releases, key=lambda r: (r.effective, r.id)):
+        current = chosen.get(release.kind)
+        if current is None or release.effective <= on:
+            chosen[release.kind] = release
+    return chosen
+
+
+def forget() -> None:
+    """Drop the cached releases (tests that load and unload sets)."""
+    with _lock:
+        _cache.clear()

@@ -1,0 +1,320 @@
+"""Look up: the code references of a mail in, what the loaded code sets say out.
+
+Input: the extracted references (anything with `.code` and `.system`, like
+consultant.pipeline.extract.CodeRef), the date of service and any stated
+units. Output: a `Report`: per code its facts (description, validity on the
+date of service, notes, indicators), then the findings across codes (NCCI PTP
+edits, Excludes1 conflicts, add-ons without a primary, units above the MUE,
+codes that are not billable, incomplete, invalid or deleted). Every fact and
+finding names its source: the release in effect on the date of service, or
+consultant's own tables. No state changes: the draft stage renders the report.
+
+Pure of Celery; one SQLAlchemy session. The releases are cached per process
+(consultant.codes.in_effect), and each table is read once per mail with an
+IN-query over all its codes.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy.orm import Session
+
+from consultant.codes.cms_facts import modifier_facts, procedure_facts
+from consultant.codes.cms_rows import CmsRows, read_cms
+from consultant.codes.edits import addon_findings, mue_findings, ptp_findings
+from consultant.codes.facts import (
+    CONSULTANT,
+    DELETED,
+    ERROR,
+    INFO,
+    INVALID,
+    UNCHECKED,
+    WARNING,
+    CodeFacts,
+    Fact,
+    Finding,
+    Report,
+    Source,
+)
+from consultant.codes.icd10cm_facts import icd10cm_facts
+from consultant.codes.in_effect import releases_in_effect
+from consultant.db.models.codes import (
+    ADDON,
+    CPT_DESCRIPTORS,
+    HCPCS,
+    ICD10CM,
+    MUE,
+    NCCI_PTP,
+    PFS,
+)
+from consultant.pipeline.extract import CodeRef, find_codes
+
+__all__ = [
+    "CodeFacts",
+    "Fact",
+    "Finding",
+    "Report",
+    "Source",
+    "date_of_service",
+    "look_up",
+    "parse_codes",
+    "render_text",
+]
+
+STATED, MAIL_DATE, GIVEN = "stated in the mail", "date of the mail", "given"
+PROCEDURES = ("cpt", "hcpcs")
+# The release kinds each system's facts come from, for Report.not_loaded.
+NEEDS = {
+    "icd10cm": (ICD10CM,),
+    "cpt": (CPT_DESCRIPTORS, PFS, MUE, ADDON, NCCI_PTP),
+    "hcpcs": (HCPCS, PFS, MUE, ADDON, NCCI_PTP),
+    "modifier": (HCPCS,),
+    "icd10pcs": ("icd10pcs",),
+}
+PCS_SOURCE = Source(CONSULTANT, "ICD-10-PCS is not loaded by consultant")
+_SEVERITY = {ERROR: 0, WARNING: 1, INFO: 2}
+
+
+class Ref(Protocol):
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def system(self) -> str: ...
+
+
+def look_up(
+    session: Session,
+    refs: Iterable[Ref],
+    *,
+    dos: date,
+    units: Mapping[str, int] | None = None,
+    dos_basis: str = GIVEN,
+) -> Report:
+    """Look up each code on the date of service, then the findings across them."""
+    refs = list(refs)
+    wanted = list(dict.fromkeys((ref.code, ref.system) for ref in refs))
+    # Units the extractor kept with a code ("J1100 x 4"), overridden by those given.
+    stated: dict[str, int] = {}
+    for ref in refs:
+        if count := getattr(ref, "units", None):
+            stated[ref.code] = int(count)
+    stated.update(units or {})
+    releases = releases_in_effect(session, dos)
+    by_system: dict[str, list[str]] = {}
+    for code, system in wanted:
+        by_system.setdefault(system, []).append(code)
+    facts: dict[tuple[str, str], CodeFacts] = {}
+    findings: list[Finding] = []
+    diagnoses = by_system.get("icd10cm", [])
+    if diagnoses and (icd := releases.get(ICD10CM)) is not None:
+        icd_facts, icd_findings = icd10cm_facts(session, icd.id, icd.source(dos), diagnoses)
+        facts.update(((code, "icd10cm"), f) for code, f in icd_facts.items())
+        findings.extend(icd_findings)
+    procedures = [code for code, system in wanted if system in PROCEDURES]
+    modifiers = by_system.get("modifier", [])
+    if procedures or modifiers:
+        rows = read_cms(session, releases, dos, procedures, modifiers)
+        facts.update(_cms_facts(rows, wanted, procedures))
+        findings.extend(_cms_findings(rows, procedures, modifiers, stated))
+    codes = tuple(facts.get(key) or _unchecked(*key) for key in wanted)
+    findings.extend(_status_findings(codes))
+    findings.sort(key=lambda f: _SEVERITY.get(f.severity, 3))
+    not_loaded = sorted(
+        {kind for _, system in wanted for kind in NEEDS.get(system, ()) if kind not in releases}
+    )
+    return Report(dos, dos_basis, codes, tuple(findings), tuple(not_loaded))
+
+
+def _cms_facts(
+    rows: CmsRows, wanted: Sequence[tuple[str, str]], procedures: Sequence[str]
+) -> Iterable[tuple[tuple[str, str], CodeFacts]]:
+    for code, system in wanted:
+        if system in PROCEDURES:
+            yield (code, system), procedure_facts(rows, code, system, procedures)
+        elif system == "modifier":
+            yield (code, system), modifier_facts(rows, code)
+
+
+def _cms_findings(
+    rows: CmsRows, procedures: list[str], modifiers: list[str], units: Mapping[str, int]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    if rows.ptp:
+        findings.extend(ptp_findings(rows.ptp, rows.dos, modifiers, rows.source(NCCI_PTP)))
+    if rows.addon:
+        findings.extend(addon_findings(rows.addon, rows.dos, procedures, rows.source(ADDON)))
+    if rows.mue and units:
+        findings.extend(mue_findings(rows.mue, units, rows.source(MUE)))
+    return findings
+
+
+def _status_findings(codes: Iterable[CodeFacts]) -> list[Finding]:
+    """Invalid and deleted procedure codes and modifiers (ICD-10-CM has its own)."""
+    findings = []
+    for facts in codes:
+        if facts.system == "icd10cm" or facts.status not in (INVALID, DELETED):
+            continue
+        status = next((f for f in facts.facts if f.topic == "status"), None)
+        if status is None:
+            continue
+        kind = "invalid_code" if facts.status == INVALID else "deleted_code"
+        text = f"{facts.code}: {status.text}"
+        findings.append(Finding(kind, ERROR, (facts.code,), text, status.source))
+    return findings
+
+
+def _unchecked(code: str, system: str) -> CodeFacts:
+    if system == "icd10pcs":
+        text = "unchecked: consultant has no ICD-10-PCS code set to look it up in"
+        return CodeFacts(code, system, UNCHECKED, "", (Fact("status", text, PCS_SOURCE),))
+    text = f"unchecked: no {system.upper()} release is loaded"
+    source = Source(CONSULTANT, "code sets loaded")
+    return CodeFacts(code, system, UNCHECKED, "", (Fact("status", text, source),))
+
+
+# --- codes typed on a command line ---------------------------------------------------
+
+_ICD_SHAPE = re.compile(r"[A-Z]\d[0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
+_PCS_SHAPE = re.compile(r"[0-9A-HJ-NP-Z]{7}")
+_CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]")
+
+
+def parse_codes(args: Iterable[str]) -> list[CodeRef]:
+    """Classify codes typed one by one ("27447 20700 59 E119"): the extractor first,
+    then by shape; a bare 2-character token is a modifier. Raise ValueError for a
+    token that is no code."""
+    refs: list[CodeRef] = []
+    for token in (t for arg in args for t in re.split(r"[\s,]+", arg) if t):
+        found = find_codes(token)
+        if len(found) == 1 and found[0].as_written == token:
+            refs.append(found[0])
+            continue
+        refs.append(CodeRef(*_by_shape(token.upper()), token, 0, len(token)))
+    return refs
+
+
+def _by_shape(token: str) -> tuple[str, str]:
+    if len(token) == 2 and token.isalnum():
+        return token, "modifier"
+    if _CPT_SHAPE.fullmatch(token):
+        return token, "cpt"
+    if _ICD_SHAPE.fullmatch(token):
+        plain = token.replace(".", "")
+        return (plain[:3] + "." + plain[3:] if len(plain) > 3 else plain), "icd10cm"
+    if _PCS_SHAPE.fullmatch(token):
+        return token, "icd10pcs"
+    raise ValueError(f"{token} is not a CPT, HCPCS, ICD-10-CM or ICD-10-PCS code or a modifier")
+
+
+# --- date of service ---------------------------------------------------------------
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
+_MONTH = r"(?P<month>jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_LABEL = (
+    r"(?:\bd\.?o\.?s\b\.?|\bdates?\s+of\s+(?:service|svc)\b|\bservice\s+dates?\b"
+    r"|\bsvc\s+dates?\b)"
+)
+_DOS = re.compile(
+    _LABEL
+    + r"[\s:=#-]*(?:(?:is|was|of|on|for|=)\s*[:]?\s*)?"
+    + r"(?:(?P<y>\d{4})-(?P<ym>\d{1,2})-(?P<yd>\d{1,2})(?!\d)"
+    + r"|(?P<m>\d{1,2})[/.-](?P<d>\d{1,2})(?:[/.-](?P<year>\d{4}|\d{2}))?(?![\d/.-]\d)"
+    + rf"|{_MONTH}\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s*(?P<my>\d{{4}}))?(?!\d)"
+    + r"|(?P<dm>\d{1,2})(?:st|nd|rd|th)?\s+(?P<month2>jan|feb|mar|apr|may|jun|jul|aug|sep"
+    + r"|sept|oct|nov|dec)[a-z]*\.?,?\s*(?P<dmy>\d{4})?(?!\d))",
+    re.IGNORECASE,
+)
+
+
+def date_of_service(text: str, fallback: date) -> tuple[date, str]:
+    """The date of service the mail states ("DOS 3/14/2026"), else `fallback`.
+
+    A date without a year takes the year that puts it on or before the
+    fallback (the mail's date); two-digit years are 20yy.
+    """
+    for match in _DOS.finditer(text):
+        found = _date(match, fallback)
+        if found is not None:
+            return found, STATED
+    return fallback, MAIL_DATE
+
+
+def _date(match: re.Match[str], fallback: date) -> date | None:
+    if match["y"]:
+        year, month, day = int(match["y"]), int(match["ym"]), int(match["yd"])
+        return _valid(year, month, day)
+    if match["m"]:
+        month, day, year_text = int(match["m"]), int(match["d"]), match["year"]
+    elif match["month"]:
+        month, day, year_text = _MONTHS[match["month"][:3].lower()], int(match["md"]), match["my"]
+    else:
+        month, day = _MONTHS[match["month2"][:3].lower()], int(match["dm"])
+        year_text = match["dmy"]
+    if year_text:
+        year = int(year_text)
+        return _valid(year + 2000 if year < 100 else year, month, day)
+    found = _valid(fallback.year, month, day)
+    if found is not None and found > fallback:
+        found = _valid(fallback.year - 1, month, day)
+    return found
+
+
+def _valid(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+# --- text ----------------------------------------------------------------------------
+
+_SYSTEM_NAMES = {
+    "cpt": "CPT",
+    "hcpcs": "HCPCS Level II",
+    "icd10cm": "ICD-10-CM",
+    "icd10pcs": "ICD-10-PCS",
+    "modifier": "modifier",
+}
+_KIND_NAMES = {
+    "icd10cm": "ICD-10-CM",
+    "icd10pcs": "ICD-10-PCS",
+    "hcpcs": "HCPCS Level II file",
+    "ncci-ptp": "NCCI PTP edits",
+    "mue": "NCCI MUEs",
+    "addon": "NCCI add-on code edits",
+    "pfs": "physician fee schedule indicators",
+    "cpt-descriptors": "CPT descriptors (AMA licence)",
+}
+
+
+def render_text(report: Report) -> str:
+    """The report as plain text for a certified coder: each code's facts, then the
+    findings, every line ending with its source in brackets, then the sources in full."""
+    lines = [f"Date of service: {report.dos.isoformat()} ({report.dos_basis})", ""]
+    sources: dict[str, Source] = {}
+    for code in report.codes:
+        lines.append(f"{code.code} ({_SYSTEM_NAMES.get(code.system, code.system)}): {code.status}")
+        for fact in code.facts:
+            lines.append(f"  - {fact.text} [{fact.source.short()}]")
+            sources.setdefault(fact.source.cite(), fact.source)
+        lines.append("")
+    lines.append("Findings:" if report.findings else "Findings: none")
+    for finding in report.findings:
+        lines.append(
+            f"  - {finding.severity.upper()} ({finding.kind}, {' + '.join(finding.codes)}): "
+            f"{finding.text} [{finding.source.short()}]"
+        )
+        sources.setdefault(finding.source.cite(), finding.source)
+    if report.not_loaded:
+        named = ", ".join(_KIND_NAMES.get(kind, kind) for kind in report.not_loaded)
+        lines += ["", f"Not loaded (facts from these are missing): {named}"]
+    released = [cite for cite, source in sources.items() if source.kind != CONSULTANT]
+    if released:
+        lines += ["", "Sources:"] + [f"  - {cite}" for cite in released]
+    return "\n".join(lines) + "\n"

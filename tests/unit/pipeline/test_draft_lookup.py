@@ -1,0 +1,82 @@
+"""A processed mail's draft carries the lookup: findings first, every one with its source."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from consultant.codes.icd10cm import load_icd10cm
+from consultant.codes.importers import import_file
+from consultant.db.models import Draft
+from consultant.db.session import session_scope
+from consultant.pipeline.intake.store import store_raw
+from consultant.pipeline.process import process_message
+from consultant.settings import Settings
+from tests.conftest import module_database, need, shared_dir
+
+DATA = shared_dir() / "data"
+FILES = {
+    "pfs": DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
+    "ncci-ptp": DATA / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
+    "addon": DATA / "ncci" / "aoc_medicare_2026q2.csv",
+}
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    need(all(path.is_file() for path in FILES.values()), f"shared data not found in {DATA}")
+    with module_database(Path(tmp_path_factory.mktemp("draft"))) as settings:
+        with session_scope(settings) as session:
+            for kind, path in FILES.items():
+                import_file(session, kind, path)
+            load_icd10cm(session)
+        yield settings
+
+
+def _draft_of(settings: Settings, body: str) -> Draft:
+    raw = (
+        "From: Asker <asker@example.org>\nTo: consult@localhost\nSubject: Knee question\n"
+        "Date: Tue, 24 Nov 2026 09:15:00 -0500\nMessage-ID: <knee-1@example.org>\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+    ).encode()
+    with session_scope(settings) as session:
+        inbound_id = store_raw(session, raw, source="smtp").inbound_id
+    with session_scope(settings) as session:
+        case_id = process_message(session, settings, inbound_id).case_id
+    with session_scope(settings) as session:
+        draft = session.scalars(select(Draft).where(Draft.case_id == case_id)).one()
+        session.expunge(draft)
+    return draft
+
+
+def test_draft_puts_the_ptp_edit_and_excludes1_conflict_before_the_answer(
+    loaded: Settings,
+) -> None:
+    draft = _draft_of(
+        loaded, "Can I bill 20610-59 with 27447? Dx E11.9 and E10.9. DOS 9/3/2024. Thanks"
+    )
+    report = json.loads(draft.lookup or "{}")
+    assert report["dos"] == "2024-09-03"
+    assert report["dos_basis"] == "stated in the mail"
+    kinds = {(f["kind"], tuple(sorted(f["codes"]))) for f in report["findings"]}
+    assert ("ptp", ("20610", "27447")) in kinds
+    assert ("excludes1", ("E10.9", "E11.9")) in kinds
+    assert all(f["source"]["cite"] for f in report["findings"])
+    assert all(fact["source"]["cite"] for c in report["codes"] for fact in c["facts"])
+    text = draft.body_text
+    ptp = text.index("27447 is column 1")
+    assert ptp < text.index("[[EXPERT ANSWER")
+    assert "[NCCI PTP edits (practitioner), 2024 Q3]" in text
+    assert "ptp_practitioner_2024q3_col1_10000-29999.csv.gz" in text  # the Sources list
+    assert "Modifier 59 in the question can bypass this edit" in text
+    assert "27447 is column 1" in draft.body_html
+
+
+def test_a_mail_without_codes_gets_no_lookup(loaded: Settings) -> None:
+    draft = _draft_of(loaded, "Who may bill incident-to in a clinic? Call 555-0100.")
+    assert draft.lookup is None
+    assert "What the code sets" not in draft.body_text
