@@ -167,3 +167,23 @@ class Report:
             "findings": [finding.to_dict() for finding in self.findings],
             "not_loaded": list(self.not_loaded),
         }
+
+
+# How people name the code systems and the release kinds, in drafts and on the CLI.
+SYSTEM_NAMES = {
+    "cpt": "CPT",
+    "hcpcs": "HCPCS Level II",
+    "icd10cm": "ICD-10-CM",
+    "icd10pcs": "ICD-10-PCS",
+    "modifier": "modifier",
+}
+KIND_NAMES = {
+    "icd10cm": "ICD-10-CM",
+    "icd10pcs": "ICD-10-PCS",
+    "hcpcs": "HCPCS Level II file",
+    "ncci-ptp": "NCCI PTP edits",
+    "mue": "NCCI MUEs",
+    "addon": "NCCI add-on code edits",
+    "pfs": "physician fee schedule indicators",
+    "cpt-descriptors": "CPT descriptors (AMA licence)",
+}

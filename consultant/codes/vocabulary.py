@@ -1,19 +1,22 @@
 """The extractor's view of the loaded code sets: which strings are real codes.
 
-Built from the releases in effect (the newest of each kind) and cached per
-process; the cache key is a cheap query over `code_releases`, so a new import
-is picked up by running workers at their next mail without a restart.
+Built from the newest release of each kind and cached per process and
+database, keyed on those releases' ids. The releases come from the same
+per-process cache the lookup stage reads (`consultant.codes.in_effect`, one
+cheap check of `code_releases` per call), so a new import is picked up by
+running workers at their next mail without a restart.
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from datetime import date
 
-from sqlalchemy import func, select, union
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
-from consultant.codes.releases import release_in_effect
+from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
 from consultant.db.models.codes import (
     ADDON,
     CPT_DESCRIPTORS,
@@ -22,7 +25,6 @@ from consultant.db.models.codes import (
     MUE,
     PFS,
     AddonEdit,
-    CodeRelease,
     CptDescriptor,
     HcpcsCode,
     Icd10cmCode,
@@ -34,70 +36,59 @@ from consultant.pipeline.extract import Vocabulary
 _CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]")
 
 _lock = threading.Lock()
-_cached: tuple[tuple[int, int], Vocabulary] | None = None
+_cached: dict[str, tuple[tuple[int, ...], Vocabulary]] = {}
 
 
 def current_vocabulary(session: Session) -> Vocabulary:
-    """The vocabulary of the newest releases, rebuilt only when the releases change."""
-    global _cached
-    key_row = session.execute(select(func.count(), func.max(CodeRelease.id))).one()
-    key = (int(key_row[0] or 0), int(key_row[1] or 0))
+    """The vocabulary of the newest releases, rebuilt only when they change."""
+    newest = releases_in_effect(session, date.max)
+    key = tuple(sorted(release.id for release in newest.values()))
+    database = str(session.connection().engine.url)  # str() masks a password
     with _lock:
-        if _cached is not None and _cached[0] == key:
-            return _cached[1]
-    vocabulary = build_vocabulary(session)
+        cached = _cached.get(database)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    vocabulary = build_vocabulary(session, newest)
     with _lock:
-        _cached = (key, vocabulary)
+        _cached[database] = (key, vocabulary)
     return vocabulary
 
 
-def build_vocabulary(session: Session) -> Vocabulary:
+def build_vocabulary(session: Session, newest: dict[str, ReleaseInfo] | None = None) -> Vocabulary:
     """Read the code numbers of the newest release of each kind; None for kinds not loaded."""
-    cpt_sources = []
-    for kind, column, release_column in (
-        (PFS, PfsIndicator.code, PfsIndicator.release_id),
-        (MUE, MueEdit.code, MueEdit.release_id),
-        (ADDON, AddonEdit.addon_code, AddonEdit.release_id),
-        (ADDON, AddonEdit.primary_code, AddonEdit.release_id),
-        (CPT_DESCRIPTORS, CptDescriptor.code, CptDescriptor.release_id),
-    ):
-        release = release_in_effect(session, kind)
-        if release is not None:
-            cpt_sources.append(select(column.label("code")).where(release_column == release.id))
+    if newest is None:
+        newest = releases_in_effect(session, date.max)
+    cpt_sources = [
+        select(column.label("code")).where(release_column == newest[kind].id)
+        for kind, column, release_column in (
+            (PFS, PfsIndicator.code, PfsIndicator.release_id),
+            (MUE, MueEdit.code, MueEdit.release_id),
+            (ADDON, AddonEdit.addon_code, AddonEdit.release_id),
+            (ADDON, AddonEdit.primary_code, AddonEdit.release_id),
+            (CPT_DESCRIPTORS, CptDescriptor.code, CptDescriptor.release_id),
+        )
+        if kind in newest
+    ]
     cpt: frozenset[str] | None = None
     if cpt_sources:
         query = union(*cpt_sources) if len(cpt_sources) > 1 else cpt_sources[0]
         cpt = frozenset(code for code in session.scalars(query) if _CPT_SHAPE.fullmatch(code))
-    hcpcs_release = release_in_effect(session, HCPCS)
-    hcpcs = (
-        frozenset(
+    hcpcs = icd10cm = None
+    if HCPCS in newest:
+        hcpcs = frozenset(
             session.scalars(
                 select(HcpcsCode.code).where(
-                    HcpcsCode.release_id == hcpcs_release.id, HcpcsCode.record_id == "3"
+                    HcpcsCode.release_id == newest[HCPCS].id, HcpcsCode.record_id == "3"
                 )
             )
         )
-        if hcpcs_release is not None
-        else None
-    )
-    icd_release = release_in_effect(session, ICD10CM)
-    icd10cm = (
-        frozenset(
+    if ICD10CM in newest:
+        icd10cm = frozenset(
             session.scalars(
                 select(Icd10cmCode.code).where(
-                    Icd10cmCode.release_id == icd_release.id,
+                    Icd10cmCode.release_id == newest[ICD10CM].id,
                     Icd10cmCode.kind.not_in(("chapter", "block")),
                 )
             )
         )
-        if icd_release is not None
-        else None
-    )
     return Vocabulary(cpt=cpt, hcpcs=hcpcs, icd10cm=icd10cm)
-
-
-def forget() -> None:
-    """Drop the cached vocabulary (tests that load and unload sets)."""
-    global _cached
-    with _lock:
-        _cached = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from consultant.codes.facts import CONSULTANT, Report, Source
+from consultant.codes.facts import CONSULTANT, KIND_NAMES, SYSTEM_NAMES, Report, Source
 from consultant.mailer.render import Rendered, render_mail
 from consultant.pipeline.extract import CodeRef
 from consultant.pipeline.parse import ParsedMessage
@@ -22,25 +22,8 @@ from consultant.settings import Settings
 PLACEHOLDER = "[[EXPERT ANSWER: replace this line with the answer before approving]]"
 EXCERPT_LIMIT = 4000
 
-SYSTEM_LABELS = {
-    "cpt": "CPT",
-    "hcpcs": "HCPCS Level II",
-    "icd10cm": "ICD-10-CM",
-    "icd10pcs": "ICD-10-PCS",
-    "modifier": "Modifier",
-}
-
-
-KIND_LABELS = {
-    "icd10cm": "ICD-10-CM",
-    "icd10pcs": "ICD-10-PCS",
-    "hcpcs": "the HCPCS Level II file",
-    "ncci-ptp": "NCCI PTP edits",
-    "mue": "NCCI MUEs",
-    "addon": "NCCI add-on code edits",
-    "pfs": "fee schedule indicators",
-    "cpt-descriptors": "CPT descriptors (AMA licence)",
-}
+# In a list of codes, a capital reads better: "59  Modifier".
+SYSTEM_LABELS = {**SYSTEM_NAMES, "modifier": "Modifier"}
 STATUS_LABELS = {
     "billable": "valid, billable",
     "valid": "valid",
@@ -87,7 +70,7 @@ def lookup_context(report: Report | None) -> dict[str, Any] | None:
         "dos_basis": report.dos_basis,
         "findings": findings,
         "codes": codes,
-        "not_loaded": [KIND_LABELS.get(kind, kind) for kind in report.not_loaded],
+        "not_loaded": [KIND_NAMES.get(kind, kind) for kind in report.not_loaded],
         "sources": list(sources),
     }
 

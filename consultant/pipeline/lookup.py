@@ -33,6 +33,8 @@ from consultant.codes.facts import (
     ERROR,
     INFO,
     INVALID,
+    KIND_NAMES,
+    SYSTEM_NAMES,
     UNCHECKED,
     WARNING,
     CodeFacts,
@@ -274,24 +276,6 @@ def _valid(year: int, month: int, day: int) -> date | None:
 
 # --- text ----------------------------------------------------------------------------
 
-_SYSTEM_NAMES = {
-    "cpt": "CPT",
-    "hcpcs": "HCPCS Level II",
-    "icd10cm": "ICD-10-CM",
-    "icd10pcs": "ICD-10-PCS",
-    "modifier": "modifier",
-}
-_KIND_NAMES = {
-    "icd10cm": "ICD-10-CM",
-    "icd10pcs": "ICD-10-PCS",
-    "hcpcs": "HCPCS Level II file",
-    "ncci-ptp": "NCCI PTP edits",
-    "mue": "NCCI MUEs",
-    "addon": "NCCI add-on code edits",
-    "pfs": "physician fee schedule indicators",
-    "cpt-descriptors": "CPT descriptors (AMA licence)",
-}
-
 
 def render_text(report: Report) -> str:
     """The report as plain text for a certified coder: each code's facts, then the
@@ -299,7 +283,7 @@ def render_text(report: Report) -> str:
     lines = [f"Date of service: {report.dos.isoformat()} ({report.dos_basis})", ""]
     sources: dict[str, Source] = {}
     for code in report.codes:
-        lines.append(f"{code.code} ({_SYSTEM_NAMES.get(code.system, code.system)}): {code.status}")
+        lines.append(f"{code.code} ({SYSTEM_NAMES.get(code.system, code.system)}): {code.status}")
         for fact in code.facts:
             lines.append(f"  - {fact.text} [{fact.source.short()}]")
             sources.setdefault(fact.source.cite(), fact.source)
@@ -312,7 +296,7 @@ def render_text(report: Report) -> str:
         )
         sources.setdefault(finding.source.cite(), finding.source)
     if report.not_loaded:
-        named = ", ".join(_KIND_NAMES.get(kind, kind) for kind in report.not_loaded)
+        named = ", ".join(KIND_NAMES.get(kind, kind) for kind in report.not_loaded)
         lines += ["", f"Not loaded (facts from these are missing): {named}"]
     released = [cite for cite, source in sources.items() if source.kind != CONSULTANT]
     if released:
