@@ -267,13 +267,11 @@ def payload_bytes(part: Message, limit: int) -> tuple[bytes, bool]:
     data = raw.encode("utf-8", "surrogateescape")
     try:
         if cte == "base64":
-            squeezed = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
-            squeezed = squeezed[: len(squeezed) // 4 * 4]
-            decoded = base64.b64decode(squeezed)
+            decoded = base64.b64decode(_whole_base64(data, cut))
         elif cte == "quoted-printable":
             decoded = quopri.decodestring(data)
         elif cte in ("x-uuencode", "uuencode", "x-uue", "uue"):
-            decoded = _uudecode(data)
+            decoded = uudecode(data)
         else:
             decoded = data
     except (binascii.Error, ValueError):
@@ -281,7 +279,20 @@ def payload_bytes(part: Message, limit: int) -> tuple[bytes, bool]:
     return decoded[:limit], cut or len(decoded) > limit
 
 
-def _uudecode(data: bytes) -> bytes:
+def _whole_base64(data: bytes, cut: bool) -> bytes:
+    """Base64 text without line breaks or junk, ready to decode: a cut text ends on a
+    4-character group; a whole one keeps its last 2 or 3 characters, padding restored."""
+    squeezed = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    whole = len(squeezed) // 4 * 4
+    tail = b"" if cut else squeezed[whole:]
+    if len(tail) < 2:  # one stray character carries no whole byte
+        return squeezed[:whole]
+    return squeezed[:whole] + tail + b"=" * (4 - len(tail))
+
+
+def uudecode(data: bytes) -> bytes:
+    """The bytes of uuencoded text; the begin and end lines, blank lines and lines that
+    do not decode are skipped."""
     out = bytearray()
     for line in data.splitlines():
         if not line or line.startswith((b"begin ", b"end")):

@@ -37,7 +37,7 @@ MAX_FORWARDED = 5
 SYNTHETIC_ID_DOMAIN = "@consultant.invalid>"
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\n]+)\n(?:[^\n]*\n){0,100000}?end[ \t]*$", re.M)
+UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\n]+)\n(?:[^\n]*\n){0,100000}?end[ \t]*$", re.M)
 _PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash: [^\n]*\n)*\n?", re.M)
 _PGP_SIGNATURE = re.compile(
     r"^-----BEGIN PGP SIGNATURE-----\n.*?^-----END PGP SIGNATURE-----\n?", re.M | re.S
@@ -127,7 +127,7 @@ def parse(raw: bytes) -> ParsedMessage:
         # Automatic mail is never answered; "From: MAILER-DAEMON" is enough to record it.
         sender = " ".join(mime.header(msg, "From").split()).strip("<>").lower()[:320]
     walk = mime.Walk()
-    _walk(msg, walk, 0)
+    walk_parts(msg, walk, 0)
     if walk.encrypted:
         raise Quarantine(ENCRYPTED.format(how=walk.encrypted))
     text, notes, extra = _assemble(walk)
@@ -200,7 +200,7 @@ def _date(msg: Message) -> datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _walk(part: Message, walk: mime.Walk, depth: int) -> None:
+def walk_parts(part: Message, walk: mime.Walk, depth: int) -> None:
     """Collect the readable text parts, the attachments and forwarded mail."""
     if depth > 30 or len(walk.texts) + len(walk.attachments) > MAX_PARTS:
         walk.cut = True
@@ -212,12 +212,12 @@ def _walk(part: Message, walk: mime.Walk, depth: int) -> None:
         if ctype == "multipart/encrypted":
             walk.encrypted = "PGP/MIME"
         elif ctype == "multipart/alternative" and subs:
-            _walk(_best_alternative(subs), walk, depth + 1)
+            walk_parts(_best_alternative(subs), walk, depth + 1)
         elif ctype in ("multipart/signed", "multipart/report") and subs:
-            _walk(subs[0], walk, depth + 1)
+            walk_parts(subs[0], walk, depth + 1)
         else:
             for sub in subs:
-                _walk(sub, walk, depth + 1)
+                walk_parts(sub, walk, depth + 1)
         return
     if ctype in ("message/rfc822", "message/global") and isinstance(payload, list):
         inner = [s for s in payload if isinstance(s, Message)]
@@ -254,11 +254,11 @@ def _assemble(walk: mime.Walk) -> tuple[str, tuple[str, ...], tuple[Attachment, 
         pieces.append(_forwarded_block(inner, walk))
     text = clean_text("\n\n".join(p for p in pieces if p.strip()))
     extra = []
-    for match in _UUENCODED.finditer(text):
+    for match in UUENCODED.finditer(text):
         name = match.group(1).strip()
         extra.append(Attachment(name, "application/octet-stream", len(match.group(0)) * 3 // 4))
     if extra:
-        text = _UUENCODED.sub(lambda m: f"[uuencoded file: {m.group(1).strip()}]", text)
+        text = UUENCODED.sub(lambda m: f"[uuencoded file: {m.group(1).strip()}]", text)
     text = _PGP_SIGNATURE.sub("", _PGP_SIGNED.sub("", text))
     notes = []
     if walk.guessed_charset:
@@ -281,7 +281,7 @@ def _forwarded_block(inner: Message, walk: mime.Walk) -> str:
         if value:
             lines.append(f"{name}: {value}")
     sub = mime.Walk()
-    _walk(inner, sub, 1)
+    walk_parts(inner, sub, 1)
     walk.attachments.extend(sub.attachments)
     walk.guessed_charset |= sub.guessed_charset
     walk.encrypted = walk.encrypted or sub.encrypted

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from consultant.errors import Quarantine
@@ -71,3 +73,15 @@ def test_outlook_forward_without_marker_is_the_question_not_history() -> None:
     assert "27447" in forward.new_text
     reply = parse(head + b"Subject: RE: coding\n\n" + body)
     assert reply.quoted_from is not None and "27447" not in reply.new_text
+
+
+def test_base64_body_keeps_its_last_bytes_when_the_padding_is_stripped() -> None:
+    # 'END' is the last group of three bytes; "Question END." ends in a padded group.
+    for text in ("Question END", "Question END.", "Question END.."):
+        body = base64.b64encode(text.encode()).decode()
+        raw = (
+            "From: a@example.org\nTo: consult@localhost\nSubject: b64\n"
+            "Message-ID: <b64@example.org>\nContent-Type: text/plain; charset=utf-8\n"
+            f"Content-Transfer-Encoding: base64\n\n{body}\n"
+        ).encode()
+        assert parse(raw).text.strip() == text
