@@ -28,7 +28,7 @@ from consultant.settings import Settings
 
 GUEST_PLAN = "guest"
 PLAN_NAME = re.compile(r"[a-z0-9_-]{1,40}")
-PLAN_KEYS = frozenset({"monthly_quota", "description"})
+PLAN_KEYS = frozenset({"monthly_quota", "sla_hours", "description"})
 MAX_ADDRESS = 320
 MAX_NAME = 200
 
@@ -42,12 +42,13 @@ class Plan:
     name: str
     monthly_quota: int | None  # None = unlimited
     description: str = ""
+    sla_hours: float = 48.0  # a case should be answered within this many hours
 
 
 DEFAULT_PLANS: dict[str, Plan] = {
-    "guest": Plan("guest", 1, "Senders without an account"),
-    "free": Plan("free", 5, "Registered, free of charge"),
-    "paid": Plan("paid", None, "Subscription, unlimited consults"),
+    "guest": Plan("guest", 1, "Senders without an account", 72.0),
+    "free": Plan("free", 5, "Registered, free of charge", 48.0),
+    "paid": Plan("paid", None, "Subscription, unlimited consults", 24.0),
 }
 
 
@@ -118,7 +119,7 @@ def _plan(name: Any, entry: Any) -> Plan:
         raise ValueError(f"plan name {name!r} is not 1-40 of a-z, 0-9, _ and -")
     entry = {} if entry is None else entry
     if not isinstance(entry, dict):
-        raise ValueError(f"plan {name}: expected monthly_quota and description")
+        raise ValueError(f"plan {name}: expected monthly_quota, sla_hours and description")
     unknown = sorted(str(key) for key in set(entry) - PLAN_KEYS)
     if unknown:
         raise ValueError(f"plan {name}: unknown setting {', '.join(unknown)}")
@@ -132,7 +133,10 @@ def _plan(name: Any, entry: Any) -> Plan:
     description = entry.get("description")
     if description is not None and not isinstance(description, str):
         raise ValueError(f"plan {name}: description must be text")
-    return Plan(name, quota, description or "")
+    sla = entry.get("sla_hours", 48)
+    if isinstance(sla, bool) or not isinstance(sla, int | float) or sla <= 0:
+        raise ValueError(f"plan {name}: sla_hours must be a number of hours > 0 (got {sla!r})")
+    return Plan(name, quota, description or "", float(sla))
 
 
 def _require_plan(settings: Settings, name: str) -> Plan:

@@ -7,7 +7,6 @@ people. The rules live in consultant/pipeline.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
@@ -23,18 +22,14 @@ from typing import Any, TextIO
 import click
 from sqlalchemy import func, select
 
+from consultant.cli_common import actor, cli_settings
 from consultant.db.models import CaseCode
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
 from consultant.logs import setup_logging
-from consultant.settings import Settings, get_settings
+from consultant.settings import Settings
 
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"configuration error: {error}") from error
+_settings = cli_settings
 
 
 @click.group()
@@ -128,6 +123,47 @@ def worker(concurrency: int | None, beat: bool) -> None:
 
 
 @main.command()
+@click.option("--host", help="Address to listen on (default: CONSULTANT_WEB_HOST).")
+@click.option("--port", type=int, help="Port (default: CONSULTANT_WEB_PORT).")
+def web(host: str | None, port: int | None) -> None:
+    """Run the reviewer console (pages and JSON API) until interrupted."""
+    import uvicorn
+
+    from consultant.web.app import create_app
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config)
+    host, port = host or settings.web_host, port or settings.web_port
+    _check_port(host, port, "CONSULTANT_WEB_PORT")
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        proxy_headers=True,
+        server_header=False,
+        log_config=None,
+        access_log=False,  # paths name cases; the audit log records what reviewers do
+    )
+    click.echo(f"reviewer console on {settings.web_base_url}")
+    uvicorn.Server(config).run()
+
+
+def _check_port(host: str, port: int, variable: str) -> None:
+    """Fail with a clear message now, rather than from inside the server, if the port is taken."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {error.strerror}; choose another port with "
+                f"{variable}"
+            ) from error
+
+
+@main.command()
 def beat() -> None:
     """Run Celery beat, which schedules the sweep."""
     from workers.app import app
@@ -157,14 +193,17 @@ def up(concurrency: int | None) -> None:
     setup_logging(settings.log_level, settings.logging_config)
     upgrade(settings)
     _ensure_icd10cm(settings)
+    _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
+    first_login = _ensure_admin(settings)
     controller = _start_intake(settings)
     workers = str(concurrency or settings.worker_concurrency)
     consultant = [sys.executable, "-m", "consultant"]
     children = {"worker": start_child([*consultant, "worker", "--beat", "-c", workers])}
+    children["web"] = start_child([*consultant, "web"])
     if settings.mailboxes:
         children["poller"] = start_child([*consultant, "poll"])
     try:
-        _print_welcome(settings)
+        _print_welcome(settings, first_login)
         _wait_for_signal(children)
     finally:
         click.echo("shutting down…", err=True)
@@ -185,6 +224,21 @@ def _ensure_icd10cm(settings: Settings) -> None:
         click.echo("loading the ICD-10-CM tabular (first start only)…", err=True)
         result = load_icd10cm(session)
     click.echo(f"ICD-10-CM {result.label}: {result.rows:,} entries loaded", err=True)
+
+
+def _ensure_admin(settings: Settings) -> tuple[str, str] | None:
+    """On a fresh embedded setup, create the first admin; return (address, one-time password)."""
+    from consultant.db.models import Reviewer
+    from consultant.reviewers import add_reviewer
+
+    if not settings.embedded:
+        return None
+    with session_scope(settings) as session:
+        if session.scalar(select(func.count()).select_from(Reviewer)):
+            return None
+        created = add_reviewer(session, f"admin@{settings.mail_domain}", role="admin")
+        assert created.one_time_password is not None
+        return created.reviewer.email, created.one_time_password
 
 
 def _wait_for_signal(children: dict[str, Any] | None = None) -> None:
@@ -313,14 +367,24 @@ def _mailbox_lines(settings: Settings) -> str:
     )
 
 
-def _print_welcome(settings: Settings) -> None:
+def _login_lines(settings: Settings, first_login: tuple[str, str] | None) -> str:
+    if first_login is None:
+        return ""
+    return (
+        f"  first login   {first_login[0]}  one-time password: {first_login[1]}\n"
+        "                (shown once; change it under your address, top right)\n"
+    )
+
+
+def _print_welcome(settings: Settings, first_login: tuple[str, str] | None = None) -> None:
     address = settings.consult_addresses[0]
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     click.echo(
         f"""
 consultant is running ({"embedded" if settings.embedded else "production"} profile)
   SMTP intake   {where}  (accepts mail for {", ".join(settings.consult_addresses)})
-{_mailbox_lines(settings)}  database      {settings.database_url}
+{_mailbox_lines(settings)}  console       {settings.web_base_url}
+{_login_lines(settings, first_login)}  database      {settings.database_url}
   outbound      {settings.relay_host or settings.outbox_path().resolve()}
 
 Send a test question (from another terminal):
@@ -328,7 +392,7 @@ Send a test question (from another terminal):
   or any mail client / curl to smtp://{where}, recipient {address}
 Code sets: ICD-10-CM is loaded; import the CMS files you download each quarter
   consultant codes import hcpcs|ncci-ptp|mue|addon|pfs FILE   (see: consultant codes status)
-Then review it:
+Then review it in the console ({settings.web_base_url}), or from the shell:
   consultant cases list
   consultant cases show CC-…
   consultant cases approve CC-… --edit answer.txt
@@ -442,8 +506,7 @@ def cases() -> None:
     """List, show, approve and reject cases."""
 
 
-def _reviewer(value: str | None) -> str:
-    return value or os.environ.get("CONSULTANT_REVIEWER") or f"cli:{getpass.getuser()}"
+_reviewer = actor
 
 
 @cases.command("list")
@@ -455,15 +518,14 @@ def cases_list(state: str | None, limit: int) -> None:
 
     with session_scope(_settings()) as session:
         rows = list_cases(session, state, limit)
-        counts = dict(
-            session.execute(
+        counts: dict[int, int] = {
+            case_id: count
+            for case_id, count in session.execute(
                 select(CaseCode.case_id, func.count())
                 .where(CaseCode.case_id.in_([c.id for c in rows]))
                 .group_by(CaseCode.case_id)
             )
-            .tuples()
-            .all()
-        )
+        }
     if not rows:
         click.echo("no cases")
         return
@@ -838,3 +900,12 @@ def lookup(codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], as_j
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         click.echo(render_text(report), nl=False)
+
+
+# --- groups that live beside the code they drive ------------------------------------
+
+from consultant.mailer.outbox_cli import outbox  # noqa: E402
+from consultant.reviewers_cli import reviewers  # noqa: E402
+
+main.add_command(outbox)
+main.add_command(reviewers)

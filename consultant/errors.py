@@ -23,6 +23,10 @@ class ReviewError(Exception):
     """A reviewer's request that cannot be carried out, with the reason."""
 
 
+class Conflict(ReviewError):
+    """Someone else changed the case or draft since the reviewer loaded it."""
+
+
 class CodeImportError(Exception):
     """A code file that cannot be imported as asked (unknown release, unreadable file)."""
 

@@ -135,7 +135,7 @@ class Settings(BaseSettings):
 
     from_name: str = "Coding Consult Desk"
     from_address: str = ""
-    case_ref_prefix: str = "CC"
+    case_ref_prefix: str = Field(default="CC", pattern=r"^[A-Z]{1,8}$")  # CC-2026-000123
 
     mailboxes_file: Path | None = None  # YAML list of IMAP mailboxes to poll
     mailboxes: list[Mailbox] = []
@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     relay_password: SecretStr | None = None
     relay_timeout: float = 30.0
     relay_ca_file: Path | None = None  # trust this CA bundle instead of the system's
+    # DKIM signing of outbound mail (all three, or none).
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None  # d= of the signature; default: the sending domain
+    dkim_key_file: Path | None = None  # PEM private key (RSA or Ed25519)
 
     worker_concurrency: int = Field(default=2, ge=1)
     sweep_interval: float = Field(default=30.0, gt=0)
@@ -155,6 +159,15 @@ class Settings(BaseSettings):
     sending_stale_after: float = Field(default=900.0, gt=0)
     retry_backoff: float = Field(default=60.0, gt=0)
     max_send_attempts: int = Field(default=8, ge=1)
+    send_retry_horizon: float = Field(default=2 * 86400.0, gt=0)  # then the case is flagged
+
+    # Reviewer console.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8025, gt=0, lt=65536)
+    web_base_url: str = ""  # public URL behind a proxy; https:// makes cookies Secure
+    session_lifetime: float = Field(default=12 * 3600.0, gt=0)
+    login_attempts: int = Field(default=5, ge=1)  # failed logins per address and client ...
+    login_window: float = Field(default=900.0, gt=0)  # ... within this many seconds
 
     # Accounts, plans and what happens to mail we should not simply answer.
     plans_file: Path | None = None  # YAML plans; default: the built-in guest/free/paid
@@ -215,6 +228,12 @@ class Settings(BaseSettings):
             self.from_address = self.consult_addresses[0]
         if self.outbox_dir is None:
             self.outbox_dir = self.var_dir / "outbox"
+        dkim = (self.dkim_selector, self.dkim_key_file)
+        if any(dkim) and not all(dkim):
+            raise ValueError("DKIM needs CONSULTANT_DKIM_SELECTOR and CONSULTANT_DKIM_KEY_FILE")
+        if not self.web_base_url:
+            self.web_base_url = f"http://{self.web_host}:{self.web_port}"
+        self.web_base_url = self.web_base_url.rstrip("/")
         password = self.relay_password.get_secret_value() if self.relay_password else None
         if password is not None and password.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("CONSULTANT_RELAY_PASSWORD is a placeholder; set the real secret")

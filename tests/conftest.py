@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,13 +36,20 @@ def mail_bytes(name: str) -> bytes:
     return (MAIL / name).read_bytes()
 
 
+def _free_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A clean CONSULTANT_* environment with var/ in a temporary folder."""
     for name in list(os.environ):
         if name.startswith("CONSULTANT_") and name != "CONSULTANT_SHARED_DIR":
             monkeypatch.delenv(name)
-    values = {"CONSULTANT_VAR_DIR": str(tmp_path / "var")}
+    # A free console port: `consultant up` starts the console, and tests run side by side.
+    values = {"CONSULTANT_VAR_DIR": str(tmp_path / "var"), "CONSULTANT_WEB_PORT": _free_port()}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

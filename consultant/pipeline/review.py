@@ -2,18 +2,27 @@
 
 Approving writes the outbox row (Message-ID minted, MIME rendered) in the
 same transaction as the state change and the audit entry; the caller commits
-and only then enqueues delivery. Nothing leaves without an approval.
+and only then enqueues delivery. Nothing leaves without an approval. The
+same holds for a refusal and for a question to the sender.
+
+Optimistic locking: a reviewer's save or approval names the draft version
+they saw (`base_version`); when another version has been saved since, the
+request is refused with Conflict and nothing is overwritten. Two saves that
+race past that check collide on the (case, version) unique key instead.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit
+from consultant.db.base import utcnow
 from consultant.db.models import (
     Case,
     CaseCode,
@@ -23,14 +32,16 @@ from consultant.db.models import (
     OutboundMessage,
     Reviewer,
 )
-from consultant.errors import ReviewError
+from consultant.errors import Conflict, ReviewError
 from consultant.mailer.compose import build_reply, mint_message_id
-from consultant.mailer.render import text_as_html
+from consultant.mailer.render import render_mail, text_as_html
 from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.parse import parse
 from consultant.settings import Settings
 
 REVIEWABLE = (CaseState.DRAFTED, CaseState.IN_REVIEW)
+# What may not stand in a Subject header: line breaks (header injection) and controls.
+_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +109,34 @@ def _reviewer_id(session: Session, reviewer: str) -> int | None:
     ).scalar_one_or_none()
 
 
+def _check_base(case: Case, current: Draft, base_version: int | None) -> None:
+    if base_version is not None and base_version != current.version:
+        raise Conflict(
+            f"case {case.ref}: draft version {current.version} was saved by {current.author} "
+            f"after you opened version {base_version}; nothing was changed. Reload the case, "
+            "compare, and apply your edit again."
+        )
+
+
 def edit_draft(
-    session: Session, settings: Settings, case: Case, reviewer: str, text: str, subject: str | None
+    session: Session,
+    settings: Settings,
+    case: Case,
+    reviewer: str,
+    text: str,
+    subject: str | None,
+    base_version: int | None = None,
 ) -> Draft:
     """Save a new draft version written by `reviewer`, with its diff in the audit log."""
     current = latest_draft(session, case.id)
     if current is None:
         raise ReviewError(f"case {case.ref} has no draft yet")
+    _check_base(case, current, base_version)
+    text = text.replace("\r\n", "\n")
+    if not text.strip():
+        raise ReviewError("the answer is empty")
+    if subject is not None and _BREAKS.search(subject):
+        raise ReviewError("the subject must be one line (no line breaks or control characters)")
     draft = Draft(
         case_id=case.id,
         version=current.version + 1,
@@ -114,8 +146,15 @@ def edit_draft(
         author=reviewer,
         reviewer_id=_reviewer_id(session, reviewer),
     )
-    session.add(draft)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(draft)
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"case {case.ref}: another reviewer saved version {draft.version} at the same "
+            "moment; nothing was changed. Reload the case."
+        ) from error
     diff = difflib.unified_diff(
         current.body_text.splitlines(),
         text.splitlines(),
@@ -127,6 +166,66 @@ def edit_draft(
     return draft
 
 
+def save_draft(
+    session: Session,
+    settings: Settings,
+    ref: str,
+    reviewer: str,
+    text: str,
+    subject: str | None = None,
+    base_version: int | None = None,
+) -> Draft:
+    """Save a reviewer's edit of an open case; a drafted case moves to in_review."""
+    case = get_case(session, ref)
+    if case.state not in REVIEWABLE:
+        raise ReviewError(f"case {case.ref} is {case.state}; its draft can no longer be edited")
+    draft = edit_draft(session, settings, case, reviewer, text, subject, base_version)
+    advance(session, case.id, CaseState.IN_REVIEW, actor=reviewer, sources=[CaseState.DRAFTED])
+    return draft
+
+
+def claim(session: Session, ref: str, reviewer: Reviewer, *, take_over: bool = False) -> Case:
+    """Assign the case to `reviewer`; another reviewer's claim is kept unless `take_over`."""
+    case = get_case(session, ref)
+    if case.state not in REVIEWABLE:
+        raise ReviewError(f"case {case.ref} is {case.state}; only open cases can be claimed")
+    holder = case.assignee_id
+    if holder not in (None, reviewer.id) and not take_over:
+        other = session.get(Reviewer, holder)
+        raise Conflict(f"case {case.ref} is claimed by {other.email if other else 'someone'}")
+    moved = session.execute(
+        update(Case)
+        .where(Case.id == case.id, _same_holder(holder))
+        .values(assignee_id=reviewer.id, assigned_at=utcnow())
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(f"case {case.ref} was claimed by someone else just now; reload it")
+    advance(
+        session, case.id, CaseState.IN_REVIEW, actor=reviewer.email, sources=[CaseState.DRAFTED]
+    )
+    audit(session, reviewer.email, "case.claimed", case.id, previous_assignee_id=holder)
+    session.refresh(case)
+    return case
+
+
+def _same_holder(holder: int | None) -> ColumnElement[bool]:
+    return Case.assignee_id.is_(None) if holder is None else Case.assignee_id == holder
+
+
+def unclaim(session: Session, ref: str, reviewer: Reviewer) -> Case:
+    """Give the case back to the queue."""
+    case = get_case(session, ref)
+    if case.assignee_id is None:
+        return case
+    if case.assignee_id != reviewer.id and reviewer.role != "admin":
+        raise ReviewError(f"case {case.ref} is claimed by another reviewer")
+    previous = case.assignee_id
+    case.assignee_id = None
+    case.assigned_at = None
+    audit(session, reviewer.email, "case.unclaimed", case.id, previous_assignee_id=previous)
+    return case
+
+
 def approve(
     session: Session,
     settings: Settings,
@@ -134,15 +233,23 @@ def approve(
     reviewer: str,
     text: str | None = None,
     subject: str | None = None,
+    base_version: int | None = None,
 ) -> OutboundMessage:
     """Approve the case's newest draft (after an optional edit) and put it in the outbox."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be approved")
-    draft = edit_draft(session, settings, case, reviewer, text, subject) if text else None
-    draft = draft or latest_draft(session, case.id)
-    if draft is None:
+    current = latest_draft(session, case.id)
+    if current is None:
         raise ReviewError(f"case {case.ref} has no draft")
+    _check_base(case, current, base_version)
+    new_subject = bool(subject) and subject != current.subject
+    edited = text is not None and (text.replace("\r\n", "\n") != current.body_text or new_subject)
+    draft = (
+        edit_draft(session, settings, case, reviewer, text or "", subject, current.version)
+        if edited
+        else current
+    )
     if PLACEHOLDER in draft.body_text:
         raise ReviewError(
             f"the draft of {case.ref} still holds the placeholder for the expert's answer; "
@@ -162,8 +269,20 @@ def approve(
     return outbound
 
 
-def reject(session: Session, ref: str, reviewer: str, reason: str) -> Case:
-    """Close the case without an answer; the reason goes into the case and the audit log."""
+def reject(
+    session: Session,
+    ref: str,
+    reviewer: str,
+    reason: str,
+    *,
+    settings: Settings | None = None,
+    send_refusal: bool = False,
+) -> Case:
+    """Close the case without an answer; the reason goes into the case and the audit log.
+
+    With `send_refusal`, the asker gets the polite refusal template (its
+    outbox row is written in this transaction, like an answer's).
+    """
     if not reason.strip():
         raise ReviewError("a rejection needs a reason")
     case = get_case(session, ref)
@@ -178,10 +297,86 @@ def reject(session: Session, ref: str, reviewer: str, reason: str) -> Case:
         sources=REVIEWABLE,
     ):
         raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
+    if send_refusal:
+        if settings is None:
+            raise ReviewError("sending a refusal needs the settings")
+        row = _template_row(session, settings, case, "refusal", reviewer, reason=reason.strip())
+        audit(session, reviewer, "refusal.queued", case.id, outbound_id=row.id)
     return case
 
 
+def ask_sender(
+    session: Session, settings: Settings, ref: str, reviewer: str, question: str
+) -> OutboundMessage:
+    """Mail the asker a question; the case waits in awaiting_sender until they reply."""
+    question = question.replace("\r\n", "\n").strip()
+    if not question:
+        raise ReviewError("write the question for the sender first")
+    case = get_case(session, ref)
+    if case.state not in REVIEWABLE:
+        raise ReviewError(f"case {case.ref} is {case.state}; only open cases can ask the sender")
+    if not advance(
+        session,
+        case.id,
+        CaseState.AWAITING_SENDER,
+        actor=reviewer,
+        reason="asked the sender for information",
+        sources=REVIEWABLE,
+    ):
+        raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
+    row = _template_row(session, settings, case, "information_request", reviewer, question=question)
+    audit(session, reviewer, "information_request.queued", case.id, outbound_id=row.id)
+    return row
+
+
+def _template_row(
+    session: Session, settings: Settings, case: Case, kind: str, reviewer: str, **context: str
+) -> OutboundMessage:
+    """An outbox row for mail template `kind`, written by a reviewer (not automatic)."""
+    person = session.execute(
+        select(Reviewer).where(Reviewer.email == reviewer.lower())
+    ).scalar_one_or_none()
+    rendered = render_mail(
+        kind,
+        {
+            "greeting_name": case.sender_name.split()[0] if case.sender_name else "there",
+            "ref": case.ref or "",
+            "subject": case.subject,
+            "from_name": settings.from_name,
+            "reviewer_name": person.name if person else "",
+            "question": "",
+            "reason": "",
+            **context,
+        },
+        settings.templates_dir,
+    )
+    return _reply_row(session, settings, case, kind, rendered.subject, rendered.text, rendered.html)
+
+
 def _outbox_row(session: Session, settings: Settings, case: Case, draft: Draft) -> OutboundMessage:
+    return _reply_row(
+        session,
+        settings,
+        case,
+        "answer",
+        draft.subject,
+        draft.body_text,
+        draft.body_html,
+        draft_id=draft.id,
+    )
+
+
+def _reply_row(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    kind: str,
+    subject: str,
+    text: str,
+    html: str,
+    draft_id: int | None = None,
+) -> OutboundMessage:
+    """Write the outbox row of a reviewer's mail, threaded onto the asker's newest mail."""
     asker = _latest_inbound(session, case.id)
     parsed = parse(asker.raw)
     rfc_message_id = mint_message_id(case.ref or "case", settings.mail_domain)
@@ -189,17 +384,18 @@ def _outbox_row(session: Session, settings: Settings, case: Case, draft: Draft) 
         from_name=settings.from_name,
         from_address=settings.from_address,
         to=case.sender,
-        subject=draft.subject,
-        text=draft.body_text,
-        html=draft.body_html,
+        subject=subject,
+        text=text,
+        html=html,
         rfc_message_id=rfc_message_id,
         in_reply_to=parsed.rfc_message_id,
         references=parsed.references,
     )
     outbound = OutboundMessage(
         case_id=case.id,
-        draft_id=draft.id,
-        kind="answer",
+        draft_id=draft_id,
+        kind=kind,
+        rcpt=case.sender.lower(),
         rfc_message_id=rfc_message_id,
         mail_from=settings.from_address,
         recipients=[case.sender],

@@ -9,22 +9,32 @@ too many attempts mark it failed. A crash between the relay's "250" and our
 commit leaves the row in ``sending``: the sweep re-queues it after
 ``sending_stale_after`` and records that a duplicate is possible (the one
 window in the durability contract; the copy carries the same Message-ID).
+
+The mail is DKIM-signed just before each attempt (the row keeps it unsigned).
+Retries stop after ``max_send_attempts`` or once the row is older than
+``send_retry_horizon``. A failed row puts a one-line reason, with the
+relay's answer, on its case's ``attention``; `requeue_failed` (the operator's
+``outbox retry``) takes it back and queues the row for one more attempt.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import re
+import smtplib
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from consultant.cases import advance, audit
 from consultant.db.base import utcnow
-from consultant.db.models import CaseState, OutboundMessage, OutboundState
-from consultant.errors import Transient
+from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage, OutboundState
+from consultant.errors import ReviewError, Transient
+from consultant.logs import redact_address
+from consultant.mailer.dkim import sign
 from consultant.mailer.relay import DeliveryRefused, deliver
 from consultant.settings import Settings
 
@@ -64,11 +74,12 @@ def send_outbound(sessions: sessionmaker[Session], settings: Settings, outbound_
         raw, mail_from, recipients = row.raw, row.mail_from, list(row.recipients)
         name = f"{row.id:06d}-{row.rfc_message_id.strip('<>').split('@')[0]}"
     try:
-        where = deliver(settings, raw, mail_from, recipients, name)
+        # Signed now, not when queued: each attempt gets a fresh signature.
+        where = deliver(settings, sign(raw, settings), mail_from, recipients, name)
     except Transient as error:
-        return _retry_later(sessions, settings, outbound_id, str(error))
+        return _retry_later(sessions, settings, outbound_id, describe(error))
     except DeliveryRefused as error:
-        return _fail(sessions, outbound_id, str(error))
+        return _fail(sessions, outbound_id, error)
     with sessions.begin() as session:
         _mark_sent(session, outbound_id, where)
     return Outcome.SENT
@@ -110,30 +121,168 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
+def describe(error: Exception) -> str:
+    """The error, with the relay's own answer (code and text) when it gave one."""
+    answer = relay_answer(error)
+    return f"{error}: {answer}" if answer and answer not in str(error) else str(error)
+
+
+def relay_answer(error: BaseException) -> str | None:
+    """'550 5.1.1 <x@y>: no such user': the SMTP reply behind a relay error, if any."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, smtplib.SMTPRecipientsRefused) and seen.recipients:
+            code, text = next(iter(seen.recipients.values()))
+            return _reply_line(code, text)
+        if isinstance(seen, smtplib.SMTPResponseException):
+            return _reply_line(seen.smtp_code, seen.smtp_error)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _reply_line(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(f"{code} {text}".split())
+
+
 def _retry_later(
     sessions: sessionmaker[Session], settings: Settings, outbound_id: int, error: str
 ) -> Outcome:
     with sessions.begin() as session:
         row = session.get_one(OutboundMessage, outbound_id)
-        if row.attempts >= settings.max_send_attempts:
-            log.warning("outbound %s gives up after %d attempts", outbound_id, row.attempts)
-            _set_failed(session, row, f"gave up after {row.attempts} attempts: {error}")
+        waited = utcnow() - row.created_at
+        if row.attempts >= settings.max_send_attempts or (
+            waited.total_seconds() >= settings.send_retry_horizon
+        ):
+            _give_up(session, row, error, waited)
             return Outcome.FAILED
         row.state = OutboundState.QUEUED.value
         row.last_error = error
         row.next_attempt_at = utcnow() + backoff(settings, row.attempts)
-        log.info("outbound %s will retry at %s: %s", outbound_id, row.next_attempt_at, error)
+        log.info(
+            "outbound %s will retry at %s: %s", outbound_id, row.next_attempt_at, _redact(error)
+        )
     return Outcome.RETRY
 
 
-def _fail(sessions: sessionmaker[Session], outbound_id: int, error: str) -> Outcome:
+def _give_up(session: Session, row: OutboundMessage, error: str, waited: timedelta) -> None:
+    """Retries ran out (attempts or time): fail the row with the last error."""
+    tries = f"{row.attempts} attempt{'s' if row.attempts != 1 else ''}"
+    attention = f"{_what(row)} not delivered after {tries} over {_span(waited)}: {error}"
+    _set_failed(session, row, f"gave up after {tries}: {error}", attention)
+    log.warning("outbound %s gives up after %s over %s", row.id, tries, _span(waited))
+
+
+def _fail(sessions: sessionmaker[Session], outbound_id: int, error: DeliveryRefused) -> Outcome:
+    answer = relay_answer(error) or str(error)
     with sessions.begin() as session:
-        _set_failed(session, session.get_one(OutboundMessage, outbound_id), error)
-    log.warning("outbound %s refused: %s", outbound_id, error)
+        row = session.get_one(OutboundMessage, outbound_id)
+        attention = f"{_what(row)} not delivered: relay refused it permanently: {answer}"
+        _set_failed(session, row, describe(error), attention)
+    log.warning("outbound %s refused: %s", outbound_id, _redact(answer))
     return Outcome.FAILED
 
 
-def _set_failed(session: Session, row: OutboundMessage, error: str) -> None:
+def _set_failed(session: Session, row: OutboundMessage, error: str, attention: str) -> None:
+    """Mark the row failed; put `attention` (one line) on its case for a reviewer."""
     row.state = OutboundState.FAILED.value
     row.last_error = error
-    audit(session, "system", "answer.failed", row.case_id, outbound_id=row.id, error=error)
+    attention = " ".join(attention.split())
+    if row.case_id is not None:
+        _flag_case(session, row.case_id, attention)
+    audit(
+        session,
+        "system",
+        _action(row, "failed"),
+        row.case_id,
+        outbound_id=row.id,
+        kind=row.kind,
+        error=error,
+        attention=attention,
+    )
+
+
+def _flag_case(session: Session, case_id: int, reason: str) -> None:
+    """Add `reason` to what a reviewer must look at first on this case."""
+    case = session.get_one(Case, case_id)
+    reasons = [r for r in (case.attention or "").split("\n") if r]
+    if reason not in reasons:
+        case.attention = "\n".join([*reasons, reason])
+
+
+def requeue_failed(session: Session, outbound_id: int, actor: str) -> OutboundMessage:
+    """Put a failed row back in the queue, due now, attempts kept; unflag its case."""
+    moved = session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == outbound_id, OutboundMessage.state == OutboundState.FAILED)
+        .values(state=OutboundState.QUEUED.value, next_attempt_at=utcnow(), claimed_at=None)
+    ).rowcount  # type: ignore[attr-defined]
+    row = session.get(OutboundMessage, outbound_id)
+    if row is None:
+        raise ReviewError(f"no outbound message {outbound_id}")
+    if not moved:
+        raise ReviewError(f"outbound {outbound_id} is {row.state}; only failed mail can be retried")
+    cleared = _unflag_case(session, row)
+    audit(
+        session,
+        actor,
+        _action(row, "retried"),
+        row.case_id,
+        outbound_id=row.id,
+        attempts=row.attempts,
+        cleared_attention=cleared,
+    )
+    log.info("outbound %s queued again by %s after %d attempts", row.id, actor, row.attempts)
+    return row
+
+
+def _unflag_case(session: Session, row: OutboundMessage) -> str | None:
+    """Remove the attention line this row's failure put on its case; return it."""
+    if row.case_id is None:
+        return None
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.case_id == row.case_id, AuditEntry.action == _action(row, "failed"))
+        .order_by(AuditEntry.id.desc())
+    )
+    reason = next(
+        (e.detail.get("attention") for e in entries if e.detail.get("outbound_id") == row.id),
+        None,
+    )
+    case = session.get_one(Case, row.case_id)
+    reasons = [r for r in (case.attention or "").split("\n") if r]
+    if not reason or reason not in reasons:
+        return None
+    remaining = [r for r in reasons if r != reason]
+    case.attention = "\n".join(remaining) or None
+    return str(reason)
+
+
+def _what(row: OutboundMessage) -> str:
+    """'answer', 'refusal', 'information request', 'acknowledgement', ..."""
+    return row.kind.replace("_", " ")
+
+
+def _action(row: OutboundMessage, verb: str) -> str:
+    return f"answer.{verb}" if row.kind == "answer" else f"auto_mail.{verb}"
+
+
+def _span(waited: timedelta) -> str:
+    """A short duration for people: 40s, 12m, 3h, 1.5h, 2d."""
+    seconds = waited.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f}".removesuffix(".0") + "h"
+    return f"{seconds / 86400:.1f}".removesuffix(".0") + "d"
+
+
+_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _redact(text: str) -> str:
+    """Relay answers name the recipient; logs get it shortened."""
+    return _ADDRESS.sub(lambda m: redact_address(m.group(0)), text)

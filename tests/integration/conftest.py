@@ -107,7 +107,8 @@ def _truncate(url: str) -> None:
 
     tables = (
         "accounts, account_addresses, reviewers, cases, case_codes, drafts, "
-        "inbound_messages, outbound_messages, audit_log, mailbox_checkpoints"
+        "inbound_messages, outbound_messages, audit_log, mailbox_checkpoints, "
+        "web_sessions, login_failures"
     )
     with get_engine(Settings(database_url=url)).begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 import signal
 import smtplib
+import urllib.parse
+import urllib.request
 from email import message_from_bytes, policy
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
@@ -41,16 +44,32 @@ def _case_ref(env: dict[str, str]) -> str | None:
     return match.group(0) if match else None
 
 
+def _console_queue(base: str, address: str, password: str) -> str:
+    """Log in through the console's form like a browser and return the queue page."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    form = opener.open(f"{base}/login", timeout=30).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token, form
+    data = {"email": address, "password": password, "csrf_token": token.group(1), "next": "/"}
+    with opener.open(f"{base}/login", urllib.parse.urlencode(data).encode(), timeout=30) as page:
+        assert page.url.rstrip("/") == base, "the login did not lead to the queue"
+        return str(page.read().decode())
+
+
 def test_question_travels_the_whole_loop_on_the_embedded_profile(
     env: dict[str, str], spawn: object, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, web_port = free_port(), free_port()
     env["CONSULTANT_SMTP_PORT"] = str(port)
+    env["CONSULTANT_WEB_PORT"] = str(web_port)
     env["CONSULTANT_SWEEP_INTERVAL"] = "2"
     up: Child = spawn("up", "--concurrency", "1")  # type: ignore[operator]
     wait_for_port(port, up, deadline=120)
     wait_for(lambda: "Ctrl-C" in up.output(), "the welcome text of `consultant up`")
     assert f"127.0.0.1:{port}" in up.output()
+    first_login = re.search(r"first login\s+(\S+)\s+one-time password: (\S+)", up.output())
+    assert first_login, up.output()
+    wait_for_port(web_port, up, deadline=60)
 
     question = mail_bytes("simple_question.eml")
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
@@ -60,6 +79,9 @@ def test_question_travels_the_whole_loop_on_the_embedded_profile(
     shown = run_cli(env, "cases", "show", ref).stdout
     for code in ("20700 (cpt)", "27447 (cpt)", "59 (modifier)", "M86.161 (icd10cm)"):
         assert code in shown
+
+    queue = _console_queue(f"http://127.0.0.1:{web_port}", *first_login.groups())
+    assert ref in queue and "20700 27447 M86.161" in queue
 
     refused = run_cli(env, "cases", "approve", ref, check=False)
     assert refused.returncode != 0 and "placeholder" in refused.stderr
@@ -83,7 +105,7 @@ def test_question_travels_the_whole_loop_on_the_embedded_profile(
     )
 
     marker = env["CONSULTANT_VAR_DIR"]
-    assert len(_processes_mentioning(marker)) >= 2  # up and its worker
+    assert len(_processes_mentioning(marker)) >= 3  # up, its worker and its console
     assert up.stop(signal.SIGINT) == 0
     wait_for(lambda: not _processes_mentioning(marker), "every child of `up` to exit", 30)
     assert len(list(outbox.glob("*.eml"))) == 1

@@ -86,7 +86,7 @@ def test_an_edited_plans_file_is_read_again(make_settings: Any, tmp_path: Path) 
         ("plans:\n  free: {monthly_quota: five}\n", "monthly_quota must be a whole number >= 0"),
         ("plans:\n  Free: {monthly_quota: 5}\n", "plan name 'Free' is not 1-40 of a-z"),
         ("plans:\n  free: {quota: 5}\n", "plan free: unknown setting quota"),
-        ("plans:\n  free: 5\n", "plan free: expected monthly_quota and description"),
+        ("plans:\n  free: 5\n", "plan free: expected monthly_quota, sla_hours and description"),
     ],
 )
 def test_a_malformed_plans_file_is_refused_naming_file_and_problem(

@@ -184,10 +184,17 @@ def test_poller_runs_only_under_its_profile_with_the_mailboxes_file(
     assert all("profiles" not in services[name] for name in REQUIRED_SERVICES)
 
 
-def test_future_web_service_is_a_placeholder_only(services: dict[str, dict[str, Any]]) -> None:
-    text = COMPOSE.read_text(encoding="utf-8")
-    assert "web" not in services
-    assert re.search(r"^\s*#.*consultant.*web", text, re.MULTILINE)
+def test_web_listens_on_all_interfaces_on_the_published_port_with_a_healthcheck(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    web = services["web"]
+    environment = _environment(web)
+    assert _command(web) == ["consultant", "web"]
+    assert environment["CONSULTANT_WEB_HOST"] == "0.0.0.0"
+    port = environment["CONSULTANT_WEB_PORT"]
+    assert port in [str(p).rpartition(":")[2] for p in web["ports"]]
+    assert f"{port}/healthz" in " ".join(map(str, web["healthcheck"]["test"]))
+    assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
 # --- Dockerfile -----------------------------------------------------------------

@@ -14,7 +14,13 @@ from consultant.db.models.codes import (
     PtpEdit,
 )
 from consultant.db.models.mail import InboundMessage, MailboxCheckpoint, OutboundMessage
-from consultant.db.models.people import Account, AccountAddress, Reviewer
+from consultant.db.models.people import (
+    Account,
+    AccountAddress,
+    LoginFailure,
+    Reviewer,
+    WebSession,
+)
 from consultant.db.models.states import CaseState, InboundState, OutboundState
 
 __all__ = [
@@ -33,6 +39,7 @@ __all__ = [
     "Icd10cmNote",
     "InboundMessage",
     "InboundState",
+    "LoginFailure",
     "MailboxCheckpoint",
     "MueEdit",
     "OutboundMessage",
@@ -40,4 +47,5 @@ __all__ = [
     "PfsIndicator",
     "PtpEdit",
     "Reviewer",
+    "WebSession",
 ]

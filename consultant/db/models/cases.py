@@ -25,6 +25,8 @@ class Case(Base):
     state_reason: Mapped[str | None] = mapped_column(Text)
     # Why a reviewer must look before anything else (bounce, DMARC, policy hold).
     attention: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("reviewers.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -33,7 +35,10 @@ class CaseCode(Base):
     """A code reference the extractor found in a case's mail."""
 
     __tablename__ = "case_codes"
-    __table_args__ = (UniqueConstraint("case_id", "system", "code"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "system", "code"),
+        Index("ix_case_codes_code", "code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

@@ -1,0 +1,1 @@
+"""Reviewer console: the web app that shows cases and releases approved drafts."""

@@ -1,0 +1,137 @@
+"""Console logins: server-side sessions, CSRF tokens and login throttling.
+
+The session cookie holds a random token; the database holds only its
+SHA-256, so a copy of the database opens no session. Each session has its
+own CSRF token, which every form carries and every JSON request that
+changes something sends as the X-CSRF-Token header. The login form, which
+has no session yet, uses a double-submit cookie instead.
+
+Throttling counts failed logins per address and per client address in the
+database, so it holds across web processes: after `login_attempts` failures
+within `login_window` seconds, further attempts are refused until the oldest
+failure leaves the window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from consultant.db.base import utcnow
+from consultant.db.models import LoginFailure, Reviewer, WebSession
+from consultant.settings import Settings
+
+SESSION_COOKIE = "consultant_session"
+LOGIN_CSRF_COOKIE = "consultant_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The reviewer behind a request, and their session's CSRF token."""
+
+    reviewer: Reviewer
+    csrf_token: str
+    token_hash: str
+    email: str  # copied, so error pages rendered after the session closed can name them
+    role: str
+
+    @property
+    def admin(self) -> bool:
+        return self.role == "admin"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def tokens_match(given: str | None, expected: str | None) -> bool:
+    """Constant-time comparison; a missing token never matches."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def start_session(session: Session, settings: Settings, reviewer: Reviewer) -> str:
+    """Open a session for `reviewer`; return the cookie token (shown only here)."""
+    token = new_token()
+    now = utcnow()
+    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+    session.add(
+        WebSession(
+            token_hash=_digest(token),
+            reviewer_id=reviewer.id,
+            csrf_token=new_token(),
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.session_lifetime),
+        )
+    )
+    session.flush()
+    return token
+
+
+def load_session(session: Session, token: str | None) -> Login | None:
+    """The live session for a cookie token, or None (unknown, expired, reviewer off)."""
+    if not token or len(token) > 200:
+        return None
+    row = session.get(WebSession, _digest(token))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    reviewer = session.get(Reviewer, row.reviewer_id)
+    if reviewer is None or not reviewer.active:
+        return None
+    return Login(
+        reviewer=reviewer,
+        csrf_token=row.csrf_token,
+        token_hash=row.token_hash,
+        email=reviewer.email,
+        role=reviewer.role,
+    )
+
+
+def end_session(session: Session, login: Login) -> None:
+    session.execute(delete(WebSession).where(WebSession.token_hash == login.token_hash))
+
+
+def _keys(email: str, client: str) -> tuple[str, str]:
+    return f"address:{email.strip().lower()[:320]}", f"client:{client[:64]}"
+
+
+def throttled(session: Session, settings: Settings, email: str, client: str) -> int:
+    """Seconds until another attempt is allowed for this address or client; 0 if now."""
+    since = utcnow() - timedelta(seconds=settings.login_window)
+    wait = 0
+    for key in _keys(email, client):
+        count, oldest = session.execute(
+            select(func.count(), func.min(LoginFailure.at)).where(
+                LoginFailure.key == key, LoginFailure.at > since
+            )
+        ).one()
+        if count >= settings.login_attempts and oldest is not None:
+            left = (oldest - since).total_seconds()
+            wait = max(wait, int(left) + 1)
+    return wait
+
+
+def record_failure(session: Session, settings: Settings, email: str, client: str) -> None:
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.login_window)
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= stale))
+    for key in _keys(email, client):
+        session.add(LoginFailure(key=key, at=now))
+
+
+def clear_failures(session: Session, email: str) -> None:
+    address_key, _ = _keys(email, "")
+    session.execute(delete(LoginFailure).where(LoginFailure.key == address_key))

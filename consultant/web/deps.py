@@ -1,0 +1,148 @@
+"""What routes depend on: the database session, the login, CSRF, the console's context.
+
+Pages and the JSON API share one login. A page without a session redirects
+to the login form; an API call without one gets 401. A reviewer asking for
+an admin route gets 403. Every request that changes something must carry
+the session's CSRF token (form field or X-CSRF-Token header), else 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from consultant.db.session import session_factory
+from consultant.settings import Settings
+from consultant.web.auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    Login,
+    load_session,
+    tokens_match,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class Console:
+    """What create_app was given: settings, and how to queue a delivery."""
+
+    settings: Settings
+    enqueue_send: Callable[[int], None]
+
+
+class LoginRequired(Exception):
+    """A page needs a login: the handler redirects to the login form."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def console(request: Request) -> Console:
+    value: Console = request.app.state.console
+    return value
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return console(request).settings
+
+
+def db(request: Request) -> Iterator[Session]:
+    """One session per request; handlers commit what they change, the rest rolls back."""
+    session = session_factory(console(request).settings)()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+DB = Annotated[Session, Depends(db)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def _csrf_given(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def _check_csrf(request: Request, login: Login) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    if not tokens_match(await _csrf_given(request), login.csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
+
+
+def _resolve_login(request: Request, session: DB) -> Login | None:
+    """The session behind the cookie (sync: FastAPI runs it in its thread pool, so a
+    database wait never blocks the event loop)."""
+    login = load_session(session, request.cookies.get(SESSION_COOKIE))
+    request.state.login = login
+    return login
+
+
+MaybeLogin = Annotated[Login | None, Depends(_resolve_login)]
+
+
+async def page_login(request: Request, login: MaybeLogin) -> Login:
+    """The reviewer of a console page; no session: off to the login form."""
+    if login is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target if request.method == "GET" else "/")
+    await _check_csrf(request, login)
+    return login
+
+
+async def api_login(request: Request, login: MaybeLogin) -> Login:
+    """The reviewer of an API call; no session: 401."""
+    if login is None:
+        raise HTTPException(
+            401, "log in first: POST /api/v1/session", {"WWW-Authenticate": "Cookie"}
+        )
+    await _check_csrf(request, login)
+    return login
+
+
+async def page_admin(login: Annotated[Login, Depends(page_login)]) -> Login:
+    if not login.admin:
+        raise HTTPException(403, "this page is for admins")
+    return login
+
+
+async def api_admin(login: Annotated[Login, Depends(api_login)]) -> Login:
+    if not login.admin:
+        raise HTTPException(403, "admins only")
+    return login
+
+
+PageLogin = Annotated[Login, Depends(page_login)]
+PageAdmin = Annotated[Login, Depends(page_admin)]
+ApiLogin = Annotated[Login, Depends(api_login)]
+ApiAdmin = Annotated[Login, Depends(api_admin)]
+
+
+def login_url(next_url: str) -> str:
+    return "/login" + (f"?next={quote(next_url, safe='/')}" if next_url not in ("", "/") else "")
+
+
+def safe_next(value: Any) -> str:
+    """A post-login target on this site only (no //host, no scheme)."""
+    text = value if isinstance(value, str) else "/"
+    if not text.startswith("/") or text.startswith("//") or "\\" in text or "\n" in text:
+        return "/"
+    return text

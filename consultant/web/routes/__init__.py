@@ -1,0 +1,1 @@
+"""Console routes: pages, admin pages, the JSON API."""

@@ -1,0 +1,489 @@
+"""The JSON API: the console's actions, with the same login, described by OpenAPI.
+
+Input: JSON requests under /api/v1 with the session cookie (POST /session
+opens one) and, on every change, the session's X-CSRF-Token header. Output:
+JSON, or a Problem with the reason. The rules are pipeline/review.py's, as on
+the case page: a refusal is 404 (no such case), 409 (someone else changed it
+first) or 422 (not possible now, or malformed). An approval, refusal or
+question is committed first and only then handed to the send task; when the
+queue is down, the sweep sends it later and the answer says so (`queued`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import APIRouter, HTTPException, Request, Response, Security
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyCookie
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from consultant.accounts import AccountError, create_account, find_account, load_plans, set_plan
+from consultant.cases import audit
+from consultant.db.models import (
+    Account,
+    AuditEntry,
+    Case,
+    OutboundMessage,
+    OutboundState,
+    Reviewer,
+)
+from consultant.errors import Conflict, ReviewError
+from consultant.pipeline import review
+from consultant.pipeline.queue import review_queue
+from consultant.reviewers import (
+    ReviewerError,
+    add_reviewer,
+    check_password,
+    find_reviewer,
+    update_reviewer,
+)
+from consultant.settings import Settings
+from consultant.web.api_models import (
+    AccountChangeIn,
+    AccountIn,
+    AccountOut,
+    Action,
+    Actor,
+    ApproveIn,
+    AskIn,
+    Assignee,
+    AuditOut,
+    Before,
+    CaseDetailOut,
+    CaseOut,
+    CaseRef,
+    ClaimIn,
+    CodeFilter,
+    DraftIn,
+    DraftOut,
+    Limit,
+    LoginIn,
+    OutboxItemOut,
+    PlanOut,
+    QueuedOut,
+    QueueItemOut,
+    RefFilter,
+    RejectedOut,
+    RejectIn,
+    ReviewerChangeIn,
+    ReviewerCreatedOut,
+    ReviewerIn,
+    ReviewerOut,
+    RowId,
+    SessionOut,
+    States,
+    changes,
+    problems,
+)
+from consultant.web.auth import (
+    SESSION_COOKIE,
+    Login,
+    clear_failures,
+    end_session,
+    load_session,
+    record_failure,
+    start_session,
+    throttled,
+)
+from consultant.web.casepage import case_page
+from consultant.web.deps import DB, ApiAdmin, ApiLogin, SettingsDep, console
+from consultant.web.routes.pages import secure
+
+log = logging.getLogger(__name__)
+
+# Documents the login for OpenAPI; ApiLogin is what checks it.
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    scheme_name="session",
+    description="The session cookie that POST /api/v1/session sets.",
+    auto_error=False,
+)
+
+
+def _router(tag: str, *codes: int) -> APIRouter:
+    return APIRouter(
+        tags=[tag], dependencies=[Security(session_cookie)], responses=problems(401, *codes)
+    )
+
+
+public = APIRouter(tags=["session"])
+logged_in, cases, logs, admin = (
+    _router("session"),
+    _router("cases"),
+    _router("log"),
+    _router("admin", 403),
+)
+
+
+# --- session ------------------------------------------------------------------
+
+
+@public.post("/session", responses=problems(401, 422, 429, e401="Wrong address or password."))
+def open_session(
+    request: Request, body: LoginIn, response: Response, session: DB, settings: SettingsDep
+) -> SessionOut:
+    """Log in (throttled and audited as the login form); sets the session cookie."""
+    client = request.client.host if request.client else "unknown"
+    wait = throttled(session, settings, body.email, client)
+    if wait:
+        message = f"too many failed logins; try again in {wait} s"
+        raise HTTPException(429, message, {"Retry-After": str(wait)})
+    reviewer = check_password(session, body.email, body.password)
+    if reviewer is None:
+        record_failure(session, settings, body.email, client)
+        actor = body.email.strip().lower()[:320] or "?"
+        audit(session, actor, "login.failed", None, client=client, via="api")
+        session.commit()
+        raise HTTPException(401, "wrong address or password")
+    clear_failures(session, body.email)
+    token = start_session(session, settings, reviewer)
+    audit(session, reviewer.email, "login", None, client=client, via="api")
+    session.commit()
+    _set_cookie(response, settings, token)
+    login = load_session(session, token)
+    assert login is not None  # just committed
+    return _session_out(login)
+
+
+def _set_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The session cookie, as the login form sets it."""
+    lifetime = int(settings.session_lifetime)
+    response.set_cookie(
+        SESSION_COOKIE, token, lifetime, httponly=True, samesite="lax", secure=secure(settings)
+    )
+
+
+def _session_out(login: Login) -> SessionOut:
+    name = login.reviewer.name
+    return SessionOut(email=login.email, name=name, role=login.role, csrf_token=login.csrf_token)
+
+
+@logged_in.delete("/session", status_code=204, **changes())
+def close_session(login: ApiLogin, session: DB) -> Response:
+    """Log out: the session ends on the server and the cookie is cleared."""
+    end_session(session, login)
+    audit(session, login.email, "logout", None, via="api")
+    session.commit()
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@logged_in.get("/me")
+def me(login: ApiLogin) -> SessionOut:
+    """Who is logged in, with the session's CSRF token."""
+    return _session_out(login)
+
+
+@logged_in.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, login: ApiLogin) -> JSONResponse:
+    """This API's OpenAPI document (for logged-in reviewers only)."""
+    return JSONResponse(request.app.openapi())
+
+
+# --- cases --------------------------------------------------------------------
+
+
+@contextmanager
+def refused(status: int, *kinds: type[Exception]) -> Iterator[None]:
+    """Answer a domain refusal of one of `kinds` with `status` and its reason."""
+    try:
+        yield
+    except kinds as error:
+        raise HTTPException(status, str(error)) from error
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Turn review.py's refusals into HTTP answers; the request's session rolls back."""
+    try:
+        yield
+    except Conflict as error:
+        raise HTTPException(409, str(error)) from error
+    except ReviewError as error:
+        # get_case's refusal is the one ReviewError about a case that does not exist.
+        status = 404 if str(error).startswith("no case ") else 422
+        raise HTTPException(status, str(error)) from error
+
+
+@cases.get("/cases", responses=problems(422))
+def list_cases(
+    login: ApiLogin,
+    session: DB,
+    settings: SettingsDep,
+    state: States = None,
+    assignee: Assignee = None,
+    code: CodeFilter = None,
+    limit: Limit = 100,
+) -> list[QueueItemOut]:
+    """The review queue, the earliest due first."""
+    states = tuple(s.value for s in state) if state else None
+    items = review_queue(
+        session, settings, states=states, assignee=assignee, code=code, limit=limit
+    )
+    return [QueueItemOut.of(item) for item in items]
+
+
+@cases.get("/cases/{ref}", responses=problems(404, 422))
+def get_case(login: ApiLogin, session: DB, ref: CaseRef) -> CaseDetailOut:
+    """One case: codes, lookup report, newest draft, mail, outbox rows, similar cases."""
+    with refusals():
+        page = case_page(session, ref)
+    return CaseDetailOut.of(page)
+
+
+def _case_out(session: Session, case: Case) -> CaseOut:
+    session.refresh(case)
+    holder = session.get(Reviewer, case.assignee_id) if case.assignee_id else None
+    return CaseOut(
+        ref=case.ref or "",
+        state=case.state,
+        state_reason=case.state_reason,
+        assignee=holder.email if holder else None,
+        open=case.state in review.REVIEWABLE,
+    )
+
+
+@cases.post("/cases/{ref}/claim", **changes(404, 409, 422))
+def claim(login: ApiLogin, session: DB, ref: CaseRef, body: ClaimIn | None = None) -> CaseOut:
+    """Take the case; another reviewer's claim holds unless `take_over`."""
+    take_over = body.take_over if body else False
+    with refusals():
+        case = review.claim(session, ref, login.reviewer, take_over=take_over)
+    session.commit()
+    return _case_out(session, case)
+
+
+@cases.post("/cases/{ref}/unclaim", **changes(404, 422))
+def unclaim(login: ApiLogin, session: DB, ref: CaseRef) -> CaseOut:
+    """Give the case back to the queue (one's own claim; an admin's any)."""
+    with refusals():
+        case = review.unclaim(session, ref, login.reviewer)
+    session.commit()
+    return _case_out(session, case)
+
+
+@cases.put("/cases/{ref}/draft", **changes(404, 409, 422))
+def save_draft(
+    login: ApiLogin, session: DB, settings: SettingsDep, ref: CaseRef, body: DraftIn
+) -> DraftOut:
+    """Save a new draft version; refused with 409 when `base_version` is not the newest."""
+    with refusals():
+        draft = review.save_draft(
+            session, settings, ref, login.email, body.text, body.subject, body.base_version
+        )
+    session.commit()
+    return DraftOut.of(draft)
+
+
+def _queued(request: Request, row: OutboundMessage) -> QueuedOut:
+    """Hand a committed outbox row to the send task; if the broker is down, the sweep will."""
+    try:
+        console(request).enqueue_send(row.id)
+    except Exception:  # the row is committed: any failure to enqueue only delays it
+        log.warning("outbound %s stored; the queue is unreachable", row.id, exc_info=True)
+        return QueuedOut(outbound_id=row.id, rfc_message_id=row.rfc_message_id, queued=False)
+    return QueuedOut(outbound_id=row.id, rfc_message_id=row.rfc_message_id, queued=True)
+
+
+@cases.post("/cases/{ref}/approve", **changes(404, 409, 422))
+def approve(
+    request: Request,
+    login: ApiLogin,
+    session: DB,
+    settings: SettingsDep,
+    ref: CaseRef,
+    body: ApproveIn,
+) -> QueuedOut:
+    """Approve the newest draft (after saving `text`, if given) and send it."""
+    with refusals():
+        row = review.approve(
+            session, settings, ref, login.email, body.text, body.subject, body.base_version
+        )
+    session.commit()
+    return _queued(request, row)
+
+
+@cases.post("/cases/{ref}/reject", **changes(404, 422))
+def reject(
+    request: Request,
+    login: ApiLogin,
+    session: DB,
+    settings: SettingsDep,
+    ref: CaseRef,
+    body: RejectIn,
+) -> RejectedOut:
+    """Close the case without an answer; with `send_refusal`, mail the polite refusal."""
+    with refusals():
+        case = review.reject(
+            session,
+            ref,
+            login.email,
+            body.reason,
+            settings=settings,
+            send_refusal=body.send_refusal,
+        )
+    session.commit()
+    refusal = None
+    if body.send_refusal:
+        newest = select(OutboundMessage).where(OutboundMessage.case_id == case.id)
+        row = session.scalars(newest.order_by(OutboundMessage.id.desc()).limit(1)).one()
+        refusal = _queued(request, row)
+    return RejectedOut(**_case_out(session, case).model_dump(), refusal=refusal)
+
+
+@cases.post("/cases/{ref}/ask", **changes(404, 422))
+def ask(
+    request: Request, login: ApiLogin, session: DB, settings: SettingsDep, ref: CaseRef, body: AskIn
+) -> QueuedOut:
+    """Mail the asker a question; the case waits in awaiting_sender."""
+    with refusals():
+        row = review.ask_sender(session, settings, ref, login.email, body.question)
+    session.commit()
+    return _queued(request, row)
+
+
+# --- audit log and outbox -----------------------------------------------------
+
+
+@logs.get("/audit", responses=problems(422))
+def audit_log(
+    login: ApiLogin,
+    session: DB,
+    case: RefFilter = None,
+    actor: Actor = None,
+    action: Action = None,
+    before: Before = None,
+    limit: Limit = 100,
+) -> list[AuditOut]:
+    """The audit log, newest first; page with `before` (the last id seen)."""
+    query = _audit_query(case, actor, action, before).limit(limit)
+    return [AuditOut.of(entry, ref) for entry, ref in session.execute(query)]
+
+
+def _audit_query(
+    case: str | None, actor: str | None, action: str | None, before: int | None
+) -> Select[AuditEntry, str | None]:
+    query = (
+        select(AuditEntry, Case.ref)
+        .outerjoin(Case, Case.id == AuditEntry.case_id)
+        .order_by(AuditEntry.id.desc())
+    )
+    if case:
+        query = query.where(Case.ref == case.strip().upper())
+    if actor:
+        query = query.where(func.lower(AuditEntry.actor) == actor.strip().lower())
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if before:
+        query = query.where(AuditEntry.id < before)
+    return query
+
+
+@logs.get("/outbox", responses=problems(422))
+def outbox(
+    login: ApiLogin, session: DB, state: OutboundState | None = None, limit: Limit = 100
+) -> list[OutboxItemOut]:
+    """Outgoing mail (answers, refusals, questions, notices), newest first."""
+    query = (
+        select(OutboundMessage, Case.ref)
+        .outerjoin(Case, Case.id == OutboundMessage.case_id)
+        .order_by(OutboundMessage.id.desc())
+        .limit(limit)
+    )
+    if state:
+        query = query.where(OutboundMessage.state == state.value)
+    return [OutboxItemOut.row(row, ref) for row, ref in session.execute(query)]
+
+
+# --- admin: reviewers, accounts, plans ----------------------------------------
+
+
+@admin.get("/reviewers")
+def list_reviewers(login: ApiAdmin, session: DB) -> list[ReviewerOut]:
+    """Every reviewer, active or not."""
+    return [ReviewerOut.of(r) for r in session.scalars(select(Reviewer).order_by(Reviewer.email))]
+
+
+@admin.post("/reviewers", status_code=201, **changes(409, 422))
+def add_reviewer_(login: ApiAdmin, session: DB, body: ReviewerIn) -> ReviewerCreatedOut:
+    """Add a reviewer; the answer holds their one-time password, shown only here."""
+    if find_reviewer(session, body.email) is not None:
+        raise HTTPException(409, f"{body.email.strip().lower()} is already a reviewer")
+    # IntegrityError: someone else added them since we looked.
+    with refused(409, IntegrityError), refused(422, ReviewerError):
+        created = add_reviewer(
+            session, body.email, role=body.role, name=body.name, actor=login.email
+        )
+    session.commit()
+    assert created.one_time_password is not None  # no password given: one was made up
+    return ReviewerCreatedOut(
+        reviewer=ReviewerOut.of(created.reviewer), one_time_password=created.one_time_password
+    )
+
+
+@admin.patch("/reviewers/{reviewer_id}", **changes(404, 422))
+def change_reviewer(
+    login: ApiAdmin, session: DB, reviewer_id: RowId, body: ReviewerChangeIn
+) -> ReviewerOut:
+    """Change a reviewer's role or switch their login off (which ends their sessions)."""
+    reviewer = session.get(Reviewer, reviewer_id)
+    if reviewer is None:
+        raise HTTPException(404, f"no reviewer {reviewer_id}")
+    with refused(422, ReviewerError):
+        update_reviewer(session, reviewer, login.email, role=body.role, active=body.active)
+    session.commit()
+    return ReviewerOut.of(reviewer)
+
+
+@admin.get("/accounts", responses=problems(422))
+def list_accounts(login: ApiAdmin, session: DB, limit: Limit = 100) -> list[AccountOut]:
+    """Accounts with their addresses, newest first."""
+    query = select(Account).options(selectinload(Account.addresses))
+    accounts = session.scalars(query.order_by(Account.id.desc()).limit(limit))
+    return [AccountOut.of(account) for account in accounts]
+
+
+@admin.post("/accounts", status_code=201, **changes(409, 422))
+def add_account(login: ApiAdmin, session: DB, settings: SettingsDep, body: AccountIn) -> AccountOut:
+    """Open an account with its addresses, on `plan` or the default plan."""
+    for address in body.addresses:
+        owner = find_account(session, address)
+        if owner is not None:
+            raise HTTPException(409, f"{address.strip().lower()} belongs to account {owner.id}")
+    with refused(422, AccountError):
+        account = create_account(
+            session, settings, body.name, body.addresses, body.plan, actor=login.email
+        )
+    session.commit()
+    return AccountOut.of(account)
+
+
+@admin.patch("/accounts/{account_id}", **changes(404, 422))
+def change_account(
+    login: ApiAdmin, session: DB, settings: SettingsDep, account_id: RowId, body: AccountChangeIn
+) -> AccountOut:
+    """Move the account to another plan."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise HTTPException(404, f"no account {account_id}")
+    with refused(422, AccountError):
+        set_plan(session, settings, account, body.plan, actor=login.email)
+    session.commit()
+    return AccountOut.of(account)
+
+
+@admin.get("/plans")
+def plans(login: ApiAdmin, settings: SettingsDep) -> list[PlanOut]:
+    """The plans accounts can be on (from the plans file, or the built-in ones)."""
+    return [PlanOut.of(plan) for plan in load_plans(settings).values()]
+
+
+router = APIRouter()
+for part in (public, logged_in, cases, logs, admin):
+    router.include_router(part)

@@ -1,0 +1,178 @@
+"""The case page and what a reviewer does there: claim, edit, preview, approve,
+reject, ask the sender. Rules live in pipeline/review.py; these routes only
+translate forms into its calls and its refusals into messages."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response
+
+from consultant.errors import Conflict, ReviewError
+from consultant.mailer.render import text_as_html
+from consultant.pipeline import review
+from consultant.web.casepage import case_page
+from consultant.web.deps import DB, PageLogin, SettingsDep, console
+from consultant.web.mailview import attachment
+from consultant.web.routes.pages import back, render
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(max_length=200_000)]
+Line = Annotated[str, Form(max_length=998)]
+
+
+def _page(request: Request, session: DB, ref: str, status: int = 200, **extra: object) -> Response:
+    try:
+        page = case_page(session, ref)
+    except ReviewError as error:
+        raise HTTPException(404, str(error)) from error
+    return render(request, "case.html.j2", status, page=page, **extra)
+
+
+@router.get("/cases/{ref}")
+def show_case(
+    request: Request, login: PageLogin, session: DB, ref: str, notice: str = ""
+) -> Response:
+    return _page(request, session, ref, notice=notice)
+
+
+def _refused(
+    request: Request, session: DB, ref: str, error: ReviewError, **extra: object
+) -> Response:
+    session.rollback()
+    status = 409 if isinstance(error, Conflict) else 400
+    return _page(request, session, ref, status, error=str(error), **extra)
+
+
+@router.post("/cases/{ref}/claim")
+def claim_case(
+    request: Request, login: PageLogin, session: DB, ref: str, take_over: Line = ""
+) -> Response:
+    try:
+        review.claim(session, ref, login.reviewer, take_over=bool(take_over))
+    except ReviewError as error:
+        return _refused(request, session, ref, error)
+    session.commit()
+    return back(f"/cases/{ref}", "Claimed: the case is yours.")
+
+
+@router.post("/cases/{ref}/unclaim")
+def unclaim_case(request: Request, login: PageLogin, session: DB, ref: str) -> Response:
+    try:
+        review.unclaim(session, ref, login.reviewer)
+    except ReviewError as error:
+        return _refused(request, session, ref, error)
+    session.commit()
+    return back(f"/cases/{ref}", "Back in the queue.")
+
+
+@router.post("/cases/{ref}/draft")
+def draft_action(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    settings: SettingsDep,
+    ref: str,
+    text: Text,
+    subject: Line,
+    base_version: Annotated[int, Form()],
+    action: Line = "save",
+) -> Response:
+    """One form, three buttons: preview (nothing saved), save, approve and send."""
+    edit = {"text": text, "subject": subject, "base_version": base_version}
+    if action == "preview":
+        html = text_as_html(text, ref.upper(), settings.templates_dir)
+        return _page(request, session, ref, edit=edit, preview=html)
+    email = login.reviewer.email
+    try:
+        if action == "approve":
+            outbound = review.approve(session, settings, ref, email, text, subject, base_version)
+        else:
+            review.save_draft(session, settings, ref, email, text, subject, base_version)
+    except ReviewError as error:
+        return _refused(request, session, ref, error, edit=edit)
+    session.commit()
+    if action != "approve":
+        return back(f"/cases/{ref}", "Draft saved.")
+    return back(f"/cases/{ref}", _queue(request, outbound.id, "Approved: the answer"))
+
+
+def _queue(request: Request, outbound_id: int, what: str) -> str:
+    """Hand a committed outbox row to the send task; if the broker is down, the sweep will."""
+    try:
+        console(request).enqueue_send(outbound_id)
+    except Exception as error:
+        log.warning("could not queue outbound %s (%s); the sweep will", outbound_id, error)
+        return f"{what} is stored; the queue is unreachable, the sweep will send it."
+    return f"{what} is on its way."
+
+
+@router.post("/cases/{ref}/reject")
+def reject_case(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    settings: SettingsDep,
+    ref: str,
+    reason: Text,
+    send_refusal: Line = "",
+) -> Response:
+    try:
+        review.reject(
+            session,
+            ref,
+            login.reviewer.email,
+            reason,
+            settings=settings,
+            send_refusal=bool(send_refusal),
+        )
+    except ReviewError as error:
+        return _refused(request, session, ref, error)
+    session.commit()
+    notice = "Rejected."
+    if send_refusal:
+        row = review.view_case(session, ref).outbound[-1]
+        notice = _queue(request, row.id, "Rejected: the refusal")
+    return back(f"/cases/{ref}", notice)
+
+
+@router.post("/cases/{ref}/ask")
+def ask_sender(
+    request: Request, login: PageLogin, session: DB, settings: SettingsDep, ref: str, question: Text
+) -> Response:
+    try:
+        outbound = review.ask_sender(session, settings, ref, login.reviewer.email, question)
+    except ReviewError as error:
+        return _refused(request, session, ref, error, question=question)
+    session.commit()
+    return back(f"/cases/{ref}", _queue(request, outbound.id, "The question to the sender"))
+
+
+@router.get("/cases/{ref}/mail/{inbound_id}/attachments/{index}")
+def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: int) -> Response:
+    """An attachment, always as a download (never shown inline), by its index in the mail."""
+    try:
+        view = review.view_case(session, ref)
+    except ReviewError as error:
+        raise HTTPException(404, str(error)) from error
+    inbound = next((m for m in view.inbound if m.id == inbound_id), None)
+    if inbound is None:
+        raise HTTPException(404, f"case {ref} has no mail {inbound_id}")
+    try:
+        info, data = attachment(inbound.raw, index)
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from error
+    name = info.filename.replace('"', "'")
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"},
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

@@ -1,0 +1,179 @@
+"""Console pages: login, logout, the queue, one's own password."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+
+from consultant.cases import audit
+from consultant.db.models import CaseState, Reviewer
+from consultant.pipeline.queue import UNASSIGNED, review_queue
+from consultant.reviewers import ReviewerError, check_password, hash_password
+from consultant.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    clear_failures,
+    end_session,
+    new_token,
+    record_failure,
+    start_session,
+    throttled,
+    tokens_match,
+)
+from consultant.web.deps import DB, PageLogin, SettingsDep, safe_next
+
+router = APIRouter(include_in_schema=False)
+STATES = [state.value for state in CaseState]
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render console page `name` with the login and its CSRF token in reach."""
+    login = getattr(request.state, "login", None)
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, {"login": login, **context}, status_code=status
+    )
+    return response
+
+
+def back(url: str, message: str = "") -> RedirectResponse:
+    """Post/redirect/get: after a change, show the page again (with a notice)."""
+    sep = "&" if "?" in url else "?"
+    from urllib.parse import quote
+
+    return RedirectResponse(url + (f"{sep}notice={quote(message)}" if message else ""), 303)
+
+
+def secure(settings: Any) -> bool:
+    return str(settings.web_base_url).startswith("https://")
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/login")
+def login_form(request: Request, settings: SettingsDep, next: str = "/") -> Response:
+    token = new_token()
+    page = render(request, "login.html.j2", csrf=token, next=safe_next(next), error="")
+    page.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(settings)
+    )
+    return page
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DB,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        raise HTTPException(403, "the login form expired; reload the page and try again")
+    client = request.client.host if request.client else "unknown"
+    wait = throttled(session, settings, email, client)
+    if wait:
+        return _login_again(request, 429, f"Too many failed logins. Try again in {wait} s.")
+    reviewer = check_password(session, email, password)
+    if reviewer is None:
+        record_failure(session, settings, email, client)
+        audit(session, email.strip().lower()[:320] or "?", "login.failed", None, client=client)
+        session.commit()
+        return _login_again(request, 401, "Wrong address or password.")
+    clear_failures(session, email)
+    token = start_session(session, settings, reviewer)
+    audit(session, reviewer.email, "login", None, client=client)
+    session.commit()
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(settings.session_lifetime),
+        httponly=True,
+        samesite="lax",
+        secure=secure(settings),
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _login_again(request: Request, status: int, error: str) -> Response:
+    token = new_token()
+    page = render(request, "login.html.j2", status, csrf=token, next="/", error=error)
+    page.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return page
+
+
+@router.post("/logout")
+def logout(login: PageLogin, session: DB) -> Response:
+    end_session(session, login)
+    audit(session, login.reviewer.email, "logout", None)
+    session.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def queue(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    settings: SettingsDep,
+    state: Annotated[list[str] | None, Query()] = None,
+    assignee: str = "",
+    code: str = "",
+    notice: str = "",
+) -> Response:
+    states = tuple(s for s in state or [] if s in STATES) or None
+    items = review_queue(session, settings, states=states, assignee=assignee, code=code)
+    reviewers = session.scalars(select(Reviewer.email).order_by(Reviewer.email)).all()
+    return render(
+        request,
+        "queue.html.j2",
+        items=items,
+        states=STATES,
+        chosen=states or ("drafted", "in_review"),
+        assignee=assignee,
+        code=code,
+        reviewers=reviewers,
+        unassigned=UNASSIGNED,
+        notice=notice,
+    )
+
+
+@router.get("/account")
+def account(request: Request, login: PageLogin, notice: str = "") -> Response:
+    return render(request, "account.html.j2", notice=notice, error="")
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    current: Annotated[str, Form(max_length=1024)] = "",
+    new: Annotated[str, Form(max_length=1024)] = "",
+    repeat: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    reviewer = session.get(Reviewer, login.reviewer.id)
+    if reviewer is None or check_password(session, reviewer.email, current) is None:
+        return render(
+            request, "account.html.j2", 400, notice="", error="The current password is wrong."
+        )
+    if new != repeat:
+        return render(request, "account.html.j2", 400, notice="", error="The new passwords differ.")
+    try:
+        reviewer.password_hash = hash_password(new)
+    except ReviewerError as error:
+        return render(request, "account.html.j2", 400, notice="", error=str(error))
+    audit(session, reviewer.email, "reviewer.password_changed", None)
+    session.commit()
+    return back("/account", "Password changed.")
