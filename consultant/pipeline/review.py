@@ -53,6 +53,12 @@ class CaseView:
     outbound: list[OutboundMessage]
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    case: Case
+    refusal: OutboundMessage | None  # the polite refusal's outbox row, when one was asked for
+
+
 def get_case(session: Session, ref: str) -> Case:
     """The case with public reference `ref`, or ReviewError."""
     case = session.execute(select(Case).where(Case.ref == ref.strip().upper())).scalar_one_or_none()
@@ -277,7 +283,7 @@ def reject(
     *,
     settings: Settings | None = None,
     send_refusal: bool = False,
-) -> Case:
+) -> Rejection:
     """Close the case without an answer; the reason goes into the case and the audit log.
 
     With `send_refusal`, the asker gets the polite refusal template (its
@@ -297,12 +303,13 @@ def reject(
         sources=REVIEWABLE,
     ):
         raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
-    if send_refusal:
-        if settings is None:
-            raise ReviewError("sending a refusal needs the settings")
-        row = _template_row(session, settings, case, "refusal", reviewer, reason=reason.strip())
-        audit(session, reviewer, "refusal.queued", case.id, outbound_id=row.id)
-    return case
+    if not send_refusal:
+        return Rejection(case, None)
+    if settings is None:
+        raise ReviewError("sending a refusal needs the settings")
+    row = _template_row(session, settings, case, "refusal", reviewer, reason=reason.strip())
+    audit(session, reviewer, "refusal.queued", case.id, outbound_id=row.id)
+    return Rejection(case, row)
 
 
 def ask_sender(

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.message import EmailMessage
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from consultant.db.models import AuditEntry, Case, CaseState, Draft, OutboundMessage
+from consultant.db.models import (
+    AuditEntry,
+    Case,
+    CaseState,
+    Draft,
+    InboundMessage,
+    OutboundMessage,
+)
 from consultant.db.session import session_scope
 from consultant.settings import Settings
-from tests.web.conftest import REVIEWER, Sent
+from tests.web.conftest import REVIEWER, Sent, process
 
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]
 
@@ -97,3 +105,31 @@ def test_post_without_csrf_token_is_refused(client_for: Login, case_ref: str) ->
     response = client.post(f"/cases/{case_ref}/claim", data={})
     assert response.status_code == 403
     assert "CSRF" in response.text
+
+
+def test_attachment_downloads_only_as_a_file_and_only_from_its_own_case(
+    client_for: Login, case_ref: str, console_db: Settings
+) -> None:
+    mail = EmailMessage()
+    mail["From"] = "Dana Biller <dana.biller@example-clinic.org>"
+    mail["To"] = "consult@localhost"
+    mail["Subject"] = "Op note for 27447"
+    mail["Message-ID"] = "<attach-1@example-clinic.org>"
+    mail.set_content("Can I bill 27447 with 20700? Op note attached.")
+    note = b"<script>alert(1)</script> operative note\n"
+    mail.add_attachment(note, maintype="text", subtype="html", filename="op note.html")
+    ref = process(console_db, mail.as_bytes())
+    with session_scope(console_db) as session:
+        inbound_id = session.scalars(
+            select(InboundMessage.id).where(InboundMessage.rfc_message_id == mail["Message-ID"])
+        ).one()
+    client, _ = client_for(REVIEWER)
+    page = client.get(f"/cases/{ref}")
+    url = f"/cases/{ref}/mail/{inbound_id}/attachments/0"
+    assert url in page.text and "op note.html" in page.text
+    download = client.get(url)
+    assert download.status_code == 200 and download.content == note
+    assert download.headers["content-type"] == "application/octet-stream"
+    assert download.headers["content-disposition"] == "attachment; filename*=UTF-8''op%20note.html"
+    assert client.get(f"/cases/{case_ref}/mail/{inbound_id}/attachments/0").status_code == 404
+    assert client.get(f"/cases/{ref}/mail/{inbound_id}/attachments/1").status_code == 404

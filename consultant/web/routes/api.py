@@ -276,7 +276,7 @@ def reject(
 ) -> RejectedOut:
     """Close the case without an answer; with `send_refusal`, mail the polite refusal."""
     with refusals():
-        case = review.reject(
+        rejection = review.reject(
             session,
             ref,
             login.email,
@@ -285,12 +285,9 @@ def reject(
             send_refusal=body.send_refusal,
         )
     session.commit()
-    refusal = None
-    if body.send_refusal:
-        newest = select(OutboundMessage).where(OutboundMessage.case_id == case.id)
-        row = session.scalars(newest.order_by(OutboundMessage.id.desc()).limit(1)).one()
-        refusal = _queued(request, row)
-    return RejectedOut(**_case_out(session, case).model_dump(), refusal=refusal)
+    row = rejection.refusal
+    refusal = _queued(request, row) if row is not None else None
+    return RejectedOut(**_case_out(session, rejection.case).model_dump(), refusal=refusal)
 
 
 @cases.post("/cases/{ref}/ask", **changes(404, 422))

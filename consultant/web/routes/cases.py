@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
+from consultant.db.models import InboundMessage
 from consultant.errors import Conflict, ReviewError
 from consultant.mailer.render import text_as_html
 from consultant.pipeline import review
@@ -120,7 +122,7 @@ def reject_case(
     send_refusal: Line = "",
 ) -> Response:
     try:
-        review.reject(
+        rejection = review.reject(
             session,
             ref,
             login.reviewer.email,
@@ -131,10 +133,8 @@ def reject_case(
     except ReviewError as error:
         return _refused(request, session, ref, error)
     session.commit()
-    notice = "Rejected."
-    if send_refusal:
-        row = review.view_case(session, ref).outbound[-1]
-        notice = _queue(request, row.id, "Rejected: the refusal")
+    row = rejection.refusal
+    notice = _queue(request, row.id, "Rejected: the refusal") if row else "Rejected."
     return back(f"/cases/{ref}", notice)
 
 
@@ -154,11 +154,11 @@ def ask_sender(
 def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: int) -> Response:
     """An attachment, always as a download (never shown inline), by its index in the mail."""
     try:
-        view = review.view_case(session, ref)
+        case = review.get_case(session, ref)
     except ReviewError as error:
         raise HTTPException(404, str(error)) from error
-    inbound = next((m for m in view.inbound if m.id == inbound_id), None)
-    if inbound is None:
+    inbound = session.get(InboundMessage, inbound_id)  # only this mail's bytes are read
+    if inbound is None or inbound.case_id != case.id:
         raise HTTPException(404, f"case {ref} has no mail {inbound_id}")
     try:
         info, data = attachment(inbound.raw, index)
@@ -168,11 +168,5 @@ def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: in
     return Response(
         data,
         media_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"},
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
     )
-
-
-def _quote(name: str) -> str:
-    from urllib.parse import quote
-
-    return quote(name, safe="")

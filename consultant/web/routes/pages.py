@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -41,8 +42,6 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
 def back(url: str, message: str = "") -> RedirectResponse:
     """Post/redirect/get: after a change, show the page again (with a notice)."""
     sep = "&" if "?" in url else "?"
-    from urllib.parse import quote
-
     return RedirectResponse(url + (f"{sep}notice={quote(message)}" if message else ""), 303)
 
 
