@@ -142,6 +142,16 @@ def production(
     )
 
 
+@pytest.fixture
+def private_redis() -> Iterator[Any]:
+    """A redis-server of the test's own (not started yet), for tests that stop it."""
+    from tests.integration.servers import PrivateRedis
+
+    server = PrivateRedis(free_port())
+    yield server
+    server.stop()
+
+
 # --- SMTP peers ---------------------------------------------------------------
 
 

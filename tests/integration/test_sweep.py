@@ -8,11 +8,9 @@ Celery beat's sweep enqueues the mail for the worker. Nothing is lost.
 from __future__ import annotations
 
 import smtplib
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from consultant.db.models import Draft, InboundMessage, InboundState
@@ -21,59 +19,13 @@ from consultant.settings import Settings
 from tests.conftest import mail_bytes, set_env
 from tests.integration.conftest import (
     Child,
-    free_port,
-    redis_server_binary,
     wait_for,
     wait_for_port,
     worker_ready,
 )
+from tests.integration.servers import PrivateRedis
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
-
-
-class PrivateRedis:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                redis_server_binary(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis("127.0.0.1", self.port)
-        wait_for(lambda: _pings(client), f"private redis on port {self.port}")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(30)
-            self.process = None
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis(free_port())
-    yield server
-    server.stop()
 
 
 def test_mail_stored_while_broker_is_down_is_processed_after_it_returns(

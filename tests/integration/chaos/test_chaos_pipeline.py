@@ -1,0 +1,190 @@
+"""Faults in the processing path: a worker killed, the broker restarted empty,
+the database restarted, each in the middle of a 500-mail batch sent through
+the real SMTP intake to real Celery workers on PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from consultant.db.migrate import upgrade
+from consultant.db.models import Draft
+from consultant.db.session import dispose_engines, session_scope
+from consultant.settings import Settings
+from tests.integration.chaos.conftest import (
+    BATCH,
+    Feeder,
+    Mail,
+    Tally,
+    assert_whole,
+    chaos_env,
+    count_mail,
+    record,
+    settle,
+    with_clinic,
+)
+from tests.integration.conftest import (
+    Child,
+    free_port,
+    wait_for,
+    wait_for_port,
+    worker_ready,
+)
+from tests.integration.servers import PrivatePostgres, PrivateRedis, private_postgres
+
+pytestmark = [
+    pytest.mark.chaos,
+    pytest.mark.integration,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(600),
+]
+
+
+def drafts(settings: Settings) -> int:
+    with session_scope(settings) as session:
+        return int(session.scalar(select(func.count()).select_from(Draft)) or 0)
+
+
+def start_pipeline(spawn: Callable[..., Child], settings: Settings) -> tuple[Child, Child]:
+    """Worker (2 processes), beat (the sweep) and SMTP intake; returns (worker, intake)."""
+    worker = spawn("worker", "--concurrency", "2")
+    spawn("beat")
+    intake = spawn("intake")
+    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
+    wait_for_port(settings.smtp_port, intake)
+    return worker, intake
+
+
+def pool_processes(worker: Child) -> list[int]:
+    """The pids of the worker's pool processes (its children)."""
+    pid = worker.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children]
+
+
+def tally(name: str, fault: str, settings: Settings, feeder: Feeder, notes: str = "") -> Tally:
+    settle(settings, feeder.accepted)
+    cases, drafted, duplicates, lost = count_mail(settings, feeder.accepted)
+    deferred = sum(feeder.deferrals.values())
+    notes = "; ".join(filter(None, [notes, f"{deferred} deferrals" if deferred else ""]))
+    return record(
+        Tally(name, fault, len(feeder.accepted), cases, drafted, 0, duplicates, lost, notes)
+    )
+
+
+@pytest.mark.parametrize("target", ["pool", "whole"])
+def test_worker_killed_with_tasks_in_flight_loses_and_doubles_nothing(
+    target: str,
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    spawn: Callable[..., Child],
+    mails: list[Mail],
+    feeder_for: Callable[[int, list[Mail]], Feeder],
+) -> None:
+    settings = chaos_env(monkeypatch, env)
+    with_clinic(settings)
+    worker, _ = start_pipeline(spawn, settings)
+    feeder = feeder_for(settings.smtp_port, mails)
+
+    wait_for(lambda: feeder.progress() and drafts(settings) >= 100, "100 drafts", 180)
+    at_kill = drafts(settings)
+    if target == "pool":  # the pool processes die mid-task; the main process replaces them
+        for pid in pool_processes(worker):
+            os.kill(pid, signal.SIGKILL)
+        fault = f"kill -9 of both pool processes at {at_kill} drafts"
+    else:  # the whole worker dies; its unacknowledged tasks wait for the sweep
+        os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.wait()
+        replacement = spawn("worker", "--concurrency", "2", name="worker-2")
+        wait_for(worker_ready(replacement), "the replacement worker", 120)
+        fault = f"kill -9 of the worker (main and pool) at {at_kill} drafts, then a new one"
+    feeder.join()
+
+    if target == "pool":
+        wait_for(lambda: "WorkerLostError" in worker.output(), "the worker to see its loss")
+        in_flight = worker.output().count("Task handler raised error: WorkerLostError")
+        assert in_flight >= 1, "a task was in flight when its process died"
+        fault += f" ({in_flight} tasks in flight)"
+
+    result = tally(f"worker kill -9 ({target})", fault, settings, feeder)
+    assert 100 <= at_kill < BATCH, "the kill landed mid-batch"
+    assert_whole(result, BATCH)
+
+
+def test_broker_restarted_empty_mid_batch_every_stored_mail_is_drafted(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    private_redis: PrivateRedis,
+    spawn: Callable[..., Child],
+    mails: list[Mail],
+    feeder_for: Callable[[int, list[Mail]], Feeder],
+) -> None:
+    private_redis.start()
+    settings = chaos_env(monkeypatch, env, broker_url=private_redis.url)
+    with_clinic(settings)
+    start_pipeline(spawn, settings)
+    feeder = feeder_for(settings.smtp_port, mails)
+
+    wait_for(lambda: feeder.progress() >= 150, "150 mails accepted", 120)
+    private_redis.stop()  # no persistence: every queued task is gone
+    at_stop = len(feeder.accepted)
+    time.sleep(5)
+    during = len(feeder.accepted) - at_stop
+    private_redis.start()
+    feeder.join()
+
+    fault = f"Redis stopped at {at_stop} accepted for 5 s, restarted empty"
+    result = tally("Redis restart", fault, settings, feeder, f"{during} accepted while down")
+    assert not feeder.refused, feeder.refused
+    assert during > 0, "the intake kept accepting while the broker was down"
+    assert_whole(result, BATCH)
+
+
+@pytest.fixture
+def own_postgres(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> Iterator[tuple[PrivatePostgres, Settings]]:
+    with private_postgres() as server:
+        url = server.create_database("consultant")
+        settings = chaos_env(
+            monkeypatch, env, database_url=url, broker_url=redis_url, smtp_port=str(free_port())
+        )
+        upgrade(settings)
+        yield server, settings
+        dispose_engines()
+
+
+def test_database_restarted_mid_batch_intake_defers_and_nothing_is_lost(
+    own_postgres: tuple[PrivatePostgres, Settings],
+    spawn: Callable[..., Child],
+    mails: list[Mail],
+    feeder_for: Callable[[int, list[Mail]], Feeder],
+) -> None:
+    server, settings = own_postgres
+    with_clinic(settings)
+    start_pipeline(spawn, settings)
+    feeder = feeder_for(settings.smtp_port, mails)
+
+    wait_for(lambda: feeder.progress() >= 150 and drafts(settings) >= 10, "150 accepted", 180)
+    at_stop = len(feeder.accepted)
+    server.stop("immediate")  # as after a crash: sessions cut, no checkpoint
+    time.sleep(3)
+    server.start()
+    feeder.join()
+
+    fault = f"PostgreSQL crashed (stop -m immediate) at {at_stop} accepted, up after 3 s"
+    result = tally("PostgreSQL restart", fault, settings, feeder)
+    assert not feeder.refused, feeder.refused
+    assert at_stop < BATCH, "the restart landed mid-batch"
+    assert sum(feeder.deferrals.values()) > 0, "the intake deferred mail while it could not store"
+    assert_whole(result, BATCH)
