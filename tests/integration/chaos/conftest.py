@@ -213,7 +213,10 @@ def count_mail(settings: Settings, accepted: set[str]) -> tuple[int, int, int, i
     """(cases, drafts, duplicates, lost) for the accepted Message-IDs, from the database."""
     with session_scope(settings) as session:
         rows = session.execute(select(InboundMessage.rfc_message_id, InboundMessage.case_id)).all()
-        drafts_per_case = Counter(session.scalars(select(Draft.case_id)))
+        # Drafts the pipeline made (a reviewer's edit is a new version by its author).
+        drafts_per_case = Counter(
+            session.scalars(select(Draft.case_id).where(Draft.author == "system"))
+        )
         case_ids = set(session.scalars(select(Case.id)))
     rows_per_mail = Counter(message_id for message_id, _ in rows)
     case_of = {message_id: case_id for message_id, case_id in rows if case_id is not None}
