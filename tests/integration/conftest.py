@@ -6,6 +6,7 @@ Under CI=true a missing server fails the test; elsewhere it skips with why.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -163,8 +164,11 @@ class Sink:
     port: int
     envelopes: list[Envelope] = field(default_factory=list)
     answer: str = "250 2.0.0 OK"
+    delay: float = 0.0  # seconds each DATA takes before the answer
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.answer.startswith("250"):
             self.envelopes.append(envelope)
         return self.answer

@@ -4,9 +4,12 @@ back: every answer arrives exactly once, or its duplicate is flagged.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 
 import pytest
@@ -31,7 +34,14 @@ from tests.integration.chaos.conftest import (
     with_clinic,
 )
 from tests.integration.chaos.test_chaos_pipeline import start_pipeline
-from tests.integration.conftest import Child, Sink, free_port, use_relay, wait_for
+from tests.integration.conftest import (
+    Child,
+    Sink,
+    free_port,
+    use_relay,
+    wait_for,
+    worker_ready,
+)
 from workers.app import celery_config
 
 pytestmark = [
@@ -106,41 +116,46 @@ def outbox_states(settings: Settings) -> Counter[str]:
         return Counter(session.scalars(select(OutboundMessage.state)))
 
 
-def test_relay_down_while_sending_approved_answers_each_arrives_exactly_once(
-    production: Settings,
-    env: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
-    relay: Relay,
+@dataclass
+class Answers:
+    """A drafted batch with ANSWERS of its cases approved and their sends queued."""
+
+    settings: Settings
+    feeder: Feeder
+    approved: list[tuple[int, str]]
+
+
+def approved_batch(
     spawn: Callable[..., Child],
+    settings: Settings,
     mails: list[Mail],
     feeder_for: Callable[[int, list[Mail]], Feeder],
-) -> None:
-    use_relay(env, relay.sink)
-    settings = chaos_env(monkeypatch, env, max_send_attempts="12")
+) -> tuple[Answers, Child]:
+    """Draft the batch, approve ANSWERS cases and queue their sends; returns the worker too."""
     with_clinic(settings)
-    start_pipeline(spawn, settings)
+    worker, _ = start_pipeline(spawn, settings)
     feeder = feeder_for(settings.smtp_port, mails)
     feeder.join()
     settle(settings, feeder.accepted)
-
     approved = approve_cases(settings, ANSWERS)
     producer = Celery("chaos-producer")
     producer.config_from_object(celery_config(settings))
     for outbound_id, _ in approved:
         producer.send_task("pipeline.send_outbound", (outbound_id,))
-    wait_for(lambda: len(relay.sink.envelopes) >= 40, "40 answers at the relay", 120)
-    relay.down()
-    at_down = len(relay.sink.envelopes)
-    time.sleep(DOWN_FOR)
-    relay.up()
+    return Answers(settings, feeder, approved), worker
+
+
+def delivery_tally(name: str, fault: str, answers: Answers, relay: Relay) -> Tally:
+    """Wait for every answer to be sent, then count deliveries at the relay."""
+    settings = answers.settings
     wait_for(
         lambda: outbox_states(settings)[OutboundState.SENT] == ANSWERS,
         f"{ANSWERS} answers sent",
         240,
     )
-
     delivered = relay.delivered()
-    wanted = {message_id for _, message_id in approved}
+    wanted = {message_id for _, message_id in answers.approved}
+    assert set(delivered) == wanted, "only the approved answers reach the relay"
     with session_scope(settings) as session:
         flagged = set(
             session.scalars(
@@ -153,22 +168,75 @@ def test_relay_down_while_sending_approved_answers_each_arrives_exactly_once(
             1 for attempts in session.scalars(select(OutboundMessage.attempts)) if attempts > 1
         )
     doubled = {m for m, n in delivered.items() if n > 1}
-    cases, drafted, duplicates, lost = count_mail(settings, feeder.accepted)
-    result = record(
+    cases, drafted, duplicates, lost = count_mail(settings, answers.feeder.accepted)
+    notes = f"{retried} answers retried; {len(flagged)} flagged possible duplicates"
+    notes += f", {len(doubled & flagged)} of them delivered twice"
+    return record(
         Tally(
-            "relay down while sending",
-            f"relay down for {DOWN_FOR:.0f} s at {at_down} of {ANSWERS} answers delivered",
-            len(feeder.accepted),
+            name,
+            fault,
+            len(answers.feeder.accepted),
             cases,
             drafted,
             sum(1 for m in wanted if delivered[m] >= 1),
-            duplicates + sum(delivered[m] - 1 for m in doubled - flagged),
+            duplicates + sum(delivered[m] - 1 for m in doubled - flagged),  # silent ones only
             lost + sum(1 for m in wanted if delivered[m] == 0),
-            f"{retried} answers retried; {len(doubled & flagged)} flagged possible duplicates",
+            notes,
         )
     )
+
+
+def test_relay_down_while_sending_approved_answers_each_arrives_exactly_once(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    relay: Relay,
+    spawn: Callable[..., Child],
+    mails: list[Mail],
+    feeder_for: Callable[[int, list[Mail]], Feeder],
+) -> None:
+    use_relay(env, relay.sink)
+    settings = chaos_env(monkeypatch, env, max_send_attempts="12")
+    answers, _ = approved_batch(spawn, settings, mails, feeder_for)
+
+    wait_for(lambda: len(relay.sink.envelopes) >= 40, "40 answers at the relay", 120)
+    relay.down()
+    at_down = len(relay.sink.envelopes)
+    time.sleep(DOWN_FOR)
+    relay.up()
+
+    fault = f"relay down for {DOWN_FOR:.0f} s at {at_down} of {ANSWERS} answers delivered"
+    result = delivery_tally("relay down while sending", fault, answers, relay)
     assert at_down < ANSWERS, "the relay went down mid-send"
-    assert retried > 0, "some answers met the relay down"
-    assert set(delivered) == wanted, "only the approved answers, all of them"
+    assert "0 answers retried" not in result.notes, "some answers met the relay down"
+    assert "0 flagged" in result.notes, "a refused connection is no possible duplicate"
+    assert result.sent == ANSWERS
+    assert_whole(result, BATCH)
+
+
+def test_worker_killed_while_sending_answers_none_lost_none_silently_doubled(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    relay: Relay,
+    spawn: Callable[..., Child],
+    mails: list[Mail],
+    feeder_for: Callable[[int, list[Mail]], Feeder],
+) -> None:
+    relay.sink.delay = 0.05  # each DATA takes a while: sends are in flight at the kill
+    use_relay(env, relay.sink)
+    settings = chaos_env(monkeypatch, env, sending_stale_after="5")
+    answers, worker = approved_batch(spawn, settings, mails, feeder_for)
+
+    wait_for(lambda: len(relay.sink.envelopes) >= 40, "40 answers at the relay", 120)
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait()
+    at_kill = len(relay.sink.envelopes)
+    replacement = spawn("worker", "--concurrency", "2", name="worker-2")
+    wait_for(worker_ready(replacement), "the replacement worker", 120)
+
+    fault = f"kill -9 of the worker at {at_kill} of {ANSWERS} answers delivered, then a new one"
+    result = delivery_tally("worker kill -9 while sending", fault, answers, relay)
+    assert at_kill < ANSWERS, "the kill landed mid-send"
     assert result.sent == ANSWERS
     assert_whole(result, BATCH)
