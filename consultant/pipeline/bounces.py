@@ -45,11 +45,14 @@ class Bounce:
 _ACTIONS = ("failed", "delayed", "delivered", "relayed", "expanded")
 _STATUS_PARTS = ("message/delivery-status", "message/global-delivery-status")
 _NOT_BOUNCES = ("feedback-report", "disposition-notification")
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-_ID_LINE = re.compile(r"^[ \t>]*message-id[ \t]*:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+# No control characters: the ids are database query parameters (PostgreSQL refuses NUL).
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
+_ID_LINE = re.compile(
+    r"^[ \t>]*message-id[ \t]*:\s*(<[^<>\s\x00-\x1f\x7f]+>)", re.IGNORECASE | re.MULTILINE
+)
 # The lookbehind starts a match only at a word's start: without it a long
-# word with no "@" costs quadratic time.
-_ADDRESS = r"(?<![^\s<>()\[\]\"',;:@])[^\s<>()\[\]\"',;:@]++@[a-z0-9][a-z0-9.-]*+"
+# word with no "@" costs quadratic time. NUL ends an address (PostgreSQL refuses it).
+_ADDRESS = r"(?<![^\s<>()\[\]\"',;:@\x00])[^\s<>()\[\]\"',;:@\x00]++@[a-z0-9][a-z0-9.-]*+"
 # An enhanced status code, not part of a longer dotted number such as an IP.
 _STATUS = re.compile(r"(?<![\d.])([245])\.([0-7])\.(\d{1,3})(?!\.?\d)")
 _REPLY_STATUS = re.compile(r"\b([245])\d\d[ -]#?([245]\.[0-7]\.\d{1,3})(?!\.?\d)")
@@ -301,7 +304,7 @@ def _diagnostic_line(notice: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(value.split())[:500]
+    return " ".join(value.replace("\x00", "").split())[:500]
 
 
 def _original_ids(msg: Message, parts: list[Message], known: str, text: str) -> tuple[str, ...]:
@@ -381,9 +384,14 @@ def _payload_bytes(part: Message, payload: object) -> object:
 def _block_text(block: Message) -> str:
     try:
         items = block.raw_items()
-        return "\n".join(f"{name}: {' '.join(str(value).split())}" for name, value in items)
+        return "\n".join(f"{name}: {' '.join(_text(str(value)).split())}" for name, value in items)
     except MAIL_ERRORS:
         return ""
+
+
+def _text(value: str) -> str:
+    """A raw header value with its 8-bit bytes (kept as surrogates) read as UTF-8."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _charset(part: Message) -> str:

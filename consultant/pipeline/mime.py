@@ -91,7 +91,7 @@ def decode_bytes(data: bytes, label: str | None = None) -> tuple[str, bool]:
     if declared:
         try:
             return data.decode(declared), False
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeError, LookupError):  # "idna" and the like raise UnicodeError
             pass
     try:
         return data.decode("utf-8"), bool(label and declared != "utf-8")
@@ -101,7 +101,10 @@ def decode_bytes(data: bytes, label: str | None = None) -> tuple[str, bool]:
         guess = from_bytes(data[:_SNIFF_LIMIT]).best()
         if guess is not None and guess.encoding:
             return data.decode(guess.encoding, errors="replace"), True
-    return data.decode(declared or "cp1252", errors="replace"), True
+    try:
+        return data.decode(declared or "cp1252", errors="replace"), True
+    except (UnicodeError, LookupError):  # codecs such as "idna" know no "replace"
+        return data.decode("cp1252", errors="replace"), True
 
 
 def _decode_word(charset: str, encoding: str, text: str) -> str:
@@ -120,7 +123,8 @@ def decode_words(value: str) -> str:
     if "=?" not in value:
         return value
     value = _BETWEEN_WORDS.sub(r"\1\2", value)  # whitespace between words is not text
-    return _ENCODED_WORD.sub(lambda m: _decode_word(m.group(1), m.group(2), m.group(3)), value)
+    decoded = _ENCODED_WORD.sub(lambda m: _decode_word(m.group(1), m.group(2), m.group(3)), value)
+    return decoded.replace("\x00", "")  # "=00" is no text, and PostgreSQL refuses NUL
 
 
 def _raw_text(value: str) -> str:
@@ -140,8 +144,9 @@ def raw_headers(msg: Message, name: str) -> list[str]:
         items = list(msg.raw_items())
     except MAIL_ERRORS:
         return []
+    # NUL is never header text, and PostgreSQL refuses it in every text column.
     return [
-        _SPACE.sub(" ", _raw_text(str(value))).strip()
+        _SPACE.sub(" ", _raw_text(str(value)).replace("\x00", "")).strip()
         for key, value in items
         if str(key).strip().lower() == lowered
     ]
@@ -229,8 +234,8 @@ def param(part: Message, name: str, header_name: str = "Content-Type") -> str:
     if isinstance(value, tuple):
         charset, _, text = value
         data = text.encode("latin-1", "replace") if isinstance(text, str) else b""
-        return decode_bytes(data, charset or "utf-8")[0]
-    return decode_words(str(value or ""))
+        return decode_bytes(data, charset or "utf-8")[0].replace("\x00", "")
+    return decode_words(str(value or "")).replace("\x00", "")
 
 
 def filename(part: Message) -> str:
@@ -250,13 +255,22 @@ def transfer_encoding(part: Message) -> str:
     return values[0].strip().strip("\"'").lower() if values else ""
 
 
+def payload(part: Message) -> object:
+    """The part's payload as the stdlib holds it; None when reading it raises (8-bit text
+    whose charset names a codec such as "idna" makes get_payload() raise UnicodeError)."""
+    try:
+        return part.get_payload()
+    except MAIL_ERRORS:
+        return None
+
+
 def payload_bytes(part: Message, limit: int) -> tuple[bytes, bool]:
     """The decoded body of a leaf part, at most `limit` bytes; and whether it was cut.
 
     The encoded text is cut before decoding, so a huge attachment never costs
     more memory than `limit` (base64 is cut on a 4-character boundary).
     """
-    raw = part.get_payload(decode=False)
+    raw = payload(part)
     if not isinstance(raw, str):
         return b"", False
     cte = transfer_encoding(part)
@@ -264,7 +278,10 @@ def payload_bytes(part: Message, limit: int) -> tuple[bytes, bool]:
     cut = len(raw) > budget
     if cut:
         raw = raw[:budget]
-    data = raw.encode("utf-8", "surrogateescape")
+    try:
+        data = raw.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # "utf-7" text can decode to surrogates no escape made
+        data = raw.encode("utf-8", "replace")
     try:
         if cte == "base64":
             decoded = base64.b64decode(_whole_base64(data, cut))
@@ -309,7 +326,7 @@ EXACT_SIZE_LIMIT = 4 * 1024 * 1024
 
 def encoded_size(part: Message) -> int:
     """The decoded size of a leaf part: exact up to EXACT_SIZE_LIMIT, else estimated."""
-    raw = part.get_payload(decode=False)
+    raw = payload(part)
     if not isinstance(raw, str):
         return 0
     if len(raw) <= EXACT_SIZE_LIMIT:

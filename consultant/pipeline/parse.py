@@ -34,8 +34,10 @@ from consultant.pipeline.robots import robot_reason
 MAX_TEXT = 2 * 1024 * 1024  # bytes of one text part decoded; the rest stays in the raw mail
 MAX_PARTS = 1000
 MAX_FORWARDED = 5
+TOO_DEEP = "MIME parts nested too deeply to read (hundreds of levels)"
 SYNTHETIC_ID_DOMAIN = "@consultant.invalid>"
-_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+# No control characters: thread ids are database query parameters (PostgreSQL refuses NUL).
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 UUENCODED = re.compile(r"^begin [0-7]{3,4} ([^\n]+)\n(?:[^\n]*\n){0,100000}?end[ \t]*$", re.M)
 _PGP_SIGNED = re.compile(r"^-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash: [^\n]*\n)*\n?", re.M)
@@ -103,8 +105,12 @@ class ParsedMessage:
 
 
 def load(raw: bytes) -> EmailMessage:
-    """The stdlib's message tree of `raw` (policy.default); never raises on bad MIME."""
-    msg = message_from_bytes(raw, policy=policy.default)
+    """The stdlib's message tree of `raw` (policy.default); never raises on bad MIME,
+    except Quarantine for nesting deeper than the stdlib's parser can follow."""
+    try:
+        msg = message_from_bytes(raw, policy=policy.default)
+    except RecursionError:
+        raise Quarantine(TOO_DEEP) from None
     assert isinstance(msg, EmailMessage)
     return msg
 
@@ -206,7 +212,7 @@ def walk_parts(part: Message, walk: mime.Walk, depth: int) -> None:
         walk.cut = True
         return
     ctype = mime.content_type(part)
-    payload = part.get_payload()
+    payload = mime.payload(part)
     if part.is_multipart() and isinstance(payload, list):
         subs = [s for s in payload if isinstance(s, Message)]
         if ctype == "multipart/encrypted":

@@ -80,8 +80,8 @@ class IntakeHandler:
                 session,
                 raw,
                 source="smtp",
-                envelope_from=envelope.mail_from or "",
-                envelope_to=list(envelope.rcpt_tos),
+                envelope_from=storable(envelope.mail_from or ""),
+                envelope_to=[storable(address) for address in envelope.rcpt_tos],
             )
         log.info(
             "inbound %s %s (%d bytes)",
@@ -90,6 +90,14 @@ class IntakeHandler:
             len(raw),
         )
         return stored
+
+
+def storable(address: str) -> str:
+    """An envelope address as text a database takes: aiosmtpd keeps bytes that are not
+    UTF-8 as surrogates (no database driver encodes them) and lets NUL through
+    (PostgreSQL refuses it in text)."""
+    text = address.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text.replace("\x00", "")
 
 
 class IntakeController(Controller):

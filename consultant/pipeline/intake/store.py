@@ -45,8 +45,9 @@ _MESSAGE_ID_FIELD = re.compile(
     rb"^message-id[ \t]*:(.*(?:\n[ \t].*)*)", re.IGNORECASE | re.MULTILINE
 )
 # Control characters are excluded: PostgreSQL text refuses NUL, and no real
-# Message-ID carries them.
-_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
+# Message-ID carries them. So are bytes that are not UTF-8 (surrogates once
+# decoded): no database driver can encode them.
+_MESSAGE_ID = re.compile(r"<[^<>\s\x00-\x1f\x7f\ud800-\udfff]+>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def rfc_message_id_of(raw: bytes, sha256: str) -> str:
     if b"\r" in head:  # CRLF, and the CR-only line ends of old Mac mailers
         head, _ = split_raw(head.replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
     field = _MESSAGE_ID_FIELD.search(head)
-    value = field.group(1).decode("ascii", "surrogateescape") if field else ""
+    value = field.group(1).decode("utf-8", "surrogateescape") if field else ""  # RFC 6532
     match = _MESSAGE_ID.search(value)
     return match.group(0)[:998] if match else f"<{sha256[:40]}@consultant.invalid>"
 

@@ -439,3 +439,17 @@ def test_every_corpus_file_classifies_without_raising() -> None:
         read_authentication_results(msg, "mx.example.com")
     print(f"{len(paths)} corpus files classified")
     assert len(paths) >= 1442
+
+
+def test_dsn_fields_with_8bit_bytes_and_nul_give_storable_text() -> None:
+    # Found by the fuzz run: a byte that is not UTF-8 in the delivery-status block came
+    # out as a lone surrogate in the diagnostic, and a NUL stayed in the recipient.
+    text = DSN.format(action="failed", status="5.1.1", returned="message/rfc822")
+    text = text.replace("User unknown", "User \udcff unknown").replace(
+        "Original-Recipient: rfc822;dana@", "Original-Recipient: rfc822;\x00dana@"
+    )
+    bounce = detect_bounce(mail(text.replace("Final-Recipient: rfc822; Dana.Biller@", "X: ")))
+    assert bounce is not None and bounce.diagnostic is not None
+    bounce.diagnostic.encode("utf-8")  # no lone surrogates
+    assert "\x00" not in (bounce.recipient or "")
+    assert bounce.recipient == "dana@example-clinic.org"

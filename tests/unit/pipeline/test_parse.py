@@ -85,3 +85,55 @@ def test_base64_body_keeps_its_last_bytes_when_the_padding_is_stripped() -> None
             f"Content-Transfer-Encoding: base64\n\n{body}\n"
         ).encode()
         assert parse(raw).text.strip() == text
+
+
+# Found by the fuzz run (tests/fuzz): each of these raised instead of parsing or refusing.
+
+
+def test_mime_nested_beyond_the_stdlib_parser_is_quarantined() -> None:
+    part = b"Content-Type: text/plain\n\nCan I bill 99213?\n"
+    for level in range(1200):
+        mark = b"n%d" % level
+        part = (
+            b'Content-Type: multipart/mixed; boundary="' + mark + b'"\n\n--' + mark + b"\n"
+            + part + b"\n--" + mark + b"--\n"
+        )  # fmt: skip
+    with pytest.raises(Quarantine, match="nested too deeply"):
+        parse(b"From: a@example.org\nSubject: deep\n" + part)
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "punycode"])
+def test_a_codec_that_is_no_mail_charset_does_not_crash(charset: str) -> None:
+    raw = (
+        b"From: a@example.org\nSubject: =?" + charset.encode() + b"?q?=FF?=\n"
+        b"Content-Type: text/plain; charset=" + charset.encode() + b"\n\nBill 99213 \xff\xfe?\n"
+    )
+    parsed = parse(raw)
+    assert parsed.sender == "a@example.org"
+
+
+def test_nul_never_reaches_the_fields_that_are_stored_or_queried() -> None:
+    raw = (
+        b"From: =?utf-8?q?Dana=00_Biller?= <dana@example.org>\n"
+        b"Subject: =?utf-8?q?Bill=00_99213?= and\x00 more\n"
+        b"In-Reply-To: <a\x00b@example.org>\nReferences: <c\x00@x.org> <ok@example.org>\n"
+        b'Content-Type: multipart/mixed; boundary="b"\n\n--b\nContent-Type: text/plain\n\nHi\n'
+        b"--b\nContent-Type: application/pdf\n"
+        b"Content-Disposition: attachment; filename*=utf-8''a%00b.pdf\n\nx\n--b--\n"
+    )
+    parsed = parse(raw)
+    stored = (parsed.subject, parsed.sender_name, parsed.attachments[0].filename)
+    assert not any("\x00" in value for value in stored)
+    assert parsed.subject == "Bill 99213 and more"
+    assert parsed.thread_ids == ("<ab@example.org>", "<ok@example.org>", "<c@x.org>")
+
+
+def test_utf7_text_that_decodes_to_lone_surrogates_does_not_crash() -> None:
+    # Found by the fuzz run: 8-bit bytes in a part labelled utf-7 came back from the
+    # stdlib as surrogates that "surrogateescape" cannot encode.
+    raw = (
+        b"From: a@example.org\nSubject: x\nContent-Type: text/plain; charset=utf-7\n\n"
+        b"Bill 99213 +2D0- \xff\n"
+    )
+    parsed = parse(raw)
+    assert "99213" in parsed.text

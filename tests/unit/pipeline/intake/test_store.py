@@ -90,3 +90,15 @@ def test_message_id_is_found_with_cr_only_line_ends_and_never_holds_control_char
     assert rfc_message_id_of(cr_only, "f" * 64) == "<cr@example.org>"
     nul = b"Message-ID: <a\x00b@example.org>\r\n\r\n"
     assert rfc_message_id_of(nul, "f" * 64) == f"<{'f' * 40}@consultant.invalid>"
+
+
+def test_message_id_that_is_not_utf8_is_replaced_and_the_mail_stored(migrated: Settings) -> None:
+    # Found by the fuzz run: the id kept undecodable bytes as surrogates, which no
+    # database driver encodes, so the insert failed (SMTP answered 451).
+    raw = b"Message-ID: <\xff\xfe@example.org>\nFrom: a@example.org\n\nHello\n"
+    assert rfc_message_id_of(raw, fingerprint(raw)).endswith("@consultant.invalid>")
+    utf8 = "Message-ID: <caf\u00e9@example.org>\nFrom: a@example.org\n\nHello\n".encode()
+    assert rfc_message_id_of(utf8, fingerprint(utf8)) == "<caf\u00e9@example.org>"
+    with session_scope(migrated) as session:
+        assert store_raw(session, raw, source="smtp").created
+        assert store_raw(session, utf8, source="smtp").created

@@ -1,0 +1,1 @@
+"""Fuzzing: mutated real mail through the pipeline and raw SMTP sessions through intake."""
