@@ -41,6 +41,7 @@ from consultant.pipeline.intake.smtp import (
     ERR_451,
     ERR_550,
     ERR_554_EMPTY,
+    MAX_LINE,
     OK_RCPT,
     IntakeController,
     make_controller,
@@ -53,7 +54,7 @@ from tests.fuzz.pipeline_fuzz import where
 LIMIT = 64 * 1024  # the intake's size limit in these runs: oversize mail stays cheap to send
 CONSULT = "consult@localhost"
 TIMEOUT = 20.0  # seconds a reply may take before the server counts as stalled
-LINE_LIMIT = 1001  # aiosmtpd's line_length_limit (RFC 5321 4.5.3.1.6, with the dot)
+LINE_LIMIT = MAX_LINE  # the intake's line limit (aiosmtpd's own is 1,001)
 _QUEUED = re.compile(r"250 2\.0\.0 OK: queued as (\d+)\Z")
 # Commands never smuggled after an early terminator: they would change what the
 # next bytes mean (DATA, AUTH, STARTTLS) so no reply could be predicted.

@@ -95,6 +95,20 @@ def test_mail_is_committed_before_250_and_then_enqueued(intake: tuple[Settings, 
     assert wait_for(lambda: enqueued, "the enqueue after the 250") == [rows[0].id]
 
 
+def test_a_line_longer_than_rfc_5321s_1000_octets_is_taken_intact(
+    intake: tuple[Settings, list[int]],
+) -> None:
+    # One-line HTML from some mailers: aiosmtpd alone would answer a permanent 500.
+    settings, _ = intake
+    line = b"<p>" + b"Can I bill 20700 with 27447? " * 400 + b"</p>"
+    raw = mail_bytes("simple_question.eml").rstrip() + b"\n" + line + b"\n"
+    assert len(line) > 10_000
+    with _client(settings) as smtp:
+        assert smtp.sendmail("dana@example.org", ["consult@localhost"], raw) == {}
+    [row] = _stored(settings)
+    assert row.raw.replace(b"\r\n", b"\n").rstrip() == raw.rstrip()
+
+
 def test_duplicate_delivery_is_stored_once(intake: tuple[Settings, list[int]]) -> None:
     settings, enqueued = intake
     raw = mail_bytes("simple_question.eml")
