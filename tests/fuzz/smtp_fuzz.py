@@ -1,142 +1,44 @@
-"""Fuzz the SMTP intake: raw sessions over a socket against the real controller.
+"""Fuzz the SMTP intake: generate raw sessions from (seed, index) and drive them over a socket.
 
-Input: seed mails, a run seed and a session index range. Each session is
-rebuilt from (seed, index) alone: greetings, garbage and overlong commands,
-out-of-order commands, bad and unknown recipients, pipelined commands, DATA
-with mutated mail (dot-stuffed or not, bare LF, NULs, long lines, oversize,
-empty, an early terminator smuggling commands) and premature disconnects.
+Input: the intake's port, seed mails, a run seed and a session index range.
+Each session is rebuilt from (seed, index) alone: greetings, garbage and
+overlong commands, out-of-order commands, bad and unknown recipients,
+pipelined commands, DATA with mutated mail (tests/fuzz/smtp_replies.py makes
+the payload) and premature disconnects. Output: an `SmtpTally` of reply kinds,
+the mails acknowledged with 250, and the findings.
 
-Invariants: every reply is one of the documented replies (ours in
-consultant/pipeline/intake/smtp.py, aiosmtpd's standard ones), never 451
-(our handler's answer to an exception) nor exception text; RCPT to an
-unknown address is 550; DATA is answered as a model of aiosmtpd's reading
-predicts (250 queued, 554 empty, 552 too much data, 500 line too long); the
-server keeps accepting connections. At the end, `check_store` holds the
-database to the 250s: one row per distinct mail acknowledged, each the bytes
-that were sent, each enqueued once, and nothing stored that was not
-acknowledged. Findings never quote a mail or a reply's echo of one.
+Invariants checked here: every reply is a documented one and never 451 nor
+exception text (smtp_replies.reply_kind); RCPT to an unknown address is 550;
+DATA is answered as smtp_replies.model_data predicts; the server keeps
+accepting connections. smtp_store.check_store then holds the database to the
+250s. Findings never quote a mail or a reply's echo of one.
 """
 
 from __future__ import annotations
 
-import logging
 import random
-import re
-import socket
-import struct
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from sqlalchemy import select
-
-from consultant.db.migrate import upgrade
-from consultant.db.models import InboundMessage
-from consultant.db.session import session_scope
-from consultant.pipeline.intake.smtp import (
-    ERR_451,
-    ERR_550,
-    ERR_554_EMPTY,
-    MAX_LINE,
-    OK_RCPT,
-    IntakeController,
-    make_controller,
-)
 from consultant.pipeline.intake.store import fingerprint, rfc_message_id_of
-from consultant.settings import Settings
-from tests.fuzz.mutate import Seeds, mutated_mail
-from tests.fuzz.pipeline_fuzz import where
+from tests.fuzz.mutate import mutated_mail
+from tests.fuzz.seeds import Seeds
+from tests.fuzz.smtp_client import Client, Closed, Stalled
+from tests.fuzz.smtp_replies import (
+    FINDING_KINDS,
+    LIMIT,
+    QUEUED,
+    data_payload,
+    model_data,
+    reply_kind,
+)
 
-LIMIT = 64 * 1024  # the intake's size limit in these runs: oversize mail stays cheap to send
 CONSULT = "consult@localhost"
-TIMEOUT = 20.0  # seconds a reply may take before the server counts as stalled
-LINE_LIMIT = MAX_LINE  # the intake's line limit (aiosmtpd's own is 1,001)
-_QUEUED = re.compile(r"250 2\.0\.0 OK: queued as (\d+)\Z")
 # Commands never smuggled after an early terminator: they would change what the
 # next bytes mean (DATA, AUTH, STARTTLS) so no reply could be predicted.
 _MODAL = frozenset({"DATA", "AUTH", "STARTTLS", "BDAT", "QUIT"})
-
-# Every reply the intake may give, by kind: ours first, then aiosmtpd 1.4's.
-DOCUMENTED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (kind, re.compile(pattern))
-    for kind, pattern in (
-        ("greeting", r"220 \S+ consultant intake\Z"),
-        ("queued", _QUEUED.pattern),
-        ("recipient ok", re.escape(OK_RCPT) + r"\Z"),
-        ("no such consult address", re.escape(ERR_550) + r"\Z"),
-        ("empty message", re.escape(ERR_554_EMPTY) + r"\Z"),
-        ("ok", r"250 OK\Z"),
-        ("help", r"250 Syntax: .*|(?:250|501) Supported commands: [A-Z ]*\Z"),
-        ("helo", r"250 \S+\Z"),
-        ("cannot vrfy", r"252 Cannot VRFY user, but will accept message and attempt delivery\Z"),
-        ("start data", r"354 End data with <CR><LF>\.<CR><LF>\Z"),
-        ("bye", r"221 Bye\Z"),
-        ("tls not available", r"454 TLS not available\Z"),
-        ("line too long", r"500 Line too long \(see RFC5321 4\.5\.3\.1\.6\)\Z"),
-        ("command line too long", r"500 Command line too long\Z"),
-        ("bad syntax", r"500 Error: bad syntax\Z"),
-        ("unknown command", r'(?s)500 Error: command ".*" not recognized\Z'),
-        ("auth without ehlo", r"500 Error: command 'AUTH' not recognized\Z"),
-        ("syntax", r"501 Syntax: [A-Z]+.*\Z"),
-        (
-            "bad parameter",
-            r"501 (Error: BODY can only be one of 7BIT, 8BITMIME"
-            r"|Error: SMTPUTF8 takes no arguments|Not enough value|Too many values)\Z",
-        ),
-        ("too many unknown commands", r"502 5\.5\.1 Too many unrecognized commands, goodbye\.\Z"),
-        ("not implemented", r"502 EXPN not implemented\Z"),
-        ("could not vrfy", r"502 Could not VRFY .*\Z"),
-        (
-            "bad sequence",
-            r"503 (Error: send (?:HELO|EHLO) first|Error: need MAIL command"
-            r"|Error: nested MAIL command|Error: need RCPT command|Already authenticated)\Z",
-        ),
-        (
-            "auth needs tls",
-            r"538 5\.7\.11 Encryption required for requested authentication"
-            r" mechanism\Z",
-        ),
-        ("too big for SIZE", r"552 Error: message size exceeds fixed maximum message size\Z"),
-        ("too much mail data", r"552 Error: Too much mail data\Z"),
-        ("malformed address", r"553 5\.1\.3 Error: malformed address\Z"),
-        (
-            "unknown parameters",
-            r"555 (?:MAIL FROM|RCPT TO) parameters not recognized or not"
-            r" implemented\Z",
-        ),
-    )
-)
-_EHLO_LINE = re.compile(r"250[- ](?:\S+|SIZE \d+|8BITMIME|SMTPUTF8|HELP)\Z")
-
-
-def reply_kind(lines: list[str]) -> str:
-    """The documented kind of a reply, or why it is not one (a finding)."""
-    if len(lines) > 1:
-        ehlo = all(_EHLO_LINE.match(line) for line in lines) and lines[-1] == "250 HELP"
-        return "ehlo" if ehlo else "undocumented multi-line reply"
-    line = lines[0]
-    if line == ERR_451:
-        return "internal error (451)"
-    if line.startswith("500 Error: (") or "Cannot describe error" in line:
-        return "exception text"
-    for kind, pattern in DOCUMENTED:
-        if pattern.match(line):
-            return kind
-    return "undocumented reply"
-
-
-FINDING_KINDS = frozenset(
-    {
-        "internal error (451)",
-        "exception text",
-        "undocumented reply",
-        "undocumented multi-line reply",
-    }
-)
 
 
 @dataclass(slots=True)
@@ -153,187 +55,6 @@ class SmtpTally:
         self.replies.update(other.replies)
         self.queued.extend(other.queued)
         self.findings.extend(other.findings)
-
-
-class _Errors(logging.Handler):
-    """Exceptions the intake logged (class and place only; the text may quote mail)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.seen: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        error = record.exc_info[1] if record.exc_info else None
-        self.seen.append(where(error) if error else f"{record.name}: error logged")
-
-
-@dataclass(slots=True)
-class Intake:
-    settings: Settings
-    controller: IntakeController
-    enqueued: list[int]
-    errors: _Errors
-
-
-def intake_settings(var_dir: Path, port: int) -> Settings:
-    return Settings(var_dir=var_dir, smtp_port=port, max_message_size=LIMIT)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def running_intake(var_dir: Path) -> Iterator[Intake]:
-    """The real SMTP intake over a migrated SQLite database; enqueue only records."""
-    settings = intake_settings(var_dir, free_port())
-    upgrade(settings)
-    enqueued: list[int] = []
-    errors = _Errors()
-    loggers = [logging.getLogger(name) for name in ("consultant", "mail.log", "asyncio")]
-    for logger in loggers:
-        logger.addHandler(errors)
-    controller = make_controller(settings, enqueued.append)
-    controller.start()
-    try:
-        yield Intake(settings, controller, enqueued, errors)
-    finally:
-        controller.stop()
-        for logger in loggers:
-            logger.removeHandler(errors)
-
-
-class Closed(Exception):
-    """The server closed the connection."""
-
-
-class Stalled(Exception):
-    """The server sent no reply within TIMEOUT."""
-
-
-class _Client:
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-        self.buffer = b""
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def reply(self) -> list[str]:
-        """One reply's lines; Closed at end of stream, Stalled on timeout."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buffer:
-                try:
-                    chunk = self.sock.recv(65536)
-                except TimeoutError:
-                    raise Stalled from None
-                except ConnectionResetError:
-                    raise Closed from None
-                if not chunk:
-                    raise Closed
-                self.buffer += chunk
-            line, self.buffer = self.buffer.split(b"\r\n", 1)
-            text = line.decode("utf-8", "replace")
-            lines.append(text)
-            if len(text) < 4 or text[3] != "-":
-                return lines
-
-    def close(self, reset: bool = False) -> None:
-        if reset:  # RST instead of FIN
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.sock.close()
-
-
-@dataclass(frozen=True, slots=True)
-class DataModel:
-    """What aiosmtpd will make of a DATA payload: the reply kinds allowed, the content."""
-
-    kinds: frozenset[str]
-    content: bytes | None  # the mail as stored, when accepted
-    end: int  # offset just past the terminating ".\r\n"
-
-
-def model_data(wire: bytes, limit: int = LIMIT) -> DataModel:
-    """Read `wire` as aiosmtpd's DATA loop does (CRLF lines, transparency, limits)."""
-    pos = total = 0
-    problems: frozenset[str] = frozenset()
-    kept = []
-    while True:
-        end = wire.find(b"\r\n", pos)
-        if end < 0:
-            raise ValueError("a DATA payload without its terminator")
-        line, pos = wire[pos : end + 2], end + 2
-        if line == b".\r\n":
-            break
-        total += len(line)
-        if not problems:
-            # On one line both may trip; aiosmtpd's order then depends on buffering.
-            problems = frozenset(
-                kind
-                for kind, hit in (
-                    ("too much mail data", total > limit),
-                    ("line too long", len(line) > LINE_LIMIT),
-                )
-                if hit
-            )
-            kept.append(line[1:] if line.startswith(b".") else line)
-    if problems:
-        return DataModel(problems, None, pos)
-    content = b"".join(kept)
-    return DataModel(frozenset({"queued" if content.strip() else "empty message"}), content, pos)
-
-
-def _crlf(raw: bytes) -> list[bytes]:
-    lines = raw.replace(b"\r\n", b"\n").split(b"\n")
-    return lines[:-1] if lines and lines[-1] == b"" else lines
-
-
-def _stuffed(lines: list[bytes]) -> bytes:
-    return b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n" for line in lines)
-
-
-def data_payload(rng: random.Random, raw: bytes) -> tuple[str, bytes]:
-    """A DATA payload made from `raw`, with its terminator: (variant, bytes on the wire)."""
-    variant = rng.choice(
-        (
-            "stuffed",
-            "stuffed",
-            "stuffed",
-            "bare lf",
-            "unstuffed",
-            "oversize",
-            "long line",
-            "empty",
-            "dot lines",
-            "nul",
-        )
-    )
-    lines = _crlf(raw)
-    if variant == "bare lf":
-        body = raw if raw.endswith(b"\r\n") else raw + b"\r\n"
-    elif variant == "unstuffed":
-        body = b"".join(line + b"\r\n" for line in lines)
-    elif variant == "oversize":
-        pad = [b"x" * 70] * ((LIMIT + rng.randint(1, 3 * LIMIT)) // 72)
-        body = _stuffed(lines + pad)
-    elif variant == "long line":
-        where = rng.randint(0, len(lines))
-        long = b"y" * rng.choice((LINE_LIMIT - 2, LINE_LIMIT - 1, LINE_LIMIT, 5000, 70_000))
-        body = _stuffed([*lines[:where], long, *lines[where:]])
-    elif variant == "empty":
-        body = rng.choice((b"", b"\r\n", b" \r\n\t\r\n", b"..\r\n"))
-    elif variant == "dot lines":
-        dots = (b"..", b". ", b".\n", b"\n.\n", b".\r", b"...", b". .")
-        body = _stuffed(lines) + b"".join(rng.choice(dots) + b"\r\n" for _ in range(3))
-    elif variant == "nul":
-        stuffed = _stuffed(lines)
-        body = stuffed[:-2].replace(b"\n", b"\n\x00", rng.randint(1, 20)) + stuffed[-2:]
-    else:
-        body = _stuffed(lines)
-    return variant, body + b".\r\n"
 
 
 def _garbage_line(rng: random.Random) -> bytes:
@@ -405,7 +126,7 @@ class _Session:
         self.rcpts = 0
         self.sentinels = 0
         self.last = ""
-        self.client = _Client(port)
+        self.client = Client(port)
 
     def finding(self, what: str) -> None:
         self.tally.findings.append(f"smtp seed={self.seed} session={self.index}: {what}")
@@ -592,7 +313,7 @@ class _Session:
         kind = self.reply(f"DATA ({variant})", *model.kinds)
         self.mail, self.rcpts = False, 0
         if kind == "queued" and model.content is not None:
-            number = _QUEUED.match(self.last)
+            number = QUEUED.match(self.last)
             sha256 = fingerprint(model.content)
             key = (sha256, rfc_message_id_of(model.content, sha256))
             self.tally.queued.append((int(number.group(1)) if number else -1, key))
@@ -641,39 +362,3 @@ def fuzz_smtp(
         total.add(tally)
     total.seconds = time.perf_counter() - began
     return total
-
-
-def check_store(intake: Intake, tally: SmtpTally) -> list[str]:
-    """The database against the 250s: call after the controller stopped (enqueues done)."""
-    findings = [f"the intake logged {what}" for what in intake.errors.seen]
-    with session_scope(intake.settings) as session:
-        rows = {
-            row.id: (row.sha256, row.rfc_message_id, row.envelope_from, list(row.envelope_to))
-            for row in session.execute(
-                select(
-                    InboundMessage.id,
-                    InboundMessage.sha256,
-                    InboundMessage.rfc_message_id,
-                    InboundMessage.envelope_from,
-                    InboundMessage.envelope_to,
-                )
-            )
-        }
-    keys = set()
-    for inbound_id, key in tally.queued:
-        keys.add(key)
-        if inbound_id not in rows:
-            findings.append(f"250 queued as {inbound_id}, but no such row")
-        elif rows[inbound_id][:2] != key:
-            findings.append(f"row {inbound_id} does not hold the mail its 250 acknowledged")
-    acknowledged = {inbound_id for inbound_id, _ in tally.queued}
-    if set(rows) != acknowledged:
-        findings.append(f"{len(set(rows) - acknowledged)} rows stored without a 250")
-    if len(rows) != len(keys):
-        findings.append(f"{len(rows)} rows for {len(keys)} distinct mails acknowledged")
-    if sorted(intake.enqueued) != sorted(rows):
-        findings.append(f"{len(intake.enqueued)} enqueues for {len(rows)} rows")
-    for inbound_id, (_, _, sender, recipients) in rows.items():
-        if any("\x00" in value for value in (sender, *recipients)):
-            findings.append(f"row {inbound_id} holds a NUL in its envelope (PostgreSQL refuses it)")
-    return findings
