@@ -70,20 +70,32 @@ def pool_processes(worker: Child) -> list[int]:
     return [int(child) for child in children]
 
 
-def kill_pool_until_a_task_is_lost(worker: Child, tries: int = 3) -> int:
-    """kill -9 the pool processes until one dies mid-task (Celery says WorkerLostError).
+def running(pid: int) -> bool:
+    """Whether the process is on a CPU now (a pool process between tasks sleeps)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "R"
 
-    Between two tasks a process is idle for a moment; should both be caught
-    there, the kill is repeated on their replacements. Returns the kills made.
+
+def kill_pool_until_a_task_is_lost(worker: Child, tries: int = 5) -> int:
+    """kill -9 the pool processes while one is running a task, until Celery reports
+    WorkerLostError (a task died in flight). Tasks take milliseconds, so the kill
+    waits for a running process, and is repeated should it still land between
+    two tasks. Returns the kills made.
     """
     for kill in range(1, tries + 1):
+        end = time.monotonic() + 5
+        while not any(map(running, pool_processes(worker))) and time.monotonic() < end:
+            time.sleep(0.001)
         for pid in pool_processes(worker):
             os.kill(pid, signal.SIGKILL)
-        end = time.monotonic() + 10
+        end = time.monotonic() + 2
         while time.monotonic() < end:
             if "WorkerLostError" in worker.output():
                 return kill
-            time.sleep(0.2)
+            time.sleep(0.05)
         wait_for(lambda: len(pool_processes(worker)) == 2, "the pool to be replaced")
     pytest.fail(f"no task was in flight in {tries} kills")
 
