@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import smtplib
 import socket
 import sys
@@ -25,47 +24,14 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from email import policy
-from email.message import EmailMessage
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from mailgen import make_mails
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-CODES = [
-    "99213",
-    "99214-25",
-    "27447-LT",
-    "20700",
-    "J1100",
-    "M86.161",
-    "E11.9",
-    "Z79.4",
-    "modifier 59",
-    "G0438",
-    "0042T",
-    "I10",
-    "S72.001A",
-    "XU",
-]
-
-
-def make_mails(count: int, seed: int = 7) -> list[bytes]:
-    """Realistic questions: 1-10 codes, 2-50 KB (the rest is prose padding)."""
-    rng = random.Random(seed)
-    mails = []
-    for number in range(count):
-        msg = EmailMessage()
-        msg["From"] = f"Coder {number} <coder{number % 97}@clinic{number % 13}.example.org>"
-        msg["To"] = "consult@localhost"
-        msg["Subject"] = f"Question {number}"
-        msg["Message-ID"] = f"<bench-{number}-{uuid.uuid4().hex}@example.org>"
-        codes = ", ".join(rng.sample(CODES, rng.randint(1, 10)))
-        padding = "The note says the patient was seen for follow-up.\n" * rng.randint(30, 1000)
-        msg.set_content(f"Can I bill {codes} together?\n\n{padding}\n")
-        mails.append(msg.as_bytes(policy=policy.SMTP))  # CRLF, as on the wire
-    return mails
+__all__ = ["PG_ADMIN", "BareSink", "blast", "configure", "free_port", "make_mails", "sink_rate"]
 
 
 def free_port() -> int:
@@ -74,18 +40,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def blast(port: int, mails: list[bytes], clients: int) -> float:
-    """Send every mail over `clients` connections; return mails per second."""
-    chunks = [mails[i::clients] for i in range(clients)]
+def blast(port: int, mails: list[bytes], clients: int, rate: float | None = None) -> float:
+    """Send every mail over `clients` connections; return mails per second.
 
-    def send(chunk: list[bytes]) -> None:
-        with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
-            for raw in chunk:
-                smtp.sendmail("bench@example.org", ["consult@localhost"], raw)
-
+    With `rate`, mail k leaves no earlier than k/rate seconds after the start
+    (a paced load), else as fast as the server answers.
+    """
     start = time.perf_counter()
+
+    def send(client: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=120) as smtp:
+            for k in range(client, len(mails), clients):
+                if rate and (wait := start + k / rate - time.perf_counter()) > 0:
+                    time.sleep(wait)
+                smtp.sendmail("bench@example.org", ["consult@localhost"], mails[k])
+
     with ThreadPoolExecutor(clients) as pool:
-        list(pool.map(send, chunks))
+        list(pool.map(send, range(clients)))
     return len(mails) / (time.perf_counter() - start)
 
 

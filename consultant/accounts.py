@@ -308,14 +308,22 @@ def standing(
     account: Account | None,
     sender: str,
     now: datetime | None = None,
+    *,
+    count_unlimited: bool = True,
 ) -> Standing:
-    """Weigh the sender's consults this month against the plan (a guest's is 'guest')."""
+    """Weigh the sender's consults this month against the plan (a guest's is 'guest').
+
+    With `count_unlimited` False, an unlimited plan's consults are not counted
+    (`used` is 0): the intake only asks whether the quota is exhausted.
+    """
     plans = load_plans(settings)
     name = account.plan if account is not None else GUEST_PLAN
     if name not in plans:
         who = f"account {account.id}" if account is not None else "a guest"
         raise AccountError(f"{who} is on plan {name!r}, which is not defined")
     plan = plans[name]
+    if plan.monthly_quota is None and not count_unlimited:
+        return Standing(plan, 0, None)
     used = consults_used(
         session,
         account_id=account.id if account is not None else None,

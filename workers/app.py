@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 from consultant.settings import Settings, get_settings
 
@@ -53,7 +53,42 @@ def _transport_options(broker_url: str) -> dict[str, Any]:
     return {}
 
 
+# How often a worker on a polling transport (the embedded profile's SQLite
+# broker) looks again while its prefetch slots are full. kombu sleeps its
+# polling interval (1 s) whenever a slot is busy, so a worker took its next
+# task up to a second after finishing one: the embedded pipeline ran at about
+# `concurrency` mails a second. A poll while the slots are full reads nothing;
+# one with a free slot is a query, so an idle worker keeps kombu's interval.
+BUSY_POLLING_INTERVAL = 0.02
+IDLE_POLLING_INTERVAL = 1.0
+
+
+class PollSoon(bootsteps.StartStopStep):  # type: ignore[misc]
+    """Poll a polling transport often while busy, as kombu does when idle.
+
+    kombu's SQLAlchemy transport hands every transport option to
+    create_engine, so the interval cannot travel in broker_transport_options;
+    this sets it on the consumer's transport before each wait instead.
+    """
+
+    requires = ("celery.worker.consumer.connection:Connection",)
+
+    def start(self, consumer: Any) -> None:
+        transport = consumer.connection.transport
+        if transport.implements.asynchronous:  # Redis waits on its socket instead
+            return
+        drain = type(transport).drain_events
+
+        def drain_events(connection: Any, timeout: float | None = None) -> Any:
+            busy = any(not channel.qos.can_consume() for channel in transport.channels)
+            transport.polling_interval = BUSY_POLLING_INTERVAL if busy else IDLE_POLLING_INTERVAL
+            return drain(transport, connection, timeout=timeout)
+
+        transport.drain_events = drain_events
+
+
 app = Celery("consultant")
+app.steps["consumer"].add(PollSoon)
 
 
 @app.on_configure.connect  # type: ignore[untyped-decorator]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,10 +45,25 @@ _cache: dict[str, tuple[tuple[int, int], tuple[ReleaseInfo, ...]]] = {}
 _R = CodeRelease.__table__.c
 _KEY = select(func.count(), func.max(_R.id))
 _ALL = select(_R.id, _R.kind, _R.label, _R.effective, _R.source_file)
+_KEPT = "consultant.code_releases"  # session.info key: (transaction, releases)
 
 
 def all_releases(session: Session) -> tuple[ReleaseInfo, ...]:
-    """Every loaded release, re-read only when `code_releases` changed."""
+    """Every loaded release, re-read only when `code_releases` changed.
+
+    The answer is kept for the rest of the session's transaction too, so the
+    extractor and the lookup of one mail check the cache key once.
+    """
+    transaction = session.get_transaction()
+    kept = session.info.get(_KEPT)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return cast(tuple[ReleaseInfo, ...], kept[1])
+    releases = _all_releases(session)
+    session.info[_KEPT] = (session.get_transaction(), releases)
+    return releases
+
+
+def _all_releases(session: Session) -> tuple[ReleaseInfo, ...]:
     connection = session.connection()
     count, newest = connection.execute(_KEY).one()
     key = (int(count or 0), int(newest or 0))
@@ -75,6 +91,11 @@ def choose(releases: tuple[ReleaseInfo, ...], on: date) -> dict[str, ReleaseInfo
         if current is None or release.effective <= on:
             chosen[release.kind] = release
     return chosen
+
+
+def forget_kept(session: Session) -> None:
+    """Drop the releases kept for the session's transaction (a release is being added)."""
+    session.info.pop(_KEPT, None)
 
 
 def forget() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from consultant.codes.in_effect import forget_kept
 from consultant.db.models.codes import RELEASE_KINDS, CodeRelease
 
 
@@ -84,6 +85,7 @@ def begin_release(
         details="{}",
     )
     session.add(release)
+    forget_kept(session)  # this transaction's releases change now
     # Insert before deleting: SQLite hands a deleted highest id to the next row,
     # and a replacement that kept its predecessor's id would look unchanged to
     # caches keyed on the newest release id (codes/vocabulary.py).

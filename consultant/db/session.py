@@ -9,25 +9,27 @@ never dies on a lock upgrade.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from consultant.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+PING_AFTER_IDLE = 2.0  # seconds a pooled connection may sit unused before it is tested
 
 
 def _make_engine(url: str) -> Engine:
     # hide_parameters: statement parameters (raw mail among them) never reach a
     # log line or an exception message, whatever the log level.
     if not url.startswith("sqlite"):
-        return create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True
-        )
+        engine = create_engine(url, pool_size=5, max_overflow=5, hide_parameters=True)
+        _ping_when_idle(engine)
+        return engine
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
     )
@@ -50,6 +52,30 @@ def _make_engine(url: str) -> Engine:
     return engine
 
 
+def _ping_when_idle(engine: Engine) -> None:
+    """Test a pooled connection at checkout only if it sat idle for PING_AFTER_IDLE.
+
+    pool_pre_ping would cost a round trip per checkout: one per mail in the
+    intake and in every task. A connection returned moments ago is alive; a
+    server restart under load surfaces as one OperationalError (the task
+    retries, the intake answers 451), after which SQLAlchemy renews the pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # The pool replaces it and tries again.
+            raise exc.DisconnectionError("stale pooled connection") from error
+
+
 _engines: dict[tuple[str, int], Engine] = {}
 
 
@@ -63,6 +89,7 @@ def _engine_for(url: str, pid: int) -> Engine:
 
 def dispose_engines() -> None:
     """Close every pooled connection of this process (tests, shutdown)."""
+    _factories.clear()
     while _engines:
         _engines.popitem()[1].dispose()
 
@@ -75,8 +102,21 @@ def get_engine(settings: Settings | None = None) -> Engine:
     return _engine_for(settings.database_url, os.getpid())
 
 
+_factories: dict[Engine, sessionmaker[Session]] = {}
+
+
 def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
-    return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+    """This process's session factory for the configured database.
+
+    One per engine: every sessionmaker builds a Session subclass of its own,
+    whose event setup cost more than storing a mail (the intake and every
+    task open a session each).
+    """
+    engine = get_engine(settings)
+    factory = _factories.get(engine)
+    if factory is None:
+        factory = _factories[engine] = sessionmaker(bind=engine, expire_on_commit=False)
+    return factory
 
 
 @contextmanager

@@ -48,7 +48,7 @@ def decide(session: Session, settings: Settings, parsed: ParsedMessage) -> Decis
             context={"held": hold},
         )
     now = utcnow()
-    position = standing(session, settings, account, parsed.reply_to, now)
+    position = standing(session, settings, account, parsed.reply_to, now, count_unlimited=False)
     account_id = account.id if account else None
     if not position.exhausted:
         return Decision(account_id=account_id, plan=position.plan.name)

@@ -225,7 +225,7 @@ def _question(
     with case_context(case.ref or "-"):
         codes = _codes(session, parsed)
         _save_codes(session, case.id, codes)
-        _add_draft(session, settings, case, parsed, codes)
+        _add_draft(session, settings, case, parsed, codes, first=True)
         advance(session, case.id, CaseState.DRAFTED, actor="system")
         for reason in (decision.attention, verdict.flag, verdict.reason):
             if reason:
@@ -346,14 +346,25 @@ def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
 
 
 def _add_draft(
-    session: Session, settings: Settings, case: Case, parsed: ParsedMessage, codes: list[CodeRef]
+    session: Session,
+    settings: Settings,
+    case: Case,
+    parsed: ParsedMessage,
+    codes: list[CodeRef],
+    *,
+    first: bool = False,
 ) -> None:
-    """A new system draft version from the newest mail, the case's codes and their lookup."""
+    """A new system draft version from the newest mail, the case's codes and their lookup.
+
+    `first`: the case was opened in this transaction, so it has no draft yet.
+    """
     report = _look_up(session, parsed, codes) if codes else None
     rendered = render_answer(settings, case.ref or "", parsed, codes, report)
-    version = session.scalar(
-        select(Draft.version).where(Draft.case_id == case.id).order_by(Draft.version.desc())
-    )
+    version = None
+    if not first:
+        version = session.scalar(
+            select(Draft.version).where(Draft.case_id == case.id).order_by(Draft.version.desc())
+        )
     session.add(
         Draft(
             case_id=case.id,
