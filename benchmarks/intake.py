@@ -101,11 +101,11 @@ def intake_rate(mails: list[bytes], clients: int) -> float:
     from consultant.db.migrate import upgrade
     from consultant.pipeline.intake.smtp import make_controller
     from consultant.settings import get_settings
-    from workers.tasks import enqueue_process
+    from workers.tasks import enqueue_process, enqueue_process_many
 
     settings = get_settings()
     upgrade(settings)
-    controller = make_controller(settings, enqueue_process)
+    controller = make_controller(settings, enqueue_process, enqueue_process_many)
     controller.start()
     try:
         return blast(settings.smtp_port, mails, clients)

@@ -87,8 +87,9 @@ def intake() -> None:
 
 def _start_intake(settings: Settings) -> Any:
     from consultant.pipeline.intake.smtp import make_controller
+    from workers.tasks import enqueue_process, enqueue_process_many
 
-    controller = make_controller(settings, _enqueuers()[0])
+    controller = make_controller(settings, enqueue_process, enqueue_process_many)
     try:
         controller.start()
     except OSError as error:

@@ -128,7 +128,7 @@ def test_database_failure_answers_451_not_250(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database is gone")
 
-    monkeypatch.setattr("consultant.pipeline.intake.smtp.store_raw", broken)
+    monkeypatch.setattr("consultant.pipeline.intake.smtp.store_many", broken)
     with _client(settings) as smtp, pytest.raises(smtplib.SMTPDataError) as refused:
         smtp.sendmail("dana@example.org", ["consult@localhost"], mail_bytes("simple_question.eml"))
     assert refused.value.smtp_code == 451

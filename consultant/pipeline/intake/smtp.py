@@ -2,15 +2,16 @@
 
 Only the configured consult addresses are accepted (550 5.1.1 otherwise, at
 RCPT, before any data moves); aiosmtpd enforces the size limit (552). The raw
-mail is committed by store_raw *before* we answer 250; the processing task is
-enqueued after the answer, off the event loop, by the shared Enqueuer (which
+mail is committed *before* we answer 250, in a group commit with the mails of
+other sessions that arrived meanwhile (group.py); the processing tasks are
+enqueued after the commit, off the event loop, by the shared Enqueuer (which
 leaves mail to the sweep while the broker is down).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -18,8 +19,9 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from consultant.db.session import session_scope
 from consultant.logs import redact_address
-from consultant.pipeline.intake.enqueue import Enqueue, Enqueuer
-from consultant.pipeline.intake.store import Stored, store_raw
+from consultant.pipeline.intake.enqueue import Enqueue, EnqueueMany, Enqueuer
+from consultant.pipeline.intake.group import GroupCommit
+from consultant.pipeline.intake.store import Incoming, Stored, store_many
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,10 +37,13 @@ MAX_LINE = 64 * 1024  # octets of one line, its CRLF included; longer gets 500
 class IntakeHandler:
     """aiosmtpd handler: RCPT check, then store-and-commit at DATA."""
 
-    def __init__(self, settings: Settings, enqueue: Enqueue) -> None:
+    def __init__(
+        self, settings: Settings, enqueue: Enqueue, enqueue_many: EnqueueMany | None = None
+    ) -> None:
         self.settings = settings
         self.addresses = frozenset(a.lower() for a in settings.consult_addresses)
-        self.enqueuer = Enqueuer(lambda inbound_ids: enqueue(inbound_ids[0]))
+        self.enqueuer = Enqueuer(enqueue_many or _one_by_one(enqueue))
+        self.group = GroupCommit(self._store, self.enqueuer.submit)
 
     async def handle_RCPT(
         self,
@@ -58,12 +63,9 @@ class IntakeHandler:
         raw = envelope.original_content or envelope.content
         if not isinstance(raw, bytes) or not raw.strip():
             return ERR_554_EMPTY
-        loop = asyncio.get_running_loop()
-        # The database call blocks: run it off the event loop so other
-        # sessions keep talking while this one commits.
-        stored = await loop.run_in_executor(None, self._store, raw, envelope)
-        if stored.created:
-            self.enqueuer.submit([stored.inbound_id])
+        # Committed (with the mails of other sessions that arrived meanwhile)
+        # before the answer; the enqueue follows the commit, off the event loop.
+        stored = await self.group.store(incoming_of(raw, envelope))
         return OK_250.format(ref=stored.inbound_id)
 
     async def handle_exception(self, error: Exception) -> str:
@@ -75,22 +77,31 @@ class IntakeHandler:
         """Wait for the enqueues in flight; the sweep covers any that fail."""
         self.enqueuer.close()
 
-    def _store(self, raw: bytes, envelope: Envelope) -> Stored:
+    def _store(self, mails: Sequence[Incoming]) -> list[Stored]:
         with session_scope(self.settings) as session:
-            stored = store_raw(
-                session,
-                raw,
-                source="smtp",
-                envelope_from=storable(envelope.mail_from or ""),
-                envelope_to=[storable(address) for address in envelope.rcpt_tos],
-            )
-        log.info(
-            "inbound %s %s (%d bytes)",
-            stored.inbound_id,
-            "stored" if stored.created else "already stored",
-            len(raw),
-        )
+            stored = store_many(session, mails)
+        for mail, row in zip(mails, stored, strict=True):
+            state = "stored" if row.created else "already stored"
+            log.info("inbound %s %s (%d bytes)", row.inbound_id, state, len(mail.raw))
         return stored
+
+
+def _one_by_one(enqueue: Enqueue) -> EnqueueMany:
+    def enqueue_each(inbound_ids: list[int]) -> None:
+        for inbound_id in inbound_ids:
+            enqueue(inbound_id)
+
+    return enqueue_each
+
+
+def incoming_of(raw: bytes, envelope: Envelope) -> Incoming:
+    """The mail of an SMTP transaction, its envelope as text the database takes."""
+    return Incoming(
+        raw,
+        "smtp",
+        storable(envelope.mail_from or ""),
+        tuple(storable(address) for address in envelope.rcpt_tos),
+    )
 
 
 def storable(address: str) -> str:
@@ -141,6 +152,8 @@ class IntakeController(Controller):
         )
 
 
-def make_controller(settings: Settings, enqueue: Enqueue) -> IntakeController:
-    """Build (not start) the SMTP intake for these settings."""
-    return IntakeController(IntakeHandler(settings, enqueue), settings)
+def make_controller(
+    settings: Settings, enqueue: Enqueue, enqueue_many: EnqueueMany | None = None
+) -> IntakeController:
+    """Build (not start) the SMTP intake; `enqueue_many` publishes a commit's mails at once."""
+    return IntakeController(IntakeHandler(settings, enqueue, enqueue_many), settings)

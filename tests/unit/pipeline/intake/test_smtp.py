@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from consultant.db.models import InboundMessage
 from consultant.db.session import session_scope
-from consultant.pipeline.intake.smtp import IntakeHandler, storable
+from consultant.pipeline.intake.smtp import IntakeHandler, incoming_of, storable
 from consultant.settings import Settings
 
 
@@ -19,7 +19,7 @@ def test_envelope_sender_with_8bit_bytes_or_nul_is_stored_as_text(migrated: Sett
     envelope.mail_from = b"<\xff\xfea\x00b@example.org>".decode("utf-8", "surrogateescape")
     envelope.rcpt_tos = ["consult@localhost"]
     try:
-        stored = handler._store(b"From: a@example.org\n\nHello\n", envelope)
+        [stored] = handler._store([incoming_of(b"From: a@example.org\n\nHello\n", envelope)])
     finally:
         handler.close()
     with session_scope(migrated) as session:

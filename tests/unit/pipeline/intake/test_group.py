@@ -1,0 +1,95 @@
+"""Group commit: mails arriving during a commit share the next one; a refused
+batch is stored again mail by mail, so only the mail at fault fails."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from consultant.pipeline.intake.group import GroupCommit
+from consultant.pipeline.intake.store import Incoming, Stored
+
+
+class Database:
+    """Stands in for store_many: numbers rows, holds the first commit until released."""
+
+    def __init__(self, refuse: bytes | None = None) -> None:
+        self.batches: list[list[bytes]] = []
+        self.release = threading.Event()
+        self.refuse = refuse
+        self.next_id = 1
+
+    def store(self, mails: Sequence[Incoming]) -> list[Stored]:
+        if not self.batches:
+            self.release.wait(10)
+        self.batches.append([mail.raw for mail in mails])
+        if self.refuse is not None and any(mail.raw == self.refuse for mail in mails):
+            raise ValueError("refused")
+        stored = [Stored(self.next_id + n, True, f"<{n}@x>") for n in range(len(mails))]
+        self.next_id += len(mails)
+        return stored
+
+
+def mail(n: int) -> Incoming:
+    return Incoming(f"Subject: {n}\n\nq\n".encode(), "smtp")
+
+
+async def send_all(group: GroupCommit, database: Database, count: int) -> list[object]:
+    tasks = [asyncio.create_task(group.store(mail(0)))]
+    await asyncio.sleep(0.05)  # the first mail's commit has begun, and holds
+    tasks += [asyncio.create_task(group.store(mail(n))) for n in range(1, count)]
+    await asyncio.sleep(0.05)  # every other session is waiting
+    database.release.set()
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_mails_arriving_during_a_commit_share_the_next_one() -> None:
+    database, created = Database(), []
+    group = GroupCommit(database.store, created.extend)
+    results = asyncio.run(send_all(group, database, 9))
+    assert [len(batch) for batch in database.batches] == [1, 8]
+    assert [r.inbound_id for r in results if isinstance(r, Stored)] == list(range(1, 10))
+    assert created == list(range(1, 10))  # enqueued after their commit
+
+
+def test_a_batch_is_cut_at_max_batch() -> None:
+    database = Database()
+    group = GroupCommit(database.store, lambda ids: None, max_batch=3)
+    asyncio.run(send_all(group, database, 8))
+    assert [len(batch) for batch in database.batches] == [1, 3, 3, 1]
+
+
+def test_a_refused_batch_is_retried_one_by_one_and_only_the_bad_mail_fails() -> None:
+    database, created = Database(refuse=mail(4).raw), []
+    group = GroupCommit(database.store, created.extend)
+    results = asyncio.run(send_all(group, database, 6))
+    failed = [n for n, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [4]
+    assert all(isinstance(r, Stored) for n, r in enumerate(results) if n != 4)
+    assert [len(batch) for batch in database.batches] == [1, 5, 1, 1, 1, 1, 1]
+    assert len(created) == 5
+
+
+def test_one_session_alone_is_committed_at_once() -> None:
+    database = Database()
+    database.release.set()
+    group = GroupCommit(database.store, lambda ids: None)
+
+    async def one_after_another() -> None:
+        for n in range(3):
+            stored = await group.store(mail(n))
+            assert stored.inbound_id == n + 1
+
+    asyncio.run(one_after_another())
+    assert [len(batch) for batch in database.batches] == [1, 1, 1]
+
+
+def test_an_error_reaches_the_waiting_session() -> None:
+    database = Database(refuse=mail(0).raw)
+    database.release.set()
+    group = GroupCommit(database.store, lambda ids: None)
+    with pytest.raises(ValueError, match="refused"):
+        asyncio.run(group.store(mail(0)))
