@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit, make_ref
@@ -178,10 +178,10 @@ def _follow_up(
     inbound.case_id = case.id
     with case_context(case.ref or "-"):
         codes = _codes(session, parsed)
-        _merge_codes(session, case.id, codes)
+        merged = _merge_codes(session, case.id, codes)
         audit(session, "system", "case.follow_up", case.id, inbound_id=inbound.id)
         if CaseState(case.state) in REOPENABLE:
-            _add_draft(session, settings, case, parsed, _case_codes(session, case.id))
+            _add_draft(session, settings, case, parsed, merged)
             advance(session, case.id, CaseState.DRAFTED, actor="system", reason="asker replied")
         else:  # A reviewer may be editing: keep their draft, tell them instead.
             _flag(session, case.id, f"the asker wrote again (inbound {inbound.id}) during review")
@@ -222,7 +222,8 @@ def _question(
     ):
         return Processed()
     case = _open_case(session, settings, inbound, parsed, decision)
-    with case_context(case.ref or "-"):
+    # No autoflush: the pending rows (audit entries above all) go in one flush at commit.
+    with case_context(case.ref or "-"), session.no_autoflush:
         codes = _codes(session, parsed)
         _save_codes(session, case.id, codes)
         _add_draft(session, settings, case, parsed, codes, first=True)
@@ -309,30 +310,40 @@ def _codes(session: Session, parsed: ParsedMessage) -> list[CodeRef]:
 
 
 def _save_codes(session: Session, case_id: int, codes: list[CodeRef], first: int = 0) -> None:
-    session.add_all(
-        CaseCode(
-            case_id=case_id,
-            code=c.code,
-            system=c.system,
-            as_written=c.as_written[:64],
-            start=c.start,
-            end=c.end,
-            quoted=c.quoted,
-            position=first + position,
-            part=c.part,
-            range=c.range,
-            units=c.units,
-        )
+    """Insert the case's code rows now, in one statement (no ORM objects: nothing reads them)."""
+    if not codes:
+        return
+    rows = [
+        {
+            "case_id": case_id,
+            "code": c.code,
+            "system": c.system,
+            "as_written": c.as_written[:64],
+            "start": c.start,
+            "end": c.end,
+            "quoted": c.quoted,
+            "position": first + position,
+            "part": c.part,
+            "range": c.range,
+            "units": c.units,
+        }
         for position, c in enumerate(codes)
-    )
+    ]
+    # render_nulls: one statement for all rows, not one per set of non-null keys.
+    session.execute(insert(CaseCode).execution_options(render_nulls=True), rows)
 
 
-def _merge_codes(session: Session, case_id: int, codes: list[CodeRef]) -> None:
-    """Add the follow-up's codes the case does not hold yet."""
-    held = {(c.system, c.code) for c in _case_codes(session, case_id)}
-    new = [c for c in codes if (c.system, c.code) not in held]
+def _merge_codes(session: Session, case_id: int, codes: list[CodeRef]) -> list[CodeRef]:
+    """Add the follow-up's codes the case does not hold yet; return all its codes as stored.
+
+    Only this module writes case codes, numbered 0, 1, ...: held + new is their
+    order by position, without reading back the rows just inserted.
+    """
+    held = _case_codes(session, case_id)
+    keys = {(c.system, c.code) for c in held}
+    new = [c for c in codes if (c.system, c.code) not in keys]
     _save_codes(session, case_id, new, first=len(held))
-    session.flush()
+    return held + [replace(c, as_written=c.as_written[:64]) for c in new]
 
 
 def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
