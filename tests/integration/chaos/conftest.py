@@ -98,6 +98,7 @@ class Feeder:
     port: int
     mails: list[Mail]
     clients: int = 4
+    rate: float | None = None  # mails a second over all connections; None: flat out
     accepted: set[str] = field(default_factory=set)
     refused: dict[str, str] = field(default_factory=dict)
     deferrals: Counter[str] = field(default_factory=Counter)
@@ -145,6 +146,8 @@ class Feeder:
                 mail = self._pending.get(timeout=0.2)
             except queue.Empty:
                 continue
+            if self.rate:
+                time.sleep(self.clients / self.rate)
             try:
                 if smtp is None:
                     smtp = smtplib.SMTP("127.0.0.1", self.port, timeout=60)
@@ -291,11 +294,11 @@ def mails() -> list[Mail]:
 
 
 @pytest.fixture
-def feeder_for() -> Iterator[Callable[[int, list[Mail]], Feeder]]:
+def feeder_for() -> Iterator[Callable[..., Feeder]]:
     feeders: list[Feeder] = []
 
-    def make(port: int, batch: list[Mail]) -> Feeder:
-        feeders.append(Feeder(port, batch).start())
+    def make(port: int, batch: list[Mail], rate: float | None = None) -> Feeder:
+        feeders.append(Feeder(port, batch, rate=rate).start())
         return feeders[-1]
 
     yield make

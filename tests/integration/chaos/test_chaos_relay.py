@@ -129,7 +129,7 @@ def approved_batch(
     spawn: Callable[..., Child],
     settings: Settings,
     mails: list[Mail],
-    feeder_for: Callable[[int, list[Mail]], Feeder],
+    feeder_for: Callable[..., Feeder],
 ) -> tuple[Answers, Child]:
     """Draft the batch, approve ANSWERS cases and queue their sends; returns the worker too."""
     with_clinic(settings)
@@ -193,7 +193,7 @@ def test_relay_down_while_sending_approved_answers_each_arrives_exactly_once(
     relay: Relay,
     spawn: Callable[..., Child],
     mails: list[Mail],
-    feeder_for: Callable[[int, list[Mail]], Feeder],
+    feeder_for: Callable[..., Feeder],
 ) -> None:
     use_relay(env, relay.sink)
     settings = chaos_env(monkeypatch, env, max_send_attempts="12")
@@ -221,7 +221,7 @@ def test_worker_killed_while_sending_answers_none_lost_none_silently_doubled(
     relay: Relay,
     spawn: Callable[..., Child],
     mails: list[Mail],
-    feeder_for: Callable[[int, list[Mail]], Feeder],
+    feeder_for: Callable[..., Feeder],
 ) -> None:
     relay.sink.delay = 0.05  # each DATA takes a while: sends are in flight at the kill
     use_relay(env, relay.sink)
