@@ -10,6 +10,10 @@ one. One session at a time still gets a commit per mail, with no added wait.
 Under load, one transaction (and one fsync) serves many sessions, as
 PostgreSQL's own group commit does for its WAL. A batch the database refuses
 is stored again mail by mail, so only the mail at fault fails its session (451).
+
+SQLite has one writer at a time, held by a worker for its whole task: there
+several commits wait for the lock at once (`writers`), as separate sessions
+did before, or the intake would get the lock only one try in many.
 """
 
 from __future__ import annotations
@@ -31,19 +35,22 @@ Created = Callable[[list[int]], None]
 class GroupCommit:
     """Store mails from concurrent sessions in shared transactions; see the module."""
 
-    def __init__(self, store: StoreMany, created: Created, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, store: StoreMany, created: Created, max_batch: int = MAX_BATCH, writers: int = 1
+    ) -> None:
         self._store = store
         self._created = created  # called with the new rows' ids after each commit
         self._max = max_batch
+        self._writers = writers  # commits that may run at once
         self._waiting: list[tuple[Incoming, asyncio.Future[Stored]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
 
     async def store(self, incoming: Incoming) -> Stored:
         """Store `incoming` with whatever else is waiting; return once it is committed."""
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._waiting.append((incoming, future))
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write())
+        if len(self._running) < self._writers:
+            self._running.add(asyncio.create_task(self._write()))
         return await future
 
     async def _write(self) -> None:
@@ -65,7 +72,11 @@ class GroupCommit:
                     else:
                         future.set_exception(outcome)
         finally:
-            self._writer = None
+            # Now, not in a done callback: a session woken above may store again at
+            # once, and must find this writer gone (or it would wait for none).
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.discard(task)
 
     def _commit(self, mails: list[Incoming]) -> list[Stored | Exception]:
         try:

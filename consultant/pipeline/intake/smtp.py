@@ -43,7 +43,8 @@ class IntakeHandler:
         self.settings = settings
         self.addresses = frozenset(a.lower() for a in settings.consult_addresses)
         self.enqueuer = Enqueuer(enqueue_many or _one_by_one(enqueue))
-        self.group = GroupCommit(self._store, self.enqueuer.submit)
+        sqlite = settings.database_url.startswith("sqlite")
+        self.group = GroupCommit(self._store, self.enqueuer.submit, writers=4 if sqlite else 1)
 
     async def handle_RCPT(
         self,

@@ -19,17 +19,24 @@ class Database:
     def __init__(self, refuse: bytes | None = None) -> None:
         self.batches: list[list[bytes]] = []
         self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.calls = 0
         self.refuse = refuse
         self.next_id = 1
 
     def store(self, mails: Sequence[Incoming]) -> list[Stored]:
-        if not self.batches:
+        with self.lock:
+            first = not self.calls
+            self.calls += 1
+        if first:
             self.release.wait(10)
-        self.batches.append([mail.raw for mail in mails])
+        with self.lock:
+            self.batches.append([mail.raw for mail in mails])
         if self.refuse is not None and any(mail.raw == self.refuse for mail in mails):
             raise ValueError("refused")
-        stored = [Stored(self.next_id + n, True, f"<{n}@x>") for n in range(len(mails))]
-        self.next_id += len(mails)
+        with self.lock:
+            stored = [Stored(self.next_id + n, True, f"<{n}@x>") for n in range(len(mails))]
+            self.next_id += len(mails)
         return stored
 
 
@@ -93,3 +100,12 @@ def test_an_error_reaches_the_waiting_session() -> None:
     group = GroupCommit(database.store, lambda ids: None)
     with pytest.raises(ValueError, match="refused"):
         asyncio.run(group.store(mail(0)))
+
+
+def test_with_several_writers_commits_run_side_by_side() -> None:
+    database = Database()
+    group = GroupCommit(database.store, lambda ids: None, writers=2)
+    asyncio.run(send_all(group, database, 6))
+    # The first commit holds; a second writer takes everything that arrived meanwhile
+    # and finishes first.
+    assert [len(batch) for batch in database.batches] == [5, 1]
