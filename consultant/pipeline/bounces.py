@@ -11,11 +11,11 @@ out-of-office reply, a feedback report or a read receipt is not a bounce.
 from __future__ import annotations
 
 import json
-import quopri
 import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 
+from consultant.pipeline.bounce_text import is_text, part_text
 from consultant.pipeline.mime import (
     MAIL_ERRORS,
     first_header,
@@ -104,7 +104,6 @@ _DELAY = re.compile(
     re.IGNORECASE,
 )
 _SES = re.compile(r'\\?"notificationType\\?"\s*:\s*\\?"Bounce')
-_TAGS = re.compile(r"<[^<>]*>")
 
 
 def detect_bounce(msg: EmailMessage) -> Bounce | None:
@@ -112,8 +111,8 @@ def detect_bounce(msg: EmailMessage) -> Bounce | None:
     if report_type(msg) in _NOT_BOUNCES:
         return None
     parts = list(walk(msg, enter_messages=False))
-    reports = [_part_text(part) for part in parts if content_type(part)[0] in _STATUS_PARTS]
-    texts = [_part_text(part) for part in parts if _is_text(part)]
+    reports = [part_text(part) for part in parts if content_type(part)[0] in _STATUS_PARTS]
+    texts = [part_text(part) for part in parts if is_text(part)]
     text = "\n".join(texts)
     notice = _notice(text)
     fields = _ses_fields(notice) if _from_robot(msg) else None
@@ -315,7 +314,7 @@ def _original_ids(msg: Message, parts: list[Message], known: str, text: str) -> 
         if ctype in ("message/rfc822", "message/global"):
             found += _returned_ids(part)
         elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
-            found += _ID_LINE.findall(_part_text(part))
+            found += _ID_LINE.findall(part_text(part))
     found += _ID_LINE.findall(text)
     found += _MESSAGE_ID.findall(first_header(msg, "in-reply-to"))
     found += reversed(_MESSAGE_ID.findall(first_header(msg, "references")))
@@ -330,77 +329,10 @@ def _returned_ids(part: Message) -> list[str]:
     if isinstance(payload, list):
         inner = [sub for sub in payload if isinstance(sub, Message)]
         return _MESSAGE_ID.findall(first_header(inner[0], "message-id"))[:1] if inner else []
-    return _ID_LINE.findall(_part_text(part))
+    return _ID_LINE.findall(part_text(part))
 
 
 def _notice(text: str) -> str:
     """The notice itself: the text before the copy of the returned mail."""
     marker = _COPY_MARKER.search(text)
     return text[: marker.start()] if marker and marker.start() > 0 else text
-
-
-def _is_text(part: Message) -> bool:
-    """A readable part: text, or a multipart whose boundary was lost (text as well)."""
-    ctype = content_type(part)[0]
-    if "attachment" in first_header(part, "content-disposition").lower():
-        return False
-    if ctype.startswith("multipart/"):
-        return not part.is_multipart()
-    return ctype in ("text/plain", "text/html")
-
-
-def _part_text(part: Message) -> str:
-    """The decoded text of a leaf part, or the header blocks of a delivery-status part."""
-    try:
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            return "\n\n".join(_block_text(sub) for sub in payload if isinstance(sub, Message))
-        data = _payload_bytes(part, payload)
-    except MAIL_ERRORS:
-        return ""
-    if not isinstance(data, bytes):
-        return ""
-    text = _decode(data, _charset(part))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if content_type(part)[0] == "text/html":
-        text = _TAGS.sub(" ", text)
-    return text
-
-
-def _payload_bytes(part: Message, payload: object) -> object:
-    # quopri loses the rest of a line at "=\r" (a soft break in CR-only mail),
-    # so quoted-printable is decoded here after the line ends are made "\n".
-    cte = first_header(part, "content-transfer-encoding").strip().lower()
-    if cte != "quoted-printable" or not isinstance(payload, str):
-        return part.get_payload(decode=True)
-    text = payload.replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        data = text.encode("ascii", "surrogateescape")
-    except UnicodeError:
-        data = text.encode("utf-8", "replace")
-    return quopri.decodestring(data)
-
-
-def _block_text(block: Message) -> str:
-    try:
-        items = block.raw_items()
-        return "\n".join(f"{name}: {' '.join(_text(str(value)).split())}" for name, value in items)
-    except MAIL_ERRORS:
-        return ""
-
-
-def _text(value: str) -> str:
-    """A raw header value with its 8-bit bytes (kept as surrogates) read as UTF-8."""
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _charset(part: Message) -> str:
-    match = re.search(r"""charset\s*=\s*["']?([a-z0-9._:-]+)""", content_type(part)[1])
-    return match.group(1) if match else "utf-8"
-
-
-def _decode(data: bytes, charset: str) -> str:
-    try:
-        return data.decode(charset, errors="replace")
-    except MAIL_ERRORS:
-        return data.decode("utf-8", errors="replace")

@@ -198,6 +198,8 @@ def _question(
     parsed: ParsedMessage,
     verdict: Verdict,
 ) -> Processed:
+    # Over 40 lines: the two outcomes of the policy (no case; a drafted case)
+    # are one claim-then-write sequence each, and read best in one place.
     decision = decide(session, settings, parsed)
     if not decision.open_case:
         if not _claim(

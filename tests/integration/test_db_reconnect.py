@@ -6,14 +6,14 @@ not tested (no round trip per mail), fails once, and the pool is renewed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from consultant.db.session import PING_AFTER_IDLE, dispose_engines, get_engine
+from consultant.db import session as session_module
+from consultant.db.session import dispose_engines, get_engine
 from consultant.settings import Settings
 from tests.integration.servers import PrivatePostgres, private_postgres
 
@@ -33,20 +33,21 @@ def backend_pid(settings: Settings) -> int:
 
 
 def test_an_idle_connection_is_tested_and_replaced_after_a_restart(
-    server: tuple[PrivatePostgres, Settings],
+    server: tuple[PrivatePostgres, Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pg, settings = server
     before = backend_pid(settings)
     pg.stop("immediate")
     pg.start()
-    time.sleep(PING_AFTER_IDLE + 0.5)
+    monkeypatch.setattr(session_module, "PING_AFTER_IDLE", 0.0)  # it has been idle long enough
     assert backend_pid(settings) != before  # no error: the dead one was replaced
 
 
 def test_a_connection_used_a_moment_ago_fails_once_then_the_pool_is_renewed(
-    server: tuple[PrivatePostgres, Settings],
+    server: tuple[PrivatePostgres, Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pg, settings = server
+    monkeypatch.setattr(session_module, "PING_AFTER_IDLE", 3600.0)  # however slow the restart
     backend_pid(settings)
     pg.stop("immediate")
     pg.start()

@@ -27,7 +27,9 @@ from consultant.pipeline.intake.store import Incoming, Stored
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 32  # mails per commit
+MAX_BATCH_BYTES = 16 * 1024 * 1024  # and their size (a mail may be 25 MB: then it goes alone)
 
+Waiting = tuple[Incoming, asyncio.Future[Stored]]  # a mail and its session's answer
 StoreMany = Callable[[Sequence[Incoming]], list[Stored]]
 Created = Callable[[list[int]], None]
 
@@ -42,7 +44,7 @@ class GroupCommit:
         self._created = created  # called with the new rows' ids after each commit
         self._max = max_batch
         self._writers = writers  # commits that may run at once
-        self._waiting: list[tuple[Incoming, asyncio.Future[Stored]]] = []
+        self._waiting: list[Waiting] = []
         self._running: set[asyncio.Task[None]] = set()
 
     async def store(self, incoming: Incoming) -> Stored:
@@ -54,23 +56,16 @@ class GroupCommit:
         return await future
 
     async def _write(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                batch, self._waiting = self._waiting[: self._max], self._waiting[self._max :]
-                mails = [incoming for incoming, _ in batch]
-                # The database calls block: off the event loop, so sessions keep talking.
-                outcomes = await loop.run_in_executor(None, self._commit, mails)
-                self._created(
-                    [o.inbound_id for o in outcomes if isinstance(o, Stored) and o.created]
-                )
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():  # the session went away; it was never acknowledged
-                        continue
-                    if isinstance(outcome, Stored):
-                        future.set_result(outcome)
-                    else:
-                        future.set_exception(outcome)
+                batch = self._next_batch()
+                try:
+                    await self._commit_and_answer(batch)
+                except BaseException as error:  # never leave a session waiting for no one
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    raise
         finally:
             # Now, not in a done callback: a session woken above may store again at
             # once, and must find this writer gone (or it would wait for none).
@@ -78,13 +73,51 @@ class GroupCommit:
             if task is not None:
                 self._running.discard(task)
 
+    def _next_batch(self) -> list[Waiting]:
+        """Up to max_batch waiting mails and MAX_BATCH_BYTES (one mail at least).
+
+        A session that went away before its turn is left out: it was never
+        acknowledged, and its client will send again.
+        """
+        self._waiting = [(mail, future) for mail, future in self._waiting if not future.done()]
+        size, count = 0, 0
+        for mail, _ in self._waiting[: self._max]:
+            if count and size + len(mail.raw) > MAX_BATCH_BYTES:
+                break
+            size, count = size + len(mail.raw), count + 1
+        batch, self._waiting = self._waiting[:count], self._waiting[count:]
+        return batch
+
+    async def _commit_and_answer(self, batch: list[Waiting]) -> None:
+        mails = [incoming for incoming, _ in batch]
+        # The database calls block: off the event loop, so sessions keep talking.
+        outcomes = await asyncio.get_running_loop().run_in_executor(None, self._commit, mails)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # the session went away; it was never acknowledged
+                continue
+            if isinstance(outcome, Stored):
+                future.set_result(outcome)
+            else:
+                future.set_exception(outcome)
+        try:
+            self._created([o.inbound_id for o in outcomes if isinstance(o, Stored) and o.created])
+        except Exception:  # The mail is stored: the sweep enqueues what this missed.
+            log.exception("could not hand %d stored mails to the enqueuer", len(mails))
+
     def _commit(self, mails: list[Incoming]) -> list[Stored | Exception]:
         try:
             return list(self._store(mails))
         except Exception as error:
             if len(mails) == 1:
                 return [error]
-            log.warning("a batch of %d mails failed to store; storing them one by one", len(mails))
+            log.warning(
+                "a batch of %d mails failed to store (%s); storing them one by one",
+                len(mails),
+                type(error).__name__,
+            )
+        # Should the failed batch have been committed after all (a connection lost
+        # during COMMIT), its mails come back "already stored" and are not enqueued
+        # here: the sweep enqueues stored mail that waited past its grace.
         return [self._one(mail) for mail in mails]
 
     def _one(self, mail: Incoming) -> Stored | Exception:

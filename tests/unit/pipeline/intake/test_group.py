@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
-from consultant.pipeline.intake.group import GroupCommit
+from consultant.pipeline.intake.group import MAX_BATCH_BYTES, GroupCommit
 from consultant.pipeline.intake.store import Incoming, Stored
 
 
@@ -44,11 +44,23 @@ def mail(n: int) -> Incoming:
     return Incoming(f"Subject: {n}\n\nq\n".encode(), "smtp")
 
 
-async def send_all(group: GroupCommit, database: Database, count: int) -> list[object]:
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop run until `condition` holds (threads do the work meanwhile)."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition never held")
+
+
+async def send_all(
+    group: GroupCommit, database: Database, count: int, batches_before_release: int = 0
+) -> list[object]:
     tasks = [asyncio.create_task(group.store(mail(0)))]
-    await asyncio.sleep(0.05)  # the first mail's commit has begun, and holds
+    await until(lambda: database.calls >= 1)  # the first mail's commit has begun, and holds
     tasks += [asyncio.create_task(group.store(mail(n))) for n in range(1, count)]
-    await asyncio.sleep(0.05)  # every other session is waiting
+    await until(lambda: len(database.batches) >= batches_before_release)
+    await asyncio.sleep(0)  # every other session has queued its mail
     database.release.set()
     return await asyncio.gather(*tasks, return_exceptions=True)
 
@@ -105,7 +117,54 @@ def test_an_error_reaches_the_waiting_session() -> None:
 def test_with_several_writers_commits_run_side_by_side() -> None:
     database = Database()
     group = GroupCommit(database.store, lambda ids: None, writers=2)
-    asyncio.run(send_all(group, database, 6))
+    asyncio.run(send_all(group, database, 6, batches_before_release=1))
     # The first commit holds; a second writer takes everything that arrived meanwhile
     # and finishes first.
     assert [len(batch) for batch in database.batches] == [5, 1]
+
+
+def test_a_failing_enqueue_still_answers_every_session() -> None:
+    database = Database()
+
+    def created(ids: list[int]) -> None:
+        raise RuntimeError("cannot schedule new futures after shutdown")
+
+    group = GroupCommit(database.store, created)
+    results = asyncio.run(send_all(group, database, 4))
+    assert all(isinstance(r, Stored) for r in results)  # stored; the sweep enqueues them
+
+
+def test_a_batch_is_cut_by_size_too() -> None:
+    database = Database()
+    group = GroupCommit(database.store, lambda ids: None)
+    big = Incoming(b"x" * (MAX_BATCH_BYTES // 2 + 1), "smtp")
+
+    async def run() -> None:
+        first = asyncio.create_task(group.store(mail(0)))
+        await until(lambda: database.calls >= 1)
+        rest = [asyncio.create_task(group.store(big)) for _ in range(3)]
+        await asyncio.sleep(0)
+        database.release.set()
+        await asyncio.gather(first, *rest)
+
+    asyncio.run(run())
+    assert [len(batch) for batch in database.batches] == [1, 1, 1, 1]
+
+
+def test_a_session_gone_before_its_turn_is_not_stored() -> None:
+    database = Database()
+    group = GroupCommit(database.store, lambda ids: None)
+
+    async def run() -> list[object]:
+        tasks = [asyncio.create_task(group.store(mail(0)))]
+        await until(lambda: database.calls >= 1)
+        tasks += [asyncio.create_task(group.store(mail(n))) for n in range(1, 4)]
+        await asyncio.sleep(0)
+        tasks[2].cancel()  # the client of mail 2 hung up
+        await asyncio.sleep(0)
+        database.release.set()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(run())
+    assert isinstance(results[2], asyncio.CancelledError)
+    assert database.batches[1] == [mail(1).raw, mail(3).raw]
