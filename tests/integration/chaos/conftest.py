@@ -40,8 +40,17 @@ from consultant.db.models import Case, Draft, InboundMessage
 from consultant.db.session import session_scope
 from consultant.settings import Settings
 from tests.conftest import set_env
+from tests.integration.conftest import Child, wait_for, wait_for_port, worker_ready
 
 BATCH = 500
+# Every chaos test: real servers, and time to recover.
+CHAOS = [
+    pytest.mark.chaos,
+    pytest.mark.integration,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.timeout(600),
+]
 SENDERS = [f"coder{n}@chaos-clinic.example.org" for n in range(12)]
 CPT = ["99213", "99214", "27447", "20700", "20610", "29881", "11042", "97110", "36415", "93000"]
 HCPCS = ["J1100", "J3301", "G0438", "A4550", "E0114"]
@@ -266,6 +275,25 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             f"{t.test:<28} {t.accepted:>8} {t.cases:>6} {t.drafts:>6} {t.sent:>5} "
             f"{t.duplicates:>5} {t.lost:>4}  {t.fault}{'; ' + t.notes if t.notes else ''}"
         )
+
+
+# --- processes ------------------------------------------------------------------
+
+
+def start_workers(spawn: Callable[..., Child]) -> Child:
+    """A worker (2 processes) and beat (the sweep); returns the worker, ready."""
+    worker = spawn("worker", "--concurrency", "2")
+    spawn("beat")
+    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
+    return worker
+
+
+def start_pipeline(spawn: Callable[..., Child], settings: Settings) -> tuple[Child, Child]:
+    """Workers, beat and the SMTP intake; returns (worker, intake), both ready."""
+    worker = start_workers(spawn)
+    intake = spawn("intake")
+    wait_for_port(settings.smtp_port, intake)
+    return worker, intake
 
 
 # --- fixtures -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from consultant.settings import Settings
 from tests.conftest import need
 from tests.integration.chaos.conftest import (
     BATCH,
+    CHAOS,
     Mail,
     Tally,
     assert_whole,
@@ -27,19 +28,14 @@ from tests.integration.chaos.conftest import (
     count_mail,
     record,
     settle,
+    start_workers,
     with_clinic,
 )
-from tests.integration.conftest import Child, wait_for, worker_ready
+from tests.integration.conftest import Child, wait_for
 from tests.integration.imapd import Dovecot, dovecot_binary, running_dovecot
 from tests.integration.test_imap_intake import Imap, _imap_user, idling, use_mailbox
 
-pytestmark = [
-    pytest.mark.chaos,
-    pytest.mark.integration,
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.timeout(600),
-]
+pytestmark = CHAOS
 
 
 @pytest.fixture
@@ -52,12 +48,6 @@ def dovecot(tmp_path: Path) -> Iterator[Dovecot]:
 def stored(settings: Settings) -> int:
     with session_scope(settings) as session:
         return int(session.scalar(select(func.count()).select_from(InboundMessage)) or 0)
-
-
-def start_workers(spawn: Callable[..., Child]) -> None:
-    worker = spawn("worker", "--concurrency", "2")
-    spawn("beat")
-    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
 
 
 def imap_tally(name: str, fault: str, settings: Settings, batch: list[Mail]) -> Tally:

@@ -20,6 +20,7 @@ from consultant.db.session import dispose_engines, session_scope
 from consultant.settings import Settings
 from tests.integration.chaos.conftest import (
     BATCH,
+    CHAOS,
     Feeder,
     Mail,
     Tally,
@@ -28,39 +29,23 @@ from tests.integration.chaos.conftest import (
     count_mail,
     record,
     settle,
+    start_pipeline,
     with_clinic,
 )
 from tests.integration.conftest import (
     Child,
     free_port,
     wait_for,
-    wait_for_port,
     worker_ready,
 )
 from tests.integration.servers import PrivatePostgres, PrivateRedis, private_postgres
 
-pytestmark = [
-    pytest.mark.chaos,
-    pytest.mark.integration,
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.timeout(600),
-]
+pytestmark = CHAOS
 
 
 def drafts(settings: Settings) -> int:
     with session_scope(settings) as session:
         return int(session.scalar(select(func.count()).select_from(Draft)) or 0)
-
-
-def start_pipeline(spawn: Callable[..., Child], settings: Settings) -> tuple[Child, Child]:
-    """Worker (2 processes), beat (the sweep) and SMTP intake; returns (worker, intake)."""
-    worker = spawn("worker", "--concurrency", "2")
-    spawn("beat")
-    intake = spawn("intake")
-    wait_for(worker_ready(worker), "the Celery worker to be ready", 120)
-    wait_for_port(settings.smtp_port, intake)
-    return worker, intake
 
 
 def pool_processes(worker: Child) -> list[int]:

@@ -23,6 +23,7 @@ from consultant.pipeline.review import approve
 from consultant.settings import Settings
 from tests.integration.chaos.conftest import (
     BATCH,
+    CHAOS,
     Feeder,
     Mail,
     Tally,
@@ -31,9 +32,9 @@ from tests.integration.chaos.conftest import (
     count_mail,
     record,
     settle,
+    start_pipeline,
     with_clinic,
 )
-from tests.integration.chaos.test_chaos_pipeline import start_pipeline
 from tests.integration.conftest import (
     Child,
     Sink,
@@ -44,13 +45,7 @@ from tests.integration.conftest import (
 )
 from workers.app import celery_config
 
-pytestmark = [
-    pytest.mark.chaos,
-    pytest.mark.integration,
-    pytest.mark.postgres,
-    pytest.mark.redis,
-    pytest.mark.timeout(600),
-]
+pytestmark = CHAOS
 
 ANSWERS = 200
 DOWN_FOR = 8.0
