@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery, bootsteps
 
 from consultant.settings import Settings, get_settings
+from workers import broker
 
 QUEUE = "consultant"
 
@@ -87,6 +88,7 @@ class PollSoon(bootsteps.StartStopStep):  # type: ignore[misc]
         transport.drain_events = drain_events
 
 
+broker.install()  # before any connection: kombu caches the class per scheme
 app = Celery("consultant")
 app.steps["consumer"].add(PollSoon)
 

@@ -256,6 +256,17 @@ def record(tally: Tally) -> Tally:
     return tally
 
 
+def assert_alive(*children: Child) -> None:
+    """The processes rode out the fault: none exited (a fault to recover from,
+    not one to die of), or the test fails with the end of its log.
+    """
+    for child in children:
+        if child.process.poll() is not None:
+            pytest.fail(
+                f"{child.name} exited ({child.process.returncode}):\n{child.output()[-4000:]}"
+            )
+
+
 def assert_whole(tally: Tally, expected: int) -> None:
     assert tally.accepted == expected, tally
     assert tally.lost == 0, tally

@@ -24,6 +24,7 @@ from tests.integration.chaos.conftest import (
     Feeder,
     Mail,
     Tally,
+    assert_alive,
     assert_whole,
     chaos_env,
     count_mail,
@@ -142,7 +143,7 @@ def test_broker_restarted_empty_mid_batch_every_stored_mail_is_drafted(
     private_redis.start()
     settings = chaos_env(monkeypatch, env, broker_url=private_redis.url)
     with_clinic(settings)
-    start_pipeline(spawn, settings)
+    worker, intake = start_pipeline(spawn, settings)
     feeder = feeder_for(settings.smtp_port, mails, 150.0)  # still sending when it stops
 
     wait_for(lambda: feeder.progress() >= 150, "150 mails accepted", 120)
@@ -157,6 +158,7 @@ def test_broker_restarted_empty_mid_batch_every_stored_mail_is_drafted(
     result = tally("Redis restart", fault, settings, feeder, f"{during} accepted while down")
     assert not feeder.refused, feeder.refused
     assert during > 0, "the intake kept accepting while the broker was down"
+    assert_alive(worker, intake)
     assert_whole(result, BATCH)
 
 
@@ -182,7 +184,7 @@ def test_database_restarted_mid_batch_intake_defers_and_nothing_is_lost(
 ) -> None:
     server, settings = own_postgres
     with_clinic(settings)
-    start_pipeline(spawn, settings)
+    worker, intake = start_pipeline(spawn, settings)
     # Paced (the intake alone takes 500 mails in about a second), so the crash
     # meets the intake and the workers both mid-batch.
     feeder = feeder_for(settings.smtp_port, mails, 150.0)
@@ -199,4 +201,5 @@ def test_database_restarted_mid_batch_intake_defers_and_nothing_is_lost(
     assert not feeder.refused, feeder.refused
     assert at_stop < BATCH, "the restart landed mid-batch"
     assert sum(feeder.deferrals.values()) > 0, "the intake deferred mail while it could not store"
+    assert_alive(worker, intake)
     assert_whole(result, BATCH)
