@@ -101,12 +101,18 @@ def _start_intake(settings: Settings) -> Any:
 
 
 def _worker_argv(settings: Settings, concurrency: int | None, beat: bool) -> list[str]:
+    # Without gossip and mingle: workers here share nothing but the queue, so
+    # there is nothing to sync at start (mingle waited a second on every start
+    # and reconnect) and no events to exchange (gossip's fanout channel failed
+    # to close on every broker loss, logging an error).
     argv = [
         "worker",
         "--loglevel",
         settings.log_level,
         "--concurrency",
         str(concurrency or settings.worker_concurrency),
+        "--without-gossip",
+        "--without-mingle",
     ]
     return [*argv, "--beat"] if beat else argv
 

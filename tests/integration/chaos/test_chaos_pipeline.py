@@ -159,6 +159,7 @@ def test_broker_restarted_empty_mid_batch_every_stored_mail_is_drafted(
     assert not feeder.refused, feeder.refused
     assert during > 0, "the intake kept accepting while the broker was down"
     assert_alive(worker, intake)
+    assert " ERROR celery.bootsteps " not in worker.output(), "each worker part restarted cleanly"
     assert_whole(result, BATCH)
 
 
