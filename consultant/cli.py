@@ -195,6 +195,7 @@ def up(concurrency: int | None) -> None:
     """Run everything on this machine: migrations, worker(s), sweep, intakes."""
     from consultant.db.migrate import upgrade
     from consultant.supervise import start_child, stop_child
+    from workers.app import declare_queue
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
@@ -202,6 +203,8 @@ def up(concurrency: int | None) -> None:
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
     first_login = _ensure_admin(settings)
+    if settings.broker_url.startswith(("sqla+", "sqlalchemy+")):
+        declare_queue()  # its tables, before the intake publishes and the children consume
     controller = _start_intake(settings)
     workers = str(concurrency or settings.worker_concurrency)
     consultant = [sys.executable, "-m", "consultant"]

@@ -93,6 +93,15 @@ app = Celery("consultant")
 app.steps["consumer"].add(PollSoon)
 
 
+def declare_queue() -> None:
+    """Create the task queue now, and with it a SQL broker's tables, before
+    processes that start together race to (kombu creates its tables in each
+    process that opens the broker, which is not safe across processes).
+    """
+    with app.connection_for_write() as connection:
+        app.amqp.queues[QUEUE].bind(connection.default_channel).declare()
+
+
 @app.on_configure.connect  # type: ignore[untyped-decorator]
 def _configure(sender: Celery, **_: Any) -> None:
     sender.config_from_object(celery_config(get_settings()))
