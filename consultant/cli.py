@@ -204,7 +204,7 @@ def up(concurrency: int | None) -> None:
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
     first_login = _ensure_admin(settings)
     if settings.broker_url.startswith(("sqla+", "sqlalchemy+")):
-        declare_queue()  # its tables, before the intake publishes and the children consume
+        declare_queue()  # and the SQL broker's tables, before any process races to
     controller = _start_intake(settings)
     workers = str(concurrency or settings.worker_concurrency)
     consultant = [sys.executable, "-m", "consultant"]

@@ -33,7 +33,7 @@ from kombu.transport import sqlalchemy as kombu_sql
 from sqlalchemy.exc import IntegrityError
 
 
-class Channel(kombu_redis.Channel):
+class RedisChannel(kombu_redis.Channel):
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         if self.connection.client is None:  # the transport was closed under us
             raise redis.ConnectionError("the connection to the broker is closed")
@@ -41,8 +41,8 @@ class Channel(kombu_redis.Channel):
         return params
 
 
-class Transport(kombu_redis.Transport):
-    Channel = Channel
+class RedisTransport(kombu_redis.Transport):
+    Channel = RedisChannel
 
 
 class SQLChannel(kombu_sql.Channel):
@@ -65,6 +65,6 @@ def install() -> None:
     URL's scheme still reaches kombu: it turns TLS on for rediss://.
     """
     for scheme in ("redis", "rediss"):
-        TRANSPORT_ALIASES[scheme] = f"{__name__}:Transport"
+        TRANSPORT_ALIASES[scheme] = f"{__name__}:RedisTransport"
     for scheme in ("sqla", "sqlalchemy"):
         TRANSPORT_ALIASES[scheme] = f"{__name__}:SQLTransport"

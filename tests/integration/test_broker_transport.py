@@ -62,21 +62,25 @@ def clean_up_as_celery_does(connection: Connection) -> None:
     ignore_errors(connection, connection.close)
 
 
-def test_the_worker_transport_is_ours_for_redis_urls() -> None:
-    import workers.app  # noqa: F401  (installs the transport)
+def test_broker_urls_get_the_fixed_transports() -> None:
+    import workers.app  # noqa: F401  (installs the transports)
 
-    for url in ("redis://127.0.0.1:1/0", "rediss://127.0.0.1:1/0"):
-        assert isinstance(Connection(url).transport, broker.Transport), url
+    for url, transport in [
+        ("redis://127.0.0.1:1/0", broker.RedisTransport),
+        ("rediss://127.0.0.1:1/0", broker.RedisTransport),
+        ("sqla+sqlite:///broker.sqlite3", broker.SQLTransport),
+    ]:
+        assert isinstance(Connection(url).transport, transport), url
 
 
 def test_cleanup_after_redis_went_away_raises_only_connection_errors(
     redis_server: PrivateRedis,
 ) -> None:
-    connection = connection_lost_while_waiting(redis_server, broker.Transport)
+    connection = connection_lost_while_waiting(redis_server, broker.RedisTransport)
     clean_up_as_celery_does(connection)  # raised AttributeError before the fix
     redis_server.start()  # and the next connection works as ever
     with (
-        Connection(redis_server.url, transport=broker.Transport) as fresh,
+        Connection(redis_server.url, transport=broker.RedisTransport) as fresh,
         fresh.SimpleQueue("broker-test-after") as queue,
     ):
         queue.put({"n": 2})
