@@ -47,19 +47,13 @@ sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 SHARED = Path(os.environ.get("CONSULTANT_SHARED_DIR", REPO.parent / "shared"))
 
 from children import Child, child_pids, consultant, peak_rss_mb, running  # noqa: E402
+from codes import LOOKUP_FILES, PTP_FULL  # noqa: E402
 from intake import PG_ADMIN, BareSink, blast, configure, free_port  # noqa: E402
 from mailgen import ACCOUNT_CLINICS, make_mails, senders_with_accounts  # noqa: E402
 
-DATA = SHARED / "data"
-CODE_FILES = {
-    "hcpcs": DATA / "hcpcs" / "HCPC2025_OCT_ANWEB.csv",
-    "mue": DATA / "ncci" / "mue_practitioner_2024q3.csv",
-    "addon": DATA / "ncci" / "aoc_medicare_2026q2.csv",
-    "pfs": DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
-}
 PTP = {
-    "subset": DATA / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
-    "full": DATA / "ncci" / "ptp_practitioner_2024q3_full.csv.gz",
+    "subset": SHARED / "data" / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
+    "full": PTP_FULL,
 }
 NOOP_QUEUE = "bench_noop"
 STALL_SECONDS = 120.0  # no new draft for this long: something is broken, stop
@@ -86,7 +80,7 @@ def prepare(ptp: Path) -> None:
     settings = get_settings()
     upgrade(settings)
     with session_scope(settings) as session:
-        for kind, path in [*CODE_FILES.items(), ("ncci-ptp", ptp)]:
+        for kind, path in [*LOOKUP_FILES.items(), ("ncci-ptp", ptp)]:
             import_file(session, kind, path)
         load_icd10cm(session)
         for clinic, addresses in senders_with_accounts().items():
