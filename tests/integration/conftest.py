@@ -32,7 +32,9 @@ from consultant.settings import Settings
 from tests.conftest import need, set_env
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 11
+# Parallel checkouts on one machine each set their own db (CONSULTANT_TEST_REDIS_DB).
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_DB = int(os.environ.get("CONSULTANT_TEST_REDIS_DB", "11"))
 T = TypeVar("T")
 
 
