@@ -132,6 +132,22 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Resource limits (issue 15): the shape of a mail, SMTP sessions, worker tasks and
+    # the console's requests; see config/env.example.
+    max_mime_parts: int = Field(default=500, ge=1)  # parts in one mail, nested ones included
+    max_mime_depth: int = Field(default=20, ge=1)  # multiparts and attached mails inside another
+    smtp_max_sessions: int = Field(default=100, ge=1)  # concurrent SMTP connections
+    smtp_max_recipients: int = Field(default=100, ge=1)  # accepted RCPTs per transaction
+    smtp_max_commands: int = Field(default=200, ge=1)  # commands in a row without a mail
+    smtp_idle_timeout: float = Field(default=300.0, gt=0)  # seconds a client may stay silent
+    task_soft_time_limit: float = Field(default=120.0, gt=0)  # then the mail is quarantined
+    task_time_limit: float = Field(default=180.0, gt=0)  # then the task's process is killed
+    mail_view_cache: int = Field(default=64, ge=0)  # parsed mails the console keeps (0: none)
+    web_max_body: int = Field(default=1024 * 1024, gt=0)  # bytes of one request body
+    web_max_connections: int = Field(default=100, ge=1)  # open at once; more get 503
+    web_header_timeout: float = Field(default=10.0, gt=0)  # seconds to send a request head
+    web_keep_alive: float = Field(default=5.0, gt=0)  # seconds an idle connection stays open
+    web_max_head: int = Field(default=64 * 1024, ge=4096)  # bytes of a request head
 
     from_name: str = "Coding Consult Desk"
     from_address: str = ""
@@ -237,6 +253,14 @@ class Settings(BaseSettings):
         password = self.relay_password.get_secret_value() if self.relay_password else None
         if password is not None and password.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("CONSULTANT_RELAY_PASSWORD is a placeholder; set the real secret")
+        return self
+
+    @model_validator(mode="after")
+    def _check_limits(self) -> Settings:
+        if self.task_time_limit <= self.task_soft_time_limit:
+            raise ValueError(
+                "CONSULTANT_TASK_TIME_LIMIT must be longer than CONSULTANT_TASK_SOFT_TIME_LIMIT"
+            )
         return self
 
     @property

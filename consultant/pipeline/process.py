@@ -38,6 +38,7 @@ from consultant.pipeline.account import Decision, decide
 from consultant.pipeline.classify import Kind, Verdict, classify
 from consultant.pipeline.draft import render_answer
 from consultant.pipeline.extract import CodeRef, extract_message
+from consultant.pipeline.limits import check_mime_limits
 from consultant.pipeline.lookup import Report, date_of_service, look_up
 from consultant.pipeline.notify import queue_auto_mail
 from consultant.pipeline.parse import ParsedMessage, parse
@@ -85,6 +86,7 @@ def process_message(session: Session, settings: Settings, inbound_id: int) -> Pr
     if inbound.state != InboundState.STORED:
         return Processed(inbound.case_id, inbound.kind)
     try:
+        check_mime_limits(inbound.raw, settings)  # before parse builds every part
         parsed = parse(inbound.raw)
         verdict = classify(session, settings, parsed)
     except Quarantine as refusal:

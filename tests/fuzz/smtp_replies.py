@@ -6,7 +6,9 @@ aiosmtpd 1.4's standard ones) or the finding it is (451, exception text,
 undocumented); `model_data`, a model of aiosmtpd's DATA loop predicting the
 reply kinds allowed and the mail as stored; `data_payload`, a DATA payload
 made from a mutated mail (dot-stuffed or not, bare LF, NULs, long lines,
-oversize, empty, an early terminator). Pure, no state.
+oversize, empty, an early terminator). The DATA model counts MIME parts with
+the intake's own pre-scan (tests/unit/pipeline/test_limits.py holds that scan
+to the stdlib's count). Pure, no state.
 """
 
 from __future__ import annotations
@@ -16,16 +18,32 @@ import re
 from dataclasses import dataclass
 
 from consultant.pipeline.intake.smtp import (
+    ERR_421_BUSY,
+    ERR_421_COMMANDS,
+    ERR_421_IDLE,
     ERR_451,
+    ERR_452_RCPTS,
     ERR_550,
+    ERR_552_PARTS,
+    ERR_554_DEPTH,
     ERR_554_EMPTY,
     MAX_LINE,
     OK_RCPT,
 )
+from consultant.pipeline.limits import scan
+from consultant.settings import Settings
 
 LIMIT = 64 * 1024  # the intake's size limit in these runs: oversize mail stays cheap to send
 LINE_LIMIT = MAX_LINE  # the intake's line limit (aiosmtpd's own is 1,001)
 QUEUED = re.compile(r"250 2\.0\.0 OK: queued as (\d+)\Z")
+# The intake's MIME limits in these runs: the defaults.
+MAX_PARTS = int(Settings.model_fields["max_mime_parts"].default)
+MAX_DEPTH = int(Settings.model_fields["max_mime_depth"].default)
+
+
+def _with_limit(reply: str) -> str:
+    return re.escape(reply).replace(r"\{limit\}", r"\d+") + r"\Z"
+
 
 # Every reply the intake may give, by kind: ours first, then aiosmtpd 1.4's.
 DOCUMENTED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -36,6 +54,12 @@ DOCUMENTED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("recipient ok", re.escape(OK_RCPT) + r"\Z"),
         ("no such consult address", re.escape(ERR_550) + r"\Z"),
         ("empty message", re.escape(ERR_554_EMPTY) + r"\Z"),
+        ("too many MIME parts", _with_limit(ERR_552_PARTS)),
+        ("nested too deeply", _with_limit(ERR_554_DEPTH)),
+        ("too many recipients", re.escape(ERR_452_RCPTS) + r"\Z"),
+        ("too many connections", re.escape(ERR_421_BUSY) + r"\Z"),
+        ("too many commands", re.escape(ERR_421_COMMANDS) + r"\Z"),
+        ("idle too long", re.escape(ERR_421_IDLE) + r"\Z"),
         ("ok", r"250 OK\Z"),
         ("help", r"250 Syntax: .*|(?:250|501) Supported commands: [A-Z ]*\Z"),
         ("helo", r"250 \S+\Z"),
@@ -142,7 +166,14 @@ def model_data(wire: bytes, limit: int = LIMIT) -> DataModel:
     if problems:
         return DataModel(problems, None, pos)
     content = b"".join(kept)
-    return DataModel(frozenset({"queued" if content.strip() else "empty message"}), content, pos)
+    if not content.strip():
+        return DataModel(frozenset({"empty message"}), content, pos)
+    shape = scan(content, MAX_PARTS, MAX_DEPTH)
+    if shape.parts > MAX_PARTS:
+        return DataModel(frozenset({"too many MIME parts"}), None, pos)
+    if shape.depth > MAX_DEPTH:
+        return DataModel(frozenset({"nested too deeply"}), None, pos)
+    return DataModel(frozenset({"queued"}), content, pos)
 
 
 def _crlf(raw: bytes) -> list[bytes]:

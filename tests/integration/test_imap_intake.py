@@ -586,3 +586,36 @@ def test_a_released_mailbox_lock_can_be_taken_again(
     first.release()
     assert second.acquire()
     second.release()
+
+
+def test_mail_over_a_mime_limit_is_stored_whole_and_quarantined_unparsed(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
+) -> None:
+    from tests.mime_shapes import many_parts, nested
+
+    monkeypatch.setenv("CONSULTANT_MAX_MIME_PARTS", "10")
+    monkeypatch.setenv("CONSULTANT_MAX_MIME_DEPTH", "3")
+    settings = use_mailbox(monkeypatch, env, imap)
+    over = {
+        "too many MIME parts (limit 10)": [many_parts(50_000), many_parts(11)],
+        "MIME parts nested too deeply (limit 3 levels)": [nested(4)],
+    }
+    within = [mail(1), many_parts(10), nested(3)]
+    imap.append(
+        [
+            *over["too many MIME parts (limit 10)"],
+            *over["MIME parts nested too deeply (limit 3 levels)"],
+            *within,
+        ]
+    )
+    enqueued = poll_once(settings)
+
+    with session_scope(settings) as session:
+        rows = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+        stored = {row.raw: (row.state, row.error) for row in rows}
+    assert len(rows) == 6
+    for reason, raws in over.items():
+        for raw in raws:
+            assert stored[raw] == (InboundState.QUARANTINED, reason)
+    assert [stored[raw] for raw in within] == [(InboundState.STORED, None)] * 3
+    assert enqueued == sorted(row.id for row in rows if row.state == InboundState.STORED)

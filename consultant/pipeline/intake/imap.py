@@ -16,7 +16,9 @@ is already stored.
 
 Memory is bounded: UIDs are fetched in windows of `batch_size`, and bodies in
 groups of at most `batch_bytes`. A mail over the size limit is recorded from
-its header alone and quarantined with the reason; a mail the server cannot
+its header alone and quarantined with the reason; a mail over the MIME part
+or nesting limit is stored whole and quarantined, counted before anything
+parses it (consultant.pipeline.limits); a mail the server cannot
 return (it answers NO, or hangs up each time that UID alone is fetched) is
 recorded and quarantined too; none of them stops the others.
 
@@ -59,6 +61,7 @@ from consultant.pipeline.intake.imap_fetch import (
 from consultant.pipeline.intake.lock import MailboxLock
 from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
 from consultant.pipeline.intake.store import Incoming, Stored, store_many
+from consultant.pipeline.limits import mime_limit_reason
 from consultant.settings import Mailbox, Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ class MailboxPoller:
         self.connect = connect
         self.enqueuer = Enqueuer(enqueue)
         self.max_size = mailbox.max_message_size or settings.max_message_size
+        self.mime_limits = (settings.max_mime_parts, settings.max_mime_depth)
         self.envelope_to = (mailbox.address or _address_of(mailbox, settings),)
         self.failures = 0  # consecutive failed sessions, for the backoff
         self._suspects: set[int] = set()  # UIDs whose FETCH lost the connection
@@ -251,7 +255,9 @@ class MailboxPoller:
                 continue  # Expunged by another client since the search.
             raw = data[uid].get(b"BODY[]")
             if isinstance(raw, bytes):
-                fetched.append(Fetched(uid, raw, len(raw)))
+                fetched.append(
+                    Fetched(uid, raw, len(raw), mime_limit_reason(raw, *self.mime_limits))
+                )
             else:
                 fetched.append(self._unfetchable(client, uid, f"UID {uid} came back empty"))
         return fetched
