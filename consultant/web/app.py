@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from consultant.settings import Settings
+from consultant.web.casepage import VIEWS
 from consultant.web.deps import Console, LoginRequired, login_url
 
 CSP = (
@@ -62,6 +63,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     )
     app.state.console = Console(settings=settings, enqueue_send=enqueue_send or _queue_send)
     app.state.templates = templates()
+    VIEWS.reset(settings.mail_view_cache)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(cases.router)

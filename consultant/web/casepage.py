@@ -1,8 +1,16 @@
-"""Everything the case page shows, gathered in one place (no rules: review.py has them)."""
+"""Everything the case page shows, gathered in one place (no rules: review.py has them).
+
+State: the parsed views of the mails shown lately (`VIEWS`, an LRU bounded by
+CONSULTANT_MAIL_VIEW_CACHE and emptied by create_app), so that a case page
+shown again does not parse its mail again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +69,48 @@ def case_page(session: Session, ref: str) -> CasePage:
     )
 
 
+class ViewCache:
+    """Parsed mail views by (inbound id, sha256 of the bytes), the least recently shown
+    dropped first. The key holds the digest of the bytes as they are now, so a mail
+    whose bytes change (purged, say) is never shown from the cache."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[int, str], MailView | str] = OrderedDict()
+        self._lock = threading.Lock()  # routes run in a thread pool
+
+    def reset(self, size: int) -> None:
+        """Empty the cache and bound it to `size` views (0: keep none)."""
+        with self._lock:
+            self.size = size
+            self._views.clear()
+
+    def view(self, inbound_id: int, raw: bytes) -> MailView | str:
+        """The mail's view, or the reason it cannot be shown; parsed once while kept."""
+        key = (inbound_id, hashlib.sha256(raw).hexdigest())
+        with self._lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+        try:
+            found: MailView | str = view_mail(raw)
+        except Quarantine as error:
+            found = error.reason
+        with self._lock:
+            self._views[key] = found
+            while len(self._views) > self.size:
+                self._views.popitem(last=False)
+        return found
+
+
+VIEWS = ViewCache(64)
+
+
 def _message(inbound: InboundMessage) -> Message:
-    try:
-        return Message(inbound, view_mail(inbound.raw), "")
-    except Quarantine as error:
-        return Message(inbound, None, error.reason)
+    found = VIEWS.view(inbound.id, inbound.raw)
+    if isinstance(found, str):
+        return Message(inbound, None, found)
+    return Message(inbound, found, "")
 
 
 def lookup_report(session: Session, case_id: int) -> dict[str, Any] | None:
