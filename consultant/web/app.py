@@ -4,6 +4,7 @@ Plain HTML and one stylesheet; nothing loads from the internet and no page
 runs a script. Every response carries a Content-Security-Policy that allows
 no script at all, and mail from outside is shown sanitised inside a
 sandboxed frame, so markup that slipped past the sanitiser still cannot run.
+A request body over CONSULTANT_WEB_MAX_BODY is refused with 413 (bodylimit.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from consultant.settings import Settings
+from consultant.web.bodylimit import BodyLimit
 from consultant.web.casepage import VIEWS
 from consultant.web.deps import Console, LoginRequired, login_url
 
@@ -72,6 +74,8 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    # Inside the security headers (added later, so outside): its 413 carries them too.
+    app.add_middleware(BodyLimit, limit=settings.web_max_body, api_prefix=API_PREFIX)
     app.middleware("http")(_security_headers)
     return app
 
