@@ -2,7 +2,7 @@
 
 JSON only, late acknowledgement, tasks of a lost worker rejected back onto
 the queue, one message prefetched per process: a crash loses no task, and
-the sweep covers the rest.
+the sweep covers the rest. Soft and hard time limits end a task that hangs.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # A task past the soft limit gets SoftTimeLimitExceeded (its mail is then
+        # quarantined, workers/overtime.py); past the hard one its process is killed.
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
         "enable_utc": True,
         "beat_schedule": {
             "sweep": {"task": "pipeline.sweep", "schedule": settings.sweep_interval},

@@ -1,8 +1,9 @@
 """One thin task per stage. Tasks take database ids, commit, then enqueue.
 
 Retries: Transient errors and lost database connections retry with backoff
-and jitter. Anything else is a bug: the traceback goes on the inbound row and
-the exception is re-raised.
+and jitter. A mail whose processing runs out of time is quarantined with the
+reason (overtime.py). Anything else is a bug: the traceback goes on the
+inbound row and the exception is re-raised.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import traceback
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
@@ -21,6 +23,7 @@ from consultant.pipeline.process import process_message
 from consultant.pipeline.send import send_outbound
 from consultant.settings import get_settings
 from workers.app import app
+from workers.overtime import on_hard_limit, quarantine_overtime
 from workers.sweep import sweep
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ def process_message_task(inbound_id: int) -> int | None:
         return processed.case_id
     except (Transient, OperationalError, InterfaceError):
         raise
+    except SoftTimeLimitExceeded:
+        quarantine_overtime(settings, inbound_id)
+        raise
     except Exception:
         _record_failure(inbound_id, traceback.format_exc())
         raise
@@ -58,11 +64,16 @@ def process_message_task(inbound_id: int) -> int | None:
 def process_messages_task(inbound_ids: list[int]) -> list[int | None]:
     """Process a batch (from the IMAP poller); one bad mail does not stop the rest."""
     results = []
-    for inbound_id in inbound_ids:
+    for index, inbound_id in enumerate(inbound_ids):
         try:
             results.append(process_message_task.run(inbound_id))
         except (Transient, OperationalError, InterfaceError):
             raise  # Retried as a whole: mail already processed is skipped.
+        except SoftTimeLimitExceeded:
+            # The slow mail is quarantined; the rest get a task with time of its own.
+            if inbound_ids[index + 1 :]:
+                enqueue_process_many(inbound_ids[index + 1 :])
+            raise
         except Exception:
             results.append(None)  # Recorded on its row by process_message_task.
     return results
@@ -82,6 +93,9 @@ def sweep_task() -> dict[str, int]:
 def enqueue_process(inbound_id: int, **options: Any) -> None:
     """Queue processing of a stored mail; raises if the broker is unreachable."""
     process_message_task.apply_async((inbound_id,), retry=False, **options)
+
+
+on_hard_limit(enqueue_process)
 
 
 def enqueue_process_many(inbound_ids: list[int], **options: Any) -> None:
