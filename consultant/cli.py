@@ -137,6 +137,7 @@ def web(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from consultant.web.app import create_app
+    from consultant.web.server import server_limits
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
@@ -150,6 +151,7 @@ def web(host: str | None, port: int | None) -> None:
         server_header=False,
         log_config=None,
         access_log=False,  # paths name cases; the audit log records what reviewers do
+        **server_limits(settings),
     )
     click.echo(f"reviewer console on {settings.web_base_url}")
     uvicorn.Server(config).run()

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     web_max_body: int = Field(default=1024 * 1024, gt=0)  # bytes of one request body
     web_max_connections: int = Field(default=100, ge=1)  # open at once; more get 503
     web_header_timeout: float = Field(default=10.0, gt=0)  # seconds to send a request head
-    web_keep_alive: float = Field(default=5.0, gt=0)  # seconds an idle connection stays open
+    web_keep_alive: int = Field(default=5, ge=1)  # seconds an idle connection stays open
     web_max_head: int = Field(default=64 * 1024, ge=4096)  # bytes of a request head
 
     from_name: str = "Coding Consult Desk"
