@@ -65,7 +65,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     )
     app.state.console = Console(settings=settings, enqueue_send=enqueue_send or _queue_send)
     app.state.templates = templates()
-    VIEWS.reset(settings.mail_view_cache)
+    VIEWS.reset(settings.mail_view_cache, (settings.max_mime_parts, settings.max_mime_depth))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(cases.router)

@@ -2,7 +2,8 @@
 
 State: the parsed views of the mails shown lately (`VIEWS`, an LRU bounded by
 CONSULTANT_MAIL_VIEW_CACHE and emptied by create_app), so that a case page
-shown again does not parse its mail again.
+shown again does not parse its mail again. A mail over the MIME limits (one
+stored before they existed) is not parsed at all: the page says why.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from consultant.db.models import AuditEntry, Draft, InboundMessage, Reviewer
 from consultant.errors import Quarantine
+from consultant.pipeline.limits import mime_limit_reason
 from consultant.pipeline.queue import Similar, similar_cases
 from consultant.pipeline.review import REVIEWABLE, CaseView, view_case
 from consultant.web.mailview import MailView, view_mail
@@ -74,15 +76,16 @@ class ViewCache:
     dropped first. The key holds the digest of the bytes as they are now, so a mail
     whose bytes change (purged, say) is never shown from the cache."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, limits: tuple[int, int] = (500, 20)) -> None:
         self.size = size
+        self.limits = limits  # MIME parts and depth beyond which a mail is not parsed
         self._views: OrderedDict[tuple[int, str], MailView | str] = OrderedDict()
         self._lock = threading.Lock()  # routes run in a thread pool
 
-    def reset(self, size: int) -> None:
-        """Empty the cache and bound it to `size` views (0: keep none)."""
+    def reset(self, size: int, limits: tuple[int, int]) -> None:
+        """Empty the cache, bound it to `size` views (0: keep none), set the MIME limits."""
         with self._lock:
-            self.size = size
+            self.size, self.limits = size, limits
             self._views.clear()
 
     def view(self, inbound_id: int, raw: bytes) -> MailView | str:
@@ -92,8 +95,9 @@ class ViewCache:
             if key in self._views:
                 self._views.move_to_end(key)
                 return self._views[key]
+        found: MailView | str
         try:
-            found: MailView | str = view_mail(raw)
+            found = mime_limit_reason(raw, *self.limits) or view_mail(raw)
         except Quarantine as error:
             found = error.reason
         with self._lock:

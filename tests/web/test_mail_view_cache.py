@@ -14,6 +14,7 @@ from consultant.settings import Settings
 from consultant.web import mailview
 from consultant.web.app import create_app
 from tests.conftest import set_env
+from tests.mime_shapes import many_parts
 from tests.web.conftest import REVIEWER, log_in
 
 Client = Callable[[tuple[str, str]], tuple[TestClient, str]]
@@ -68,3 +69,16 @@ def test_with_the_cache_off_every_view_parses(
         for _ in range(2):
             assert client.get(f"/cases/{case_ref}").status_code == 200
     assert len(parses) == 2
+
+
+def test_a_stored_mail_over_the_mime_limits_is_shown_unparsed_with_the_reason(
+    client_for: Client, case_ref: str, console_db: Settings, parses: list[int]
+) -> None:
+    # Stored before the limits existed: the page must not parse its 50,000 parts.
+    with session_scope(console_db) as session:
+        session.execute(update(InboundMessage).values(raw=many_parts(50_000)))
+    client, _ = client_for(REVIEWER)
+    page = client.get(f"/cases/{case_ref}")
+    assert page.status_code == 200
+    assert "This mail cannot be shown: too many MIME parts (limit 500)" in page.text
+    assert parses == []
