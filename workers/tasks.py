@@ -69,10 +69,8 @@ def process_messages_task(inbound_ids: list[int]) -> list[int | None]:
             results.append(process_message_task.run(inbound_id))
         except (Transient, OperationalError, InterfaceError):
             raise  # Retried as a whole: mail already processed is skipped.
-        except SoftTimeLimitExceeded:
-            # The slow mail is quarantined; the rest get a task with time of its own.
-            if inbound_ids[index + 1 :]:
-                enqueue_process_many(inbound_ids[index + 1 :])
+        except SoftTimeLimitExceeded:  # Quarantined; the rest get time of their own.
+            enqueue_process_many(inbound_ids[index + 1 :])
             raise
         except Exception:
             results.append(None)  # Recorded on its row by process_message_task.

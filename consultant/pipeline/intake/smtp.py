@@ -194,8 +194,9 @@ class IntakeSMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Decided here, one connection at a time: a burst of connections all
-        # counted before any greeting would otherwise refuse one another.
-        self.admitted = self.sessions.admit()
+        # counted before any greeting would otherwise refuse one another. (A
+        # STARTTLS upgrade calls this again for the same session.)
+        self.admitted = self.admitted or self.sessions.admit()
         super().connection_made(transport)
 
     def connection_lost(self, error: Exception | None) -> None:
