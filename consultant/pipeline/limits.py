@@ -33,8 +33,9 @@ _DELIMITER = re.compile(rb"^--([^\n]*)", re.M)
 _BLOCK_END = re.compile(rb"^(?:\n|--([^\n]*)\n?)", re.M)
 _CONTENT_TYPE = re.compile(rb"^content-type[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)", re.I | re.M)
 _TYPE = re.compile(rb"\s*([!#$%&'*+.^_`|~0-9a-z-]+)\s*/\s*([!#$%&'*+.^_`|~0-9a-z-]+)", re.I)
+# A boundary parameter, maybe in RFC 2231 form: a segment number, "*" for %XX-encoded.
 _BOUNDARY = re.compile(
-    rb"""(;\s*boundary\s*(?:\*0?\*?)?\s*=)\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))""", re.I
+    rb""";\s*boundary\s*(?:\*(\d+))?(\*)?\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))""", re.I
 )
 _RFC2231_PREFIX = re.compile(rb"^[^']*'[^']*'")
 _PERCENT = re.compile(rb"%([0-9a-f]{2})", re.I)
@@ -185,19 +186,24 @@ def _content_type(header: bytes) -> tuple[bytes, bytes, bytes] | None:
     kind = _TYPE.match(value)
     if kind is None:
         return _PLAIN
-    boundary = _BOUNDARY.search(value, kind.end())
-    return kind.group(1).lower(), kind.group(2).lower(), _boundary(boundary)
+    boundary = _boundary(list(_BOUNDARY.finditer(value, kind.end())))
+    return kind.group(1).lower(), kind.group(2).lower(), boundary
 
 
-def _boundary(match: re.Match[bytes] | None) -> bytes:
-    if match is None:
-        return b""
-    if match.group(2) is not None:
-        value = re.sub(rb"\\(.)", rb"\1", match.group(2))
+def _boundary(found: list[re.Match[bytes]]) -> bytes:
+    """The boundary as the stdlib reads it: RFC 2231 segments joined in order."""
+    segments = sorted((int(m.group(1)), m) for m in found if m.group(1) is not None)
+    if not segments:
+        return _value(found[0], first=True).rstrip() if found else b""
+    return b"".join(_value(m, first=n == 0) for n, m in segments).rstrip()
+
+
+def _value(match: re.Match[bytes], first: bool) -> bytes:
+    if match.group(3) is not None:
+        value = re.sub(rb"\\(.)", rb"\1", match.group(3))
     else:
-        value = match.group(3)
-    if b"*" in match.group(1):  # RFC 2231: charset'language'%XX
-        value = _PERCENT.sub(
-            lambda m: bytes([int(m.group(1), 16)]), _RFC2231_PREFIX.sub(b"", value)
-        )
-    return value.rstrip()
+        value = match.group(4)
+    if match.group(2):  # extended: charset'language' first, then %XX
+        value = _RFC2231_PREFIX.sub(b"", value) if first else value
+        value = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), value)
+    return value

@@ -116,3 +116,16 @@ def test_scan_reads_any_bytes() -> None:
         b"\xff" * 9,
     ):
         assert scan(raw).parts >= 1
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [b'boundary*0="b"; boundary*1="x"', b"boundary*0*=us-ascii''%62; boundary*1=x"],
+    ids=["plain segments", "encoded first segment"],
+)
+def test_a_boundary_in_rfc2231_segments_is_joined_as_the_stdlib_joins_it(
+    parameters: bytes,
+) -> None:
+    raw = many_parts(600).replace(b"--b", b"--bx").replace(b"boundary=b", parameters)
+    assert stdlib_shape(raw).parts == 600
+    assert scan(raw).parts == 600
