@@ -85,7 +85,7 @@ def scan(raw: bytes, max_parts: int | None = None, max_depth: int | None = None)
     stack: list[Open] = []
     pos, parts, deepest = _entity(raw, 0, 0, False, stack)
     parts += 1
-    while not _over(parts, deepest, max_parts, max_depth):
+    while stack and not _over(parts, deepest, max_parts, max_depth):
         line = _DELIMITER.search(raw, pos)
         if line is None:
             break
