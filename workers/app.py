@@ -42,6 +42,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "beat_schedule": {
             "sweep": {"task": "pipeline.sweep", "schedule": settings.sweep_interval},
+            "purge": {"task": "pipeline.purge", "schedule": settings.purge_interval},
         },
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
         "imports": ["workers.tasks"],
