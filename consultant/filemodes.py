@@ -4,7 +4,8 @@ var/ (and the outbox folder) are 0700; the SQLite database, the broker's file
 and every outbox .eml are 0600. Directories and files are created with those
 modes (and chmod-ed after, since a umask can only take bits away, never add
 them, but a process may run with umask 0); an existing one found looser is
-tightened, with one log line.
+tightened, with one log line. A folder found looser is an install from before
+this rule: everything under it is tightened too (files 0600, folders 0700).
 """
 
 from __future__ import annotations
@@ -24,10 +25,24 @@ SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and its parents) if needed, and make it 0700."""
+    """Create `path` (and its parents) if needed, and make it 0700; if it existed
+    with a looser mode, make everything under it private as well."""
     existed = path.is_dir()
     path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    _tighten(path, PRIVATE_DIR, existed)
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current == PRIVATE_DIR:
+        return path
+    os.chmod(path, PRIVATE_DIR)
+    if existed:
+        count = _tighten_tree(path)
+        log.warning(
+            "%s was mode %04o; tightened to %04o, and %d file(s) under it to %04o (mail data)",
+            path,
+            current,
+            PRIVATE_DIR,
+            count,
+            PRIVATE_FILE,
+        )
     return path
 
 
@@ -63,6 +78,20 @@ def open_private(path: Path) -> int:
     fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, PRIVATE_FILE)
     os.fchmod(fd, PRIVATE_FILE)
     return fd
+
+
+def _tighten_tree(top: Path) -> int:
+    """Take group and other bits off everything under `top`; return how many files."""
+    count = 0
+    for folder, folders, files in os.walk(top):
+        for name in folders:
+            os.chmod(os.path.join(folder, name), PRIVATE_DIR)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path) and stat.S_IMODE(os.stat(path).st_mode) & 0o077:
+                os.chmod(path, PRIVATE_FILE)
+                count += 1
+    return count
 
 
 def _tighten(path: Path, mode: int, existed: bool) -> None:

@@ -63,21 +63,26 @@ def test_var_database_broker_and_outbox_files_are_private_whatever_the_umask(
     assert {path.name: _mode(path) for path in files} == {path.name: 0o600 for path in files}
 
 
-def test_loose_modes_left_from_before_are_tightened_at_start(
+def test_loose_modes_left_from_before_are_tightened_at_start_with_one_log_line(
     settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     var = settings.var_dir
-    var.mkdir(mode=0o755)
-    os.chmod(var, 0o755)
+    (var / "outbox").mkdir(parents=True)
     database = var / "consultant.sqlite3"
-    for path in (database, Path(f"{database}-wal")):
+    old = [database, Path(f"{database}-wal"), var / "outbox" / "000001-answer.eml"]
+    for path in old:
         path.touch()
         os.chmod(path, 0o644)
+    for folder in (var / "outbox", var):
+        os.chmod(folder, 0o755)
     caplog.set_level(logging.WARNING, logger="consultant.filemodes")
 
     _use_database(settings)
 
-    assert _mode(var) == 0o700 and _mode(database) == 0o600
-    assert _mode(Path(f"{database}-wal")) == 0o600
-    tightened = [r.getMessage() for r in caplog.records if "tightened" in r.getMessage()]
-    assert len(tightened) == 3 and f"{var} was mode 0755; tightened to 0700" in tightened[0]
+    assert _mode(var) == 0o700 and _mode(var / "outbox") == 0o700
+    assert {path.name: _mode(path) for path in old} == {path.name: 0o600 for path in old}
+    [line] = [r.getMessage() for r in caplog.records]
+    assert (
+        line
+        == f"{var} was mode 0755; tightened to 0700, and 3 file(s) under it to 0600 (mail data)"
+    )
