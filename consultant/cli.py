@@ -513,7 +513,7 @@ def _vocabulary(settings: Settings) -> Any:
 
 @main.group()
 def cases() -> None:
-    """List, show, approve and reject cases."""
+    """List, show, approve, reject and erase cases."""
 
 
 _reviewer = actor
@@ -915,7 +915,10 @@ def lookup(codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], as_j
 # --- groups that live beside the code they drive ------------------------------------
 
 from consultant.mailer.outbox_cli import outbox  # noqa: E402
+from consultant.retention_cli import erase_command, purge_command  # noqa: E402
 from consultant.reviewers_cli import reviewers  # noqa: E402
 
 main.add_command(outbox)
 main.add_command(reviewers)
+main.add_command(purge_command)
+cases.add_command(erase_command)

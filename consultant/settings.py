@@ -161,6 +161,10 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=8, ge=1)
     send_retry_horizon: float = Field(default=2 * 86400.0, gt=0)  # then the case is flagged
 
+    # Retention of mail data (PHI): see consultant/retention.py.
+    retention_days: int = Field(default=365, ge=0)  # purge closed cases' mail after; 0 = keep
+    purge_interval: float = Field(default=86400.0, gt=0)  # seconds between beat's purges
+
     # Reviewer console.
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8025, gt=0, lt=65536)

@@ -19,6 +19,7 @@ from consultant.db.session import session_factory, session_scope
 from consultant.errors import Transient
 from consultant.pipeline.process import process_message
 from consultant.pipeline.send import send_outbound
+from consultant.retention import purge_due
 from consultant.settings import get_settings
 from workers.app import app
 from workers.sweep import sweep
@@ -77,6 +78,12 @@ def send_outbound_task(outbound_id: int) -> str:
 @app.task(name="pipeline.sweep", **RETRY)  # type: ignore[untyped-decorator]
 def sweep_task() -> dict[str, int]:
     return sweep(get_settings(), enqueue_process, enqueue_send)
+
+
+@app.task(name="pipeline.purge", **RETRY)  # type: ignore[untyped-decorator]
+def purge_task() -> str | None:
+    erased = purge_due(get_settings())
+    return erased.line() if erased else None
 
 
 def enqueue_process(inbound_id: int, **options: Any) -> None:

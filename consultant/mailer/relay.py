@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from consultant.errors import Transient
+from consultant.filemodes import open_private, private_dir
 from consultant.logs import redact_address
 from consultant.settings import Settings
 
@@ -35,11 +36,12 @@ def deliver(
 
 
 def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
-    """Write `name`.eml atomically: a reader never sees half a mail."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write `name`.eml atomically: a reader never sees half a mail. The folder
+    is 0700 and the file 0600: answers quote the question, which may hold PHI."""
+    private_dir(folder)
     final = folder / f"{name}.eml"
     temporary = folder / f".{name}.eml.tmp"
-    with temporary.open("wb") as handle:
+    with os.fdopen(open_private(temporary), "wb") as handle:
         handle.write(raw)
         handle.flush()
         os.fsync(handle.fileno())

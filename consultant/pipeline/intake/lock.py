@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from consultant.db.session import get_engine
+from consultant.filemodes import private_dir
 from consultant.settings import Settings
 
 
@@ -66,7 +67,7 @@ class MailboxLock:
 
     def _acquire_file(self) -> bool:
         path = self.settings.var_dir / f"mailbox-{self.name}.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         handle = path.open("ab")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
