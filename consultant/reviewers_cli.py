@@ -3,8 +3,10 @@
 Input: an operator's command. Output: reviewers added or changed through
 consultant/reviewers.py (which writes the audit entries, with the operator
 "cli:<user>" as actor) and lines for people. A password the command makes up
-is printed once and never stored; `--password-stdin` reads one line instead,
-so a password never sits in the shell history or the process list.
+is printed once and never stored; it works for one login, which must choose
+a new password. `--password-stdin` reads one line instead (the reviewer's
+own password, not one-time), so a password never sits in the shell history
+or the process list.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from consultant.reviewers import (
     ReviewerError,
     add_reviewer,
     find_reviewer,
+    forget_first_password,
     set_password,
     update_reviewer,
 )
@@ -138,6 +141,7 @@ def reviewers_set_password(email: str, password_stdin: bool) -> None:
         reviewer = _find(session, email)
         one_time = set_password(session, reviewer, password, _actor())
         address = reviewer.email
+    forget_first_password(_settings(), address)
     if one_time:
         click.echo(f"one-time password for {address}: {one_time}")
     click.echo(f"password of {address} replaced; their console sessions are ended")

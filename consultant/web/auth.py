@@ -42,6 +42,7 @@ class Login:
     token_hash: str
     email: str  # copied, so error pages rendered after the session closed can name them
     role: str
+    must_change: bool = False  # a one-time password's session: only a new password first
 
     @property
     def admin(self) -> bool:
@@ -97,11 +98,18 @@ def load_session(session: Session, token: str | None) -> Login | None:
         token_hash=row.token_hash,
         email=reviewer.email,
         role=reviewer.role,
+        must_change=reviewer.must_change_password,
     )
 
 
 def end_session(session: Session, login: Login) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == login.token_hash))
+
+
+def rotate_sessions(session: Session, settings: Settings, reviewer: Reviewer) -> str:
+    """End all of the reviewer's sessions and open a fresh one (new token and CSRF token)."""
+    session.execute(delete(WebSession).where(WebSession.reviewer_id == reviewer.id))
+    return start_session(session, settings, reviewer)
 
 
 def _keys(email: str, client: str) -> tuple[str, str]:

@@ -4,6 +4,9 @@ Pages and the JSON API share one login. A page without a session redirects
 to the login form; an API call without one gets 401. A reviewer asking for
 an admin route gets 403. Every request that changes something must carry
 the session's CSRF token (form field or X-CSRF-Token header), else 403.
+A session opened with a one-time password may only choose a new password
+(and log out): every other page redirects to /account, every other API call
+gets 403.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ class LoginRequired(Exception):
     def __init__(self, next_url: str) -> None:
         super().__init__(next_url)
         self.next_url = next_url
+
+
+class PasswordChangeRequired(Exception):
+    """A one-time password's session asked for a page: the handler sends it to /account."""
+
+
+ACCOUNT_URL = "/account"
+CHANGE_FIRST = "choose a new password first (POST /api/v1/session/password); nothing else is open"
 
 
 def console(request: Request) -> Console:
@@ -99,8 +110,8 @@ def _resolve_login(request: Request, session: DB) -> Login | None:
 MaybeLogin = Annotated[Login | None, Depends(_resolve_login)]
 
 
-async def page_login(request: Request, login: MaybeLogin) -> Login:
-    """The reviewer of a console page; no session: off to the login form."""
+async def any_page_login(request: Request, login: MaybeLogin) -> Login:
+    """The reviewer of a console page, even one who must change the password first."""
     if login is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target if request.method == "GET" else "/")
@@ -108,13 +119,27 @@ async def page_login(request: Request, login: MaybeLogin) -> Login:
     return login
 
 
-async def api_login(request: Request, login: MaybeLogin) -> Login:
-    """The reviewer of an API call; no session: 401."""
+async def page_login(login: Annotated[Login, Depends(any_page_login)]) -> Login:
+    """The reviewer of a console page; no session: off to the login form."""
+    if login.must_change:
+        raise PasswordChangeRequired()
+    return login
+
+
+async def any_api_login(request: Request, login: MaybeLogin) -> Login:
+    """The reviewer of an API call, even one who must change the password first."""
     if login is None:
         raise HTTPException(
             401, "log in first: POST /api/v1/session", {"WWW-Authenticate": "Cookie"}
         )
     await _check_csrf(request, login)
+    return login
+
+
+async def api_login(login: Annotated[Login, Depends(any_api_login)]) -> Login:
+    """The reviewer of an API call; no session: 401; a one-time password's session: 403."""
+    if login.must_change:
+        raise HTTPException(403, CHANGE_FIRST)
     return login
 
 
@@ -130,6 +155,8 @@ async def api_admin(login: Annotated[Login, Depends(api_login)]) -> Login:
     return login
 
 
+AnyPageLogin = Annotated[Login, Depends(any_page_login)]
+AnyApiLogin = Annotated[Login, Depends(any_api_login)]
 PageLogin = Annotated[Login, Depends(page_login)]
 PageAdmin = Annotated[Login, Depends(page_admin)]
 ApiLogin = Annotated[Login, Depends(api_login)]
