@@ -149,7 +149,10 @@ def web(host: str | None, port: int | None) -> None:
         create_app(settings),
         host=host,
         port=port,
-        proxy_headers=True,
+        # Off: X-Forwarded-For counts only from CONSULTANT_TRUSTED_PROXIES, which
+        # web/deps.py `client_address` applies (one source of truth), and nothing
+        # reads X-Forwarded-Proto (cookies are Secure by CONSULTANT_WEB_BASE_URL).
+        proxy_headers=False,
         server_header=False,
         log_config=None,
         access_log=False,  # paths name cases; the audit log records what reviewers do

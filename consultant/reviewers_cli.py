@@ -6,7 +6,7 @@ consultant/reviewers.py (which writes the audit entries, with the operator
 is printed once and never stored; it works for one login, which must choose
 a new password. `--password-stdin` reads one line instead (the reviewer's
 own password, not one-time), so a password never sits in the shell history
-or the process list.
+or the process list. `unlock` forgets failed logins counted against an address.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from consultant.reviewers import (
     set_password,
     update_reviewer,
 )
+from consultant.web.auth import unlock
 
 PASSWORD_STDIN = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
@@ -180,3 +181,14 @@ def reviewers_disable(email: str) -> None:
 def reviewers_enable(email: str) -> None:
     """Let EMAIL log in again."""
     _switch(email, True)
+
+
+@reviewers.command("unlock")
+@click.argument("email")
+@click.option("--client", help="Also forget this client address's failures (all addresses).")
+def reviewers_unlock(email: str, client: str | None) -> None:
+    """Let EMAIL log in again at once: forget the failed logins counted against it."""
+    with _session() as session:
+        removed = unlock(session, email, client)
+    where = f" and client {client}" if client else ""
+    click.echo(f"{email.strip().lower()}{where}: {removed} failed login(s) forgotten")

@@ -6,10 +6,23 @@ own CSRF token, which every form carries and every JSON request that
 changes something sends as the X-CSRF-Token header. The login form, which
 has no session yet, uses a double-submit cookie instead.
 
-Throttling counts failed logins per address and per client address in the
-database, so it holds across web processes: after `login_attempts` failures
-within `login_window` seconds, further attempts are refused until the oldest
-failure leaves the window.
+Throttling counts failed logins in the database, so it holds across web
+processes, under three keys, each with its own limit within `login_window`
+seconds (a key over its limit refuses attempts until its oldest failure
+leaves the window):
+
+- the address from one client (`login_attempts`, 5): someone mistyping locks
+  only themselves, never the same address from another client;
+- one client across all addresses (`login_client_attempts`, 20): one client
+  spraying guesses over many addresses;
+- one address across all clients (`login_address_attempts`, 100, far above
+  the first): many clients guessing one password. Its price: that many
+  failures from everywhere lock the address for everyone until the window
+  passes or an admin runs `consultant reviewers unlock`.
+
+The client is the peer address, or the one a trusted proxy reports (deps.py
+`client_address`). A successful login clears only its own (address, client)
+count, so guessing from elsewhere is still counted.
 """
 
 from __future__ import annotations
@@ -112,21 +125,34 @@ def rotate_sessions(session: Session, settings: Settings, reviewer: Reviewer) ->
     return start_session(session, settings, reviewer)
 
 
-def _keys(email: str, client: str) -> tuple[str, str]:
-    return f"address:{email.strip().lower()[:320]}", f"client:{client[:64]}"
+def _pair_key(email: str, client: str) -> str:
+    return f"pair:{client[:64]}|{_address(email)}"
+
+
+def _address(email: str) -> str:
+    return email.strip().lower()[:320]
+
+
+def _limits(settings: Settings, email: str, client: str) -> list[tuple[str, int]]:
+    """Each key a failure counts under, with the failures it may reach in the window."""
+    return [
+        (_pair_key(email, client), settings.login_attempts),
+        (f"client:{client[:64]}", settings.login_client_attempts),
+        (f"address:{_address(email)}", settings.login_address_attempts),
+    ]
 
 
 def throttled(session: Session, settings: Settings, email: str, client: str) -> int:
-    """Seconds until another attempt is allowed for this address or client; 0 if now."""
+    """Seconds until another attempt is allowed for this address from this client; 0: now."""
     since = utcnow() - timedelta(seconds=settings.login_window)
     wait = 0
-    for key in _keys(email, client):
+    for key, limit in _limits(settings, email, client):
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailure.at)).where(
                 LoginFailure.key == key, LoginFailure.at > since
             )
         ).one()
-        if count >= settings.login_attempts and oldest is not None:
+        if count >= limit and oldest is not None:
             left = (oldest - since).total_seconds()
             wait = max(wait, int(left) + 1)
     return wait
@@ -136,10 +162,24 @@ def record_failure(session: Session, settings: Settings, email: str, client: str
     now = utcnow()
     stale = now - timedelta(seconds=settings.login_window)
     session.execute(delete(LoginFailure).where(LoginFailure.at <= stale))
-    for key in _keys(email, client):
+    for key, _ in _limits(settings, email, client):
         session.add(LoginFailure(key=key, at=now))
 
 
-def clear_failures(session: Session, email: str) -> None:
-    address_key, _ = _keys(email, "")
-    session.execute(delete(LoginFailure).where(LoginFailure.key == address_key))
+def clear_failures(session: Session, email: str, client: str) -> None:
+    """After a successful login: forget this address's failures from this client."""
+    session.execute(delete(LoginFailure).where(LoginFailure.key == _pair_key(email, client)))
+
+
+def unlock(session: Session, email: str, client: str | None = None) -> int:
+    """Forget every failure counted against `email` (and, given `client`, that client's)."""
+    address = _address(email)
+    keys = LoginFailure.key.startswith("pair:") & LoginFailure.key.endswith(
+        f"|{address}", autoescape=True
+    )
+    keys = keys | (LoginFailure.key == f"address:{address}")
+    if client is not None:
+        keys = keys | (LoginFailure.key == f"client:{client[:64]}")
+        keys = keys | LoginFailure.key.startswith(f"pair:{client[:64]}|", autoescape=True)
+    removed = session.execute(delete(LoginFailure).where(keys))
+    return int(removed.rowcount)  # type: ignore[attr-defined]

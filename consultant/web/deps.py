@@ -6,13 +6,15 @@ an admin route gets 403. Every request that changes something must carry
 the session's CSRF token (form field or X-CSRF-Token header), else 403.
 A session opened with a one-time password may only choose a new password
 (and log out): every other page redirects to /account, every other API call
-gets 403.
+gets 403. The client's address is the peer's, unless the peer is one of
+CONSULTANT_TRUSTED_PROXIES (`client_address`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -173,3 +175,40 @@ def safe_next(value: Any) -> str:
     if not text.startswith("/") or text.startswith("//") or "\\" in text or "\n" in text:
         return "/"
     return text
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or what trusted proxies in front of us report.
+
+    Only when the peer is in CONSULTANT_TRUSTED_PROXIES does X-Forwarded-For
+    count, read from the right (each proxy appends the address it saw): the
+    right-most address that is not itself a trusted proxy is the client. Any
+    other peer may write what it likes there, so its header is ignored.
+    """
+    peer = request.client.host if request.client else "unknown"
+    trusted = console(request).settings.trusted_proxies
+    if not trusted or not _is_trusted(_ip(peer), trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        address = _ip(hop)
+        if address is None:
+            return peer  # a trusted proxy wrote nonsense: the proxy is all we know
+        if not _is_trusted(address, trusted):
+            return str(address)
+    return hops[0] if hops else peer  # every hop is a proxy: the first one asked
+
+
+def _ip(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: IPv4Address | IPv6Address | None, trusted: list[Any]) -> bool:
+    return address is not None and any(address in network for network in trusted)
+
+
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -79,7 +79,7 @@ from consultant.web.auth import (
     throttled,
 )
 from consultant.web.casepage import case_page
-from consultant.web.deps import DB, AnyApiLogin, ApiLogin, SettingsDep, console
+from consultant.web.deps import DB, AnyApiLogin, ApiLogin, ClientAddress, SettingsDep, console
 from consultant.web.routes.api_admin import admin
 from consultant.web.routes.api_common import api_router, refused
 from consultant.web.routes.pages import set_session_cookie
@@ -95,10 +95,9 @@ logged_in, cases, logs = api_router("session"), api_router("cases"), api_router(
 
 @public.post("/session", responses=problems(401, 422, 429, e401="Wrong address or password."))
 def open_session(
-    request: Request, body: LoginIn, response: Response, session: DB, settings: SettingsDep
+    body: LoginIn, response: Response, session: DB, settings: SettingsDep, client: ClientAddress
 ) -> SessionOut:
     """Log in (throttled and audited as the login form); sets the session cookie."""
-    client = request.client.host if request.client else "unknown"
     wait = throttled(session, settings, body.email, client)
     if wait:
         message = f"too many failed logins; try again in {wait} s"
@@ -110,7 +109,7 @@ def open_session(
         audit(session, actor, "login.failed", None, client=client, via="api")
         session.commit()
         raise HTTPException(401, "wrong address or password")
-    clear_failures(session, body.email)
+    clear_failures(session, body.email, client)
     one_time = reviewer.must_change_password
     token = start_session(session, settings, reviewer)
     action = "login.one_time" if one_time else "login"

@@ -41,6 +41,7 @@ from consultant.web.deps import (
     ACCOUNT_URL,
     DB,
     AnyPageLogin,
+    ClientAddress,
     PageLogin,
     SettingsDep,
     safe_next,
@@ -89,6 +90,7 @@ def login(
     request: Request,
     session: DB,
     settings: SettingsDep,
+    client: ClientAddress,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -96,7 +98,6 @@ def login(
 ) -> Response:
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise HTTPException(403, "the login form expired; reload the page and try again")
-    client = request.client.host if request.client else "unknown"
     wait = throttled(session, settings, email, client)
     if wait:
         return _login_again(request, 429, f"Too many failed logins. Try again in {wait} s.")
@@ -106,7 +107,7 @@ def login(
         audit(session, email.strip().lower()[:320] or "?", "login.failed", None, client=client)
         session.commit()
         return _login_again(request, 401, "Wrong address or password.")
-    clear_failures(session, email)
+    clear_failures(session, email, client)
     one_time = reviewer.must_change_password
     token = start_session(session, settings, reviewer)
     audit(session, reviewer.email, "login.one_time" if one_time else "login", None, client=client)
