@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -26,7 +27,7 @@ from consultant.cli_common import actor, cli_settings
 from consultant.db.models import CaseCode
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
-from consultant.logs import setup_logging
+from consultant.logs import redact_url, setup_logging
 from consultant.settings import Settings
 
 _settings = cli_settings
@@ -59,10 +60,12 @@ def db_upgrade(revision: str) -> None:
 
 @db.command("current")
 def db_current() -> None:
-    """Print the database's schema revision."""
+    """Print the database's schema revision (and the database, without its password)."""
     from consultant.db.migrate import current
 
-    click.echo(current(_settings()) or "(empty database)")
+    settings = _settings()
+    click.echo(current(settings) or "(empty database)")
+    click.echo(f"database {redact_url(settings.database_url)}", err=True)
 
 
 # --- services -----------------------------------------------------------------
@@ -146,7 +149,10 @@ def web(host: str | None, port: int | None) -> None:
         create_app(settings),
         host=host,
         port=port,
-        proxy_headers=True,
+        # Off: X-Forwarded-For counts only from CONSULTANT_TRUSTED_PROXIES, which
+        # web/deps.py `client_address` applies (one source of truth), and nothing
+        # reads X-Forwarded-Proto (cookies are Secure by CONSULTANT_WEB_BASE_URL).
+        proxy_headers=False,
         server_header=False,
         log_config=None,
         access_log=False,  # paths name cases; the audit log records what reviewers do
@@ -236,19 +242,25 @@ def _ensure_icd10cm(settings: Settings) -> None:
     click.echo(f"ICD-10-CM {result.label}: {result.rows:,} entries loaded", err=True)
 
 
-def _ensure_admin(settings: Settings) -> tuple[str, str] | None:
-    """On a fresh embedded setup, create the first admin; return (address, one-time password)."""
+def _ensure_admin(settings: Settings) -> tuple[str, Path] | None:
+    """On a fresh embedded setup, create the first admin; return (address, password file).
+
+    The one-time password goes to a file only its owner can read, never to
+    stdout (which service managers keep in their logs); the file is deleted
+    when the password is used up or replaced.
+    """
     from consultant.db.models import Reviewer
-    from consultant.reviewers import add_reviewer
+    from consultant.reviewers import add_reviewer, first_admin_address, write_first_password
 
     if not settings.embedded:
         return None
     with session_scope(settings) as session:
         if session.scalar(select(func.count()).select_from(Reviewer)):
             return None
-        created = add_reviewer(session, f"admin@{settings.mail_domain}", role="admin")
+        created = add_reviewer(session, first_admin_address(settings), role="admin")
         assert created.one_time_password is not None
-        return created.reviewer.email, created.one_time_password
+        path = write_first_password(settings, created.one_time_password)
+        return created.reviewer.email, path
 
 
 def _wait_for_signal(children: dict[str, Any] | None = None) -> None:
@@ -377,16 +389,16 @@ def _mailbox_lines(settings: Settings) -> str:
     )
 
 
-def _login_lines(settings: Settings, first_login: tuple[str, str] | None) -> str:
+def _login_lines(settings: Settings, first_login: tuple[str, Path] | None) -> str:
     if first_login is None:
         return ""
     return (
-        f"  first login   {first_login[0]}  one-time password: {first_login[1]}\n"
-        "                (shown once; change it under your address, top right)\n"
+        f"  first login   {first_login[0]}  one-time password in: {first_login[1].resolve()}\n"
+        "                (readable only by you; it works once, then choose your own)\n"
     )
 
 
-def _print_welcome(settings: Settings, first_login: tuple[str, str] | None = None) -> None:
+def _print_welcome(settings: Settings, first_login: tuple[str, Path] | None = None) -> None:
     address = settings.consult_addresses[0]
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     click.echo(
@@ -394,7 +406,7 @@ def _print_welcome(settings: Settings, first_login: tuple[str, str] | None = Non
 consultant is running ({"embedded" if settings.embedded else "production"} profile)
   SMTP intake   {where}  (accepts mail for {", ".join(settings.consult_addresses)})
 {_mailbox_lines(settings)}  console       {settings.web_base_url}
-{_login_lines(settings, first_login)}  database      {settings.database_url}
+{_login_lines(settings, first_login)}  database      {redact_url(settings.database_url)}
   outbound      {settings.relay_host or settings.outbox_path().resolve()}
 
 Send a test question (from another terminal):

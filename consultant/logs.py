@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -45,6 +46,22 @@ def redact_address(address: str) -> str:
     if not at:
         return "***"
     return f"{local[:1]}***@{domain}"
+
+
+def redact_url(url: str) -> str:
+    """A URL fit to print: its password, if any, replaced by ***.
+
+    ``postgresql+psycopg://u:s3cret@h/db`` -> ``postgresql+psycopg://u:***@h/db``.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"  # unparsable: it may hold anything
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def setup_logging(level: str = "INFO", config_file: Path | None = None) -> None:

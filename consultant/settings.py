@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -172,6 +173,23 @@ class Settings(BaseSettings):
     session_lifetime: float = Field(default=12 * 3600.0, gt=0)
     login_attempts: int = Field(default=5, ge=1)  # failed logins per address and client ...
     login_window: float = Field(default=900.0, gt=0)  # ... within this many seconds
+
+    # Console accounts (issue 15): wider login limits and the proxies whose
+    # X-Forwarded-For names the client (web/auth.py, web/deps.py `client_address`).
+    login_client_attempts: int = Field(default=20, ge=1)  # one client, all addresses
+    login_address_attempts: int = Field(default=100, ge=1)  # one address, all clients
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        """A comma list of addresses and networks; a bare address is its own /32 or /128."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            return [ip_network(part, strict=False) for part in value or []]
+        except ValueError as error:
+            raise ValueError(f"CONSULTANT_TRUSTED_PROXIES: {error}") from error
 
     # Accounts, plans and what happens to mail we should not simply answer.
     plans_file: Path | None = None  # YAML plans; default: the built-in guest/free/paid

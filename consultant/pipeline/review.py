@@ -9,6 +9,11 @@ Optimistic locking: a reviewer's save or approval names the draft version
 they saw (`base_version`); when another version has been saved since, the
 request is refused with Conflict and nothing is overwritten. Two saves that
 race past that check collide on the (case, version) unique key instead.
+
+Claims: a case another reviewer has claimed cannot be edited, approved,
+rejected or used to ask the sender (Conflict, naming the holder) unless the
+caller takes it over (`take_over=True`, which moves the claim to them and is
+audited). An unclaimed case is open to every reviewer.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from consultant.db.models import (
 from consultant.errors import Conflict, ReviewError
 from consultant.mailer.compose import build_reply, mint_message_id
 from consultant.mailer.render import render_mail, text_as_html
+from consultant.pipeline.claims import check_claim
 from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.parse import parse
 from consultant.settings import Settings
@@ -180,11 +186,14 @@ def save_draft(
     text: str,
     subject: str | None = None,
     base_version: int | None = None,
+    *,
+    take_over: bool = False,
 ) -> Draft:
     """Save a reviewer's edit of an open case; a drafted case moves to in_review."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; its draft can no longer be edited")
+    check_claim(session, case, reviewer, take_over=take_over)
     draft = edit_draft(session, settings, case, reviewer, text, subject, base_version)
     advance(session, case.id, CaseState.IN_REVIEW, actor=reviewer, sources=[CaseState.DRAFTED])
     return draft
@@ -240,11 +249,14 @@ def approve(
     text: str | None = None,
     subject: str | None = None,
     base_version: int | None = None,
+    *,
+    take_over: bool = False,
 ) -> OutboundMessage:
     """Approve the case's newest draft (after an optional edit) and put it in the outbox."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be approved")
+    check_claim(session, case, reviewer, take_over=take_over)
     current = latest_draft(session, case.id)
     if current is None:
         raise ReviewError(f"case {case.ref} has no draft")
@@ -283,6 +295,7 @@ def reject(
     *,
     settings: Settings | None = None,
     send_refusal: bool = False,
+    take_over: bool = False,
 ) -> Rejection:
     """Close the case without an answer; the reason goes into the case and the audit log.
 
@@ -294,6 +307,7 @@ def reject(
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be rejected")
+    check_claim(session, case, reviewer, take_over=take_over)
     if not advance(
         session,
         case.id,
@@ -313,7 +327,13 @@ def reject(
 
 
 def ask_sender(
-    session: Session, settings: Settings, ref: str, reviewer: str, question: str
+    session: Session,
+    settings: Settings,
+    ref: str,
+    reviewer: str,
+    question: str,
+    *,
+    take_over: bool = False,
 ) -> OutboundMessage:
     """Mail the asker a question; the case waits in awaiting_sender until they reply."""
     question = question.replace("\r\n", "\n").strip()
@@ -322,6 +342,7 @@ def ask_sender(
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only open cases can ask the sender")
+    check_claim(session, case, reviewer, take_over=take_over)
     if not advance(
         session,
         case.id,

@@ -115,7 +115,8 @@ def changes(*codes: int) -> dict[str, Any]:
 
 ERRORS = {
     401: "No session (or it expired): log in with POST /api/v1/session.",
-    403: "The X-CSRF-Token header is missing or wrong, or the route is for admins only.",
+    403: "The X-CSRF-Token header is missing or wrong, the route is for admins only, or "
+    "the session must choose a new password first (POST /api/v1/session/password).",
     404: "No such case, reviewer or account.",
     409: "Someone else changed it first (a newer draft, another claim, a taken address).",
     422: "The request is malformed, or the action is not possible in the case's state.",
@@ -137,6 +138,17 @@ class SessionOut(BaseModel):
     name: str
     role: str = Field(description='"reviewer" or "admin"')
     csrf_token: str = Field(description="Send as the X-CSRF-Token header on every change.")
+    must_change_password: bool = Field(
+        default=False,
+        description="Logged in with a one-time password (now used up): only "
+        "POST /session/password and DELETE /session answer until a new one is chosen.",
+    )
+
+
+class PasswordIn(Closed):
+    # `current` is not needed after a one-time login (that password is used up).
+    current: Annotated[str, Field(max_length=1024)] = ""
+    new: Annotated[str, Field(max_length=1024)]
 
 
 # --- cases --------------------------------------------------------------------

@@ -21,7 +21,13 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
 from consultant.settings import Settings
-from consultant.web.deps import Console, LoginRequired, login_url
+from consultant.web.deps import (
+    ACCOUNT_URL,
+    Console,
+    LoginRequired,
+    PasswordChangeRequired,
+    login_url,
+)
 
 CSP = (
     "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
@@ -68,6 +74,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     app.include_router(admin.router)
     app.include_router(api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(PasswordChangeRequired, _to_account)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     app.middleware("http")(_security_headers)
@@ -115,6 +122,10 @@ async def _security_headers(
 
 async def _to_login(request: Request, error: LoginRequired) -> Response:
     return RedirectResponse(login_url(error.next_url), status_code=303)
+
+
+async def _to_account(request: Request, error: PasswordChangeRequired) -> Response:
+    return RedirectResponse(ACCOUNT_URL, status_code=303)
 
 
 def _wants_json(request: Request) -> bool:
