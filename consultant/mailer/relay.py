@@ -16,6 +16,7 @@ from pathlib import Path
 
 from consultant.errors import Transient
 from consultant.logs import redact_address
+from consultant.mailer.headers import file_stem
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,12 @@ def deliver(
 
 
 def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
-    """Write `name`.eml atomically: a reader never sees half a mail."""
+    """Write `name`.eml atomically: a reader never sees half a mail.
+
+    The name goes through the header module's file_stem: no path, no control
+    character, only letters, digits, '.', '_' and '-'.
+    """
+    name = file_stem(name)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"{name}.eml"
     temporary = folder / f".{name}.eml.tmp"
