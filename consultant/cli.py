@@ -434,7 +434,13 @@ Press Ctrl-C to stop.
 @click.option("--subject", default="Coding question", show_default=True)
 def ask(question: str, from_: str, subject: str) -> None:
     """Mail QUESTION to the running SMTP intake, as a user would."""
+    from consultant.mailer import headers
+
     settings = _settings()
+    try:  # Through the header module like every header we write: one line, a plain address.
+        from_, subject = headers.addr_spec(from_), headers.clean(subject)
+    except headers.HeaderError as error:
+        raise click.ClickException(str(error)) from error
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = from_, settings.consult_addresses[0], subject
     msg["Message-ID"] = make_msgid(domain=from_.rpartition("@")[2] or "localhost")

@@ -3,12 +3,16 @@ validated, our own encoding and folding, file names; and build_reply's bytes."""
 
 from __future__ import annotations
 
+import smtplib
 from email import message_from_bytes, policy
 from email.headerregistry import Address
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+from click.testing import CliRunner
 
+from consultant import cli
 from consultant.mailer import headers
 from consultant.mailer.compose import build_reply
 from consultant.mailer.relay import write_outbox_file
@@ -122,3 +126,16 @@ def test_attachment_names_are_decoded_fully_and_offered_safely(level: int) -> No
 def test_outbox_file_names_are_plain(tmp_path: Path) -> None:
     written = write_outbox_file(tmp_path, "../000001-evil\r\nname", b"mail")
     assert written.parent == tmp_path and written.name == "_000001-evil_name.eml"
+
+
+def test_the_ask_command_refuses_a_sender_it_cannot_write(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    def no_smtp(*_: object, **__: object) -> NoReturn:
+        raise AssertionError("ask connected although the sender is not an address")
+
+    monkeypatch.setattr(smtplib, "SMTP", no_smtp)
+    sender = encoded("dana\r\nBcc: evil@evil.example", 2) + "@example.org"
+    result = CliRunner().invoke(cli.main, ["ask", "Is 99213 right?", "--sender", sender])
+    assert result.exit_code == 1 and not isinstance(result.exception, AssertionError)
+    assert "cannot send to" in result.output and "line break" in result.output
