@@ -77,11 +77,23 @@ def _enqueuers() -> tuple[Callable[[int], None], Callable[[int], None]]:
     return enqueue_process, enqueue_send
 
 
+def _refuse_unsafe_mail() -> None:
+    """Stop a process that writes mail when this Python could inject headers (CVE-2024-6923)
+    and our own header encoding fails its self-test."""
+    from consultant.mailer.guard import UnsafeMailEncoding, check_mail_encoding
+
+    try:
+        check_mail_encoding()
+    except UnsafeMailEncoding as error:
+        raise click.ClickException(str(error)) from error
+
+
 @main.command()
 def intake() -> None:
     """Run the SMTP intake until interrupted."""
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
+    _refuse_unsafe_mail()
     controller = _start_intake(settings)
     click.echo(f"SMTP intake listening on {settings.smtp_host}:{settings.smtp_port}")
     _wait_for_signal()
@@ -129,6 +141,7 @@ def worker(concurrency: int | None, beat: bool) -> None:
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
+    _refuse_unsafe_mail()
     app.worker_main(_worker_argv(settings, concurrency, beat))
 
 
@@ -143,6 +156,7 @@ def web(host: str | None, port: int | None) -> None:
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
+    _refuse_unsafe_mail()
     host, port = host or settings.web_host, port or settings.web_port
     _check_port(host, port, "CONSULTANT_WEB_PORT")
     config = uvicorn.Config(
@@ -205,6 +219,7 @@ def up(concurrency: int | None) -> None:
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config)
+    _refuse_unsafe_mail()
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
@@ -431,7 +446,13 @@ Press Ctrl-C to stop.
 @click.option("--subject", default="Coding question", show_default=True)
 def ask(question: str, from_: str, subject: str) -> None:
     """Mail QUESTION to the running SMTP intake, as a user would."""
+    from consultant.mailer import headers
+
     settings = _settings()
+    try:  # Through the header module like every header we write: one line, a plain address.
+        from_, subject = headers.addr_spec(from_), headers.clean(subject)
+    except headers.HeaderError as error:
+        raise click.ClickException(str(error)) from error
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = from_, settings.consult_addresses[0], subject
     msg["Message-ID"] = make_msgid(domain=from_.rpartition("@")[2] or "localhost")

@@ -17,6 +17,7 @@ from pathlib import Path
 from consultant.errors import Transient
 from consultant.filemodes import open_private, private_dir
 from consultant.logs import redact_address
+from consultant.mailer.headers import file_stem
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,13 @@ def deliver(
 
 
 def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
-    """Write `name`.eml atomically: a reader never sees half a mail. The folder
-    is 0700 and the file 0600: answers quote the question, which may hold PHI."""
+    """Write `name`.eml atomically: a reader never sees half a mail.
+
+    The name goes through the header module's file_stem: no path, no control
+    character, only letters, digits, '.', '_' and '-'. The folder is 0700 and
+    the file 0600: answers quote the question, which may hold PHI.
+    """
+    name = file_stem(name)
     private_dir(folder)
     final = folder / f"{name}.eml"
     temporary = folder / f".{name}.eml.tmp"

@@ -19,7 +19,6 @@ audited). An unclaimed case is open to every reviewer.
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -38,6 +37,7 @@ from consultant.db.models import (
     Reviewer,
 )
 from consultant.errors import Conflict, ReviewError
+from consultant.mailer import headers
 from consultant.mailer.compose import build_reply, mint_message_id
 from consultant.mailer.render import render_mail, text_as_html
 from consultant.pipeline.claims import check_claim
@@ -46,8 +46,6 @@ from consultant.pipeline.parse import parse
 from consultant.settings import Settings
 
 REVIEWABLE = (CaseState.DRAFTED, CaseState.IN_REVIEW)
-# What may not stand in a Subject header: line breaks (header injection) and controls.
-_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +145,9 @@ def edit_draft(
     text = text.replace("\r\n", "\n")
     if not text.strip():
         raise ReviewError("the answer is empty")
-    if subject is not None and _BREAKS.search(subject):
-        raise ReviewError("the subject must be one line (no line breaks or control characters)")
+    if subject is not None:
+        # Decoded fully first: an encoded line break is a line break (CVE-2024-6923).
+        subject = headers.one_line(subject)
     draft = Draft(
         case_id=case.id,
         version=current.version + 1,
@@ -404,14 +403,19 @@ def _reply_row(
     html: str,
     draft_id: int | None = None,
 ) -> OutboundMessage:
-    """Write the outbox row of a reviewer's mail, threaded onto the asker's newest mail."""
+    """Write the outbox row of a reviewer's mail, threaded onto the asker's newest mail.
+
+    The case's address (the mail's Reply-To, else From) is checked by the header
+    module; one it cannot write is a HeaderError, which the caller's rollback undoes.
+    """
+    to = headers.addr_spec(case.sender)
     asker = _latest_inbound(session, case.id)
     parsed = parse(asker.raw)
     rfc_message_id = mint_message_id(case.ref or "case", settings.mail_domain)
     raw = build_reply(
         from_name=settings.from_name,
         from_address=settings.from_address,
-        to=case.sender,
+        to=to,
         subject=subject,
         text=text,
         html=html,
@@ -423,10 +427,10 @@ def _reply_row(
         case_id=case.id,
         draft_id=draft_id,
         kind=kind,
-        rcpt=case.sender.lower(),
+        rcpt=to.lower(),
         rfc_message_id=rfc_message_id,
         mail_from=settings.from_address,
-        recipients=[case.sender],
+        recipients=[to],
         raw=raw,
     )
     session.add(outbound)

@@ -25,7 +25,7 @@ from consultant.db.models import (
 )
 from consultant.pipeline.queue import QueueItem, Similar
 from consultant.web.auth import CSRF_HEADER
-from consultant.web.casepage import CasePage, Message
+from consultant.web.casepage import CasePage, Message, Senders
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer; a bigger id would be a database error, not a 404
 MAX_TEXT = 200_000  # as the case page's form
@@ -324,6 +324,32 @@ class SimilarOut(BaseModel):
         )
 
 
+class SendersOut(BaseModel):
+    """From, Reply-To and envelope sender of the case's first mail, kept apart."""
+
+    from_name: str
+    from_address: str
+    reply_to: str = Field(description='The Reply-To address; "" when the mail has none.')
+    envelope_sender: str = Field(
+        description='SMTP MAIL FROM, else Return-Path; "<>" when null, "" when not recorded.'
+    )
+    answer_to: str = Field(description="Where answers, questions and refusals go.")
+    automatic_mail_to: str | None = Field(description="Where automatic mail goes (never Reply-To).")
+    warnings: list[str] = Field(description="Mismatches to check before answering.")
+
+    @classmethod
+    def of(cls, senders: Senders) -> SendersOut:
+        return cls(
+            from_name=senders.from_name,
+            from_address=senders.from_address,
+            reply_to=senders.reply_to,
+            envelope_sender=senders.envelope,
+            answer_to=senders.answer_to,
+            automatic_mail_to=senders.auto_to,
+            warnings=senders.warnings,
+        )
+
+
 class CaseOut(BaseModel):
     """A case after an action: its state and who holds it."""
 
@@ -338,6 +364,7 @@ class CaseDetailOut(CaseOut):
     subject: str
     sender: str
     sender_name: str
+    senders: SendersOut
     account_id: int | None
     attention: str | None
     created_at: datetime
@@ -364,6 +391,7 @@ class CaseDetailOut(CaseOut):
             subject=case.subject,
             sender=case.sender,
             sender_name=case.sender_name,
+            senders=SendersOut.of(page.senders),
             account_id=case.account_id,
             attention=case.attention,
             created_at=case.created_at,
