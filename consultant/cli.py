@@ -23,6 +23,7 @@ import click
 from sqlalchemy import func, select
 
 from consultant.cli_common import actor, cli_settings
+from consultant.cli_errors import ConsultantGroup
 from consultant.db.models import CaseCode
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
@@ -32,9 +33,10 @@ from consultant.settings import Settings
 _settings = cli_settings
 
 
-@click.group()
+@click.group(cls=ConsultantGroup)
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.version_option(package_name="consultant")
-def main() -> None:
+def main(debug: bool) -> None:
     """consultant: an email consult desk for medical coding."""
 
 
