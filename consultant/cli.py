@@ -80,7 +80,7 @@ def _enqueuers() -> tuple[Callable[[int], None], Callable[[int], None]]:
 def intake() -> None:
     """Run the SMTP intake until interrupted."""
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     controller = _start_intake(settings)
     click.echo(f"SMTP intake listening on {settings.smtp_host}:{settings.smtp_port}")
     _wait_for_signal()
@@ -127,7 +127,7 @@ def worker(concurrency: int | None, beat: bool) -> None:
     from workers.app import app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     app.worker_main(_worker_argv(settings, concurrency, beat))
 
 
@@ -141,7 +141,7 @@ def web(host: str | None, port: int | None) -> None:
     from consultant.web.app import create_app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     host, port = host or settings.web_host, port or settings.web_port
     _check_port(host, port, "CONSULTANT_WEB_PORT")
     config = uvicorn.Config(
@@ -178,7 +178,7 @@ def beat() -> None:
     from workers.app import app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     app.start(["beat", "--loglevel", settings.log_level])
 
 
@@ -200,7 +200,7 @@ def up(concurrency: int | None) -> None:
     from workers.app import declare_queue
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
@@ -290,7 +290,7 @@ def poll(names: tuple[str, ...]) -> None:
     from workers.tasks import enqueue_process_many
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     stop = threading.Event()
     pollers = [
         threading.Thread(
