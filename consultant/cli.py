@@ -201,6 +201,7 @@ def up(concurrency: int | None) -> None:
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config, settings.log_format)
+    instance_lock = _hold_instance_lock(settings)  # held until this process exits
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
@@ -223,6 +224,16 @@ def up(concurrency: int | None) -> None:
         for child in children.values():
             stop_child(child)
     click.echo("stopped", err=True)
+    instance_lock.close()
+
+
+def _hold_instance_lock(settings: Settings) -> Any:
+    from consultant.instance import AlreadyRunning, hold_instance_lock
+
+    try:
+        return hold_instance_lock(settings.var_dir)
+    except AlreadyRunning as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _ensure_icd10cm(settings: Settings) -> None:
