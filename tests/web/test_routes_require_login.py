@@ -31,6 +31,7 @@ PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
     ("POST", f"{API_PREFIX}/session"),
 }
 STATIC = "/static"
