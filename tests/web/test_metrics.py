@@ -73,6 +73,14 @@ def test_without_a_configured_token_metrics_is_not_found(migrated: Settings) -> 
         assert client.get("/metrics", headers={"Authorization": "Bearer x"}).status_code == 404
 
 
+def test_an_empty_token_counts_as_none(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = set_env(monkeypatch, env, metrics_token="")
+    with TestClient(create_app(settings, enqueue_send=lambda _: None)) as client:
+        assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+
 @pytest.mark.parametrize("header", [None, "Bearer wrong-token", f"Basic {TOKEN}", TOKEN])
 def test_a_scrape_without_the_right_bearer_token_is_refused(
     client: TestClient, header: str | None

@@ -36,9 +36,10 @@ def readyz(settings: SettingsDep) -> Response:
 @router.get("/metrics")
 def metrics(request: Request, settings: SettingsDep) -> Response:
     # Plain answers, not the console's error page: the caller is a scraper.
-    if settings.metrics_token is None:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
+    if not token:  # an empty token would let "Bearer " in
         return PlainTextResponse("Not Found\n", 404)
-    expected = f"Bearer {settings.metrics_token.get_secret_value()}".encode()
+    expected = f"Bearer {token}".encode()
     given = request.headers.get("authorization", "").encode()
     if not hmac.compare_digest(given, expected):
         return PlainTextResponse("a Bearer token is needed\n", 401, {"WWW-Authenticate": "Bearer"})
