@@ -24,6 +24,7 @@ import click
 from sqlalchemy import func, select
 
 from consultant.cli_common import actor, cli_settings
+from consultant.cli_errors import ConsultantGroup
 from consultant.db.models import CaseCode
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
@@ -33,9 +34,10 @@ from consultant.settings import Settings
 _settings = cli_settings
 
 
-@click.group()
+@click.group(cls=ConsultantGroup)
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.version_option(package_name="consultant")
-def main() -> None:
+def main(debug: bool) -> None:
     """consultant: an email consult desk for medical coding."""
 
 
@@ -92,7 +94,7 @@ def _refuse_unsafe_mail() -> None:
 def intake() -> None:
     """Run the SMTP intake until interrupted."""
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     _refuse_unsafe_mail()
     controller = _start_intake(settings)
     click.echo(f"SMTP intake listening on {settings.smtp_host}:{settings.smtp_port}")
@@ -140,7 +142,7 @@ def worker(concurrency: int | None, beat: bool) -> None:
     from workers.app import app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     _refuse_unsafe_mail()
     app.worker_main(_worker_argv(settings, concurrency, beat))
 
@@ -155,7 +157,7 @@ def web(host: str | None, port: int | None) -> None:
     from consultant.web.app import create_app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     _refuse_unsafe_mail()
     host, port = host or settings.web_host, port or settings.web_port
     _check_port(host, port, "CONSULTANT_WEB_PORT")
@@ -196,7 +198,7 @@ def beat() -> None:
     from workers.app import app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     app.start(["beat", "--loglevel", settings.log_level])
 
 
@@ -218,8 +220,9 @@ def up(concurrency: int | None) -> None:
     from workers.app import declare_queue
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     _refuse_unsafe_mail()
+    instance_lock = _hold_instance_lock(settings)  # held until this process exits
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
@@ -242,6 +245,16 @@ def up(concurrency: int | None) -> None:
         for child in children.values():
             stop_child(child)
     click.echo("stopped", err=True)
+    instance_lock.close()
+
+
+def _hold_instance_lock(settings: Settings) -> Any:
+    from consultant.instance import AlreadyRunning, hold_instance_lock
+
+    try:
+        return hold_instance_lock(settings.var_dir)
+    except AlreadyRunning as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _ensure_icd10cm(settings: Settings) -> None:
@@ -315,7 +328,7 @@ def poll(names: tuple[str, ...]) -> None:
     from workers.tasks import enqueue_process_many
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     stop = threading.Event()
     pollers = [
         threading.Thread(

@@ -54,7 +54,7 @@ def _queue_send(outbound_id: int) -> None:
 
 def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = None) -> FastAPI:
     """The console for `settings`; `enqueue_send` queues a committed outbox row."""
-    from consultant.web.routes import admin, api, cases, pages
+    from consultant.web.routes import admin, api, cases, health, pages
 
     app = FastAPI(
         title="consultant console API",
@@ -70,6 +70,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     app.state.templates = templates()
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(admin.router)
     app.include_router(api.router, prefix=API_PREFIX)
