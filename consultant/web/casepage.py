@@ -114,7 +114,12 @@ def _return_path(mail: MailView | None) -> str:
     return mail.return_path if mail else ""
 
 
+ERASED = "its text was erased (retention period or a request); the case keeps its codes and history"
+
+
 def _message(inbound: InboundMessage) -> Message:
+    if not inbound.raw:  # consultant/retention.py empties the raw mail, nothing else does
+        return Message(inbound, None, ERASED)
     try:
         return Message(inbound, view_mail(inbound.raw), "")
     except Quarantine as error:

@@ -240,3 +240,19 @@ def test_beat_runs_the_purge_task_daily_by_the_retention_setting(migrated: Setti
 
     assert line.startswith("cases=1 inbound=1 drafts=2 outbound=1 outbox_files=1")
     assert database_hits(migrated, marker) == []
+
+
+def test_the_case_page_of_a_purged_case_says_the_mail_was_erased_and_shows_no_hashes(
+    migrated: Settings,
+) -> None:
+    from consultant.web.casepage import ERASED, case_page
+
+    marker = new_marker()
+    ref = answered_case(migrated, marker)
+    age_everything(migrated, 400)
+    purge(migrated, 365, actor="system")
+    with session_scope(migrated) as session:
+        page = case_page(session, ref)
+        assert [(m.view, m.unreadable) for m in page.messages] == [(None, ERASED)]
+        edits = [e.detail["diff"] for e in page.history if e.action == "draft.edited"]
+    assert edits and all(set(diff) == {"sha256", "size"} for diff in edits)
