@@ -641,8 +641,11 @@ def _echo_case(view: Any) -> None:
 )
 @click.option("--subject", help="Replace the draft's subject.")
 @click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
+@click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
 def cases_approve(
-    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None
+    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None, take_over: bool
 ) -> None:
     """Approve the case's draft and queue the answer for delivery."""
     from consultant.pipeline.review import approve
@@ -653,7 +656,9 @@ def cases_approve(
         raise click.ClickException("the edited answer is empty")
     try:
         with session_scope(settings) as session:
-            outbound = approve(session, settings, ref, _reviewer(reviewer), text, subject)
+            outbound = approve(
+                session, settings, ref, _reviewer(reviewer), text, subject, take_over=take_over
+            )
             outbound_id, message_id = outbound.id, outbound.rfc_message_id
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
@@ -669,13 +674,16 @@ def cases_approve(
 @click.argument("ref")
 @click.option("--reason", required=True, help="Why the case gets no answer (kept in the log).")
 @click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
-def cases_reject(ref: str, reason: str, reviewer: str | None) -> None:
+@click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
+def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -> None:
     """Reject the case: no answer is sent."""
     from consultant.pipeline.review import reject
 
     try:
         with session_scope(_settings()) as session:
-            reject(session, ref, _reviewer(reviewer), reason)
+            reject(session, ref, _reviewer(reviewer), reason, take_over=take_over)
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"rejected {ref.upper()}")

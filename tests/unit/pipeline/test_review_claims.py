@@ -96,3 +96,25 @@ def test_an_unclaimed_case_is_open_to_anyone(migrated: Settings, ref: str) -> No
     with session_scope(migrated) as session:
         review.save_draft(session, migrated, ref, OTTO, ANSWER)
     assert _state(migrated, ref)[1:3] == (None, 2)
+
+
+@pytest.mark.parametrize("command", ["approve", "reject"])
+def test_the_cli_refuses_a_claimed_case_until_take_over_is_given(
+    migrated: Settings, ref: str, command: str
+) -> None:
+    from click.testing import CliRunner
+
+    from consultant.cli import main
+
+    extra = ["--reason", "out of scope"] if command == "reject" else ["--edit", "-"]
+    argv = ["cases", command, ref, "--as", OTTO, *extra]
+
+    refused = CliRunner().invoke(main, argv, input=ANSWER)
+    assert refused.exit_code == 1
+    assert f"case {ref} is claimed by {RITA}; take it over first" in refused.output
+    assert _state(migrated, ref)[:2] == (CaseState.IN_REVIEW, RITA)
+
+    taken = CliRunner().invoke(main, [*argv, "--take-over"], input=ANSWER)
+    assert taken.exit_code == 0, taken.output
+    expected = CaseState.APPROVED if command == "approve" else CaseState.REJECTED
+    assert _state(migrated, ref)[:2] == (expected, OTTO)
