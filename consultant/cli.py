@@ -221,8 +221,9 @@ def up(concurrency: int | None) -> None:
 
     settings = _settings()
     setup_logging(settings.log_level, settings.logging_config, settings.log_format)
-    _refuse_unsafe_mail()
+    # The lock first: a second `up` says only who holds var/, and starts nothing.
     instance_lock = _hold_instance_lock(settings)  # held until this process exits
+    _refuse_unsafe_mail()
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
