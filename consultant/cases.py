@@ -8,8 +8,9 @@ in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import update
@@ -38,9 +39,32 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 }
 
 
+# Detail keys whose text may hold mail: a draft edit's diff, a reason (a
+# reviewer's rejection, a robot's header, a bounce), a remote server's
+# diagnostic. The log keeps their size and SHA-256, never the text, so it
+# outlives the mail's retention period without holding PHI.
+MAIL_TEXT_KEYS = frozenset({"diff", "reason", "diagnostic"})
+
+
+def fingerprint(text: str) -> dict[str, Any]:
+    """Size (UTF-8 bytes) and SHA-256 of `text`: what the audit log keeps of mail text."""
+    data = text.encode("utf-8", "surrogatepass")
+    return {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def scrub_detail(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """`detail` with the text of MAIL_TEXT_KEYS replaced by its fingerprint."""
+    return {
+        key: fingerprint(value) if key in MAIL_TEXT_KEYS and isinstance(value, str) else value
+        for key, value in detail.items()
+    }
+
+
 def audit(session: Session, actor: str, action: str, case_id: int | None, **detail: Any) -> None:
-    """Append one entry to the audit log (never updated, never deleted)."""
-    session.add(AuditEntry(actor=actor, action=action, case_id=case_id, detail=detail))
+    """Append one entry to the audit log (never updated, never deleted); mail text
+    in `detail` is stored as its fingerprint."""
+    entry = AuditEntry(actor=actor, action=action, case_id=case_id, detail=scrub_detail(detail))
+    session.add(entry)
 
 
 def advance(

@@ -17,24 +17,27 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import make_msgid
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
 from sqlalchemy import func, select
 
 from consultant.cli_common import actor, cli_settings
+from consultant.cli_errors import ConsultantGroup
 from consultant.db.models import CaseCode
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
-from consultant.logs import setup_logging
+from consultant.logs import redact_url, setup_logging
 from consultant.settings import Settings
 
 _settings = cli_settings
 
 
-@click.group()
+@click.group(cls=ConsultantGroup)
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.version_option(package_name="consultant")
-def main() -> None:
+def main(debug: bool) -> None:
     """consultant: an email consult desk for medical coding."""
 
 
@@ -59,10 +62,12 @@ def db_upgrade(revision: str) -> None:
 
 @db.command("current")
 def db_current() -> None:
-    """Print the database's schema revision."""
+    """Print the database's schema revision (and the database, without its password)."""
     from consultant.db.migrate import current
 
-    click.echo(current(_settings()) or "(empty database)")
+    settings = _settings()
+    click.echo(current(settings) or "(empty database)")
+    click.echo(f"database {redact_url(settings.database_url)}", err=True)
 
 
 # --- services -----------------------------------------------------------------
@@ -74,11 +79,23 @@ def _enqueuers() -> tuple[Callable[[int], None], Callable[[int], None]]:
     return enqueue_process, enqueue_send
 
 
+def _refuse_unsafe_mail() -> None:
+    """Stop a process that writes mail when this Python could inject headers (CVE-2024-6923)
+    and our own header encoding fails its self-test."""
+    from consultant.mailer.guard import UnsafeMailEncoding, check_mail_encoding
+
+    try:
+        check_mail_encoding()
+    except UnsafeMailEncoding as error:
+        raise click.ClickException(str(error)) from error
+
+
 @main.command()
 def intake() -> None:
     """Run the SMTP intake until interrupted."""
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
+    _refuse_unsafe_mail()
     controller = _start_intake(settings)
     click.echo(f"SMTP intake listening on {settings.smtp_host}:{settings.smtp_port}")
     _wait_for_signal()
@@ -125,7 +142,8 @@ def worker(concurrency: int | None, beat: bool) -> None:
     from workers.app import app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
+    _refuse_unsafe_mail()
     app.worker_main(_worker_argv(settings, concurrency, beat))
 
 
@@ -140,14 +158,18 @@ def web(host: str | None, port: int | None) -> None:
     from consultant.web.server import server_limits
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
+    _refuse_unsafe_mail()
     host, port = host or settings.web_host, port or settings.web_port
     _check_port(host, port, "CONSULTANT_WEB_PORT")
     config = uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
-        proxy_headers=True,
+        # Off: X-Forwarded-For counts only from CONSULTANT_TRUSTED_PROXIES, which
+        # web/deps.py `client_address` applies (one source of truth), and nothing
+        # reads X-Forwarded-Proto (cookies are Secure by CONSULTANT_WEB_BASE_URL).
+        proxy_headers=False,
         server_header=False,
         log_config=None,
         access_log=False,  # paths name cases; the audit log records what reviewers do
@@ -178,7 +200,7 @@ def beat() -> None:
     from workers.app import app
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     app.start(["beat", "--loglevel", settings.log_level])
 
 
@@ -200,7 +222,10 @@ def up(concurrency: int | None) -> None:
     from workers.app import declare_queue
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
+    # The lock first: a second `up` says only who holds var/, and starts nothing.
+    instance_lock = _hold_instance_lock(settings)  # held until this process exits
+    _refuse_unsafe_mail()
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
@@ -223,6 +248,16 @@ def up(concurrency: int | None) -> None:
         for child in children.values():
             stop_child(child)
     click.echo("stopped", err=True)
+    instance_lock.close()
+
+
+def _hold_instance_lock(settings: Settings) -> Any:
+    from consultant.instance import AlreadyRunning, hold_instance_lock
+
+    try:
+        return hold_instance_lock(settings.var_dir)
+    except AlreadyRunning as error:
+        raise click.ClickException(str(error)) from error
 
 
 def _ensure_icd10cm(settings: Settings) -> None:
@@ -238,19 +273,25 @@ def _ensure_icd10cm(settings: Settings) -> None:
     click.echo(f"ICD-10-CM {result.label}: {result.rows:,} entries loaded", err=True)
 
 
-def _ensure_admin(settings: Settings) -> tuple[str, str] | None:
-    """On a fresh embedded setup, create the first admin; return (address, one-time password)."""
+def _ensure_admin(settings: Settings) -> tuple[str, Path] | None:
+    """On a fresh embedded setup, create the first admin; return (address, password file).
+
+    The one-time password goes to a file only its owner can read, never to
+    stdout (which service managers keep in their logs); the file is deleted
+    when the password is used up or replaced.
+    """
     from consultant.db.models import Reviewer
-    from consultant.reviewers import add_reviewer
+    from consultant.reviewers import add_reviewer, first_admin_address, write_first_password
 
     if not settings.embedded:
         return None
     with session_scope(settings) as session:
         if session.scalar(select(func.count()).select_from(Reviewer)):
             return None
-        created = add_reviewer(session, f"admin@{settings.mail_domain}", role="admin")
+        created = add_reviewer(session, first_admin_address(settings), role="admin")
         assert created.one_time_password is not None
-        return created.reviewer.email, created.one_time_password
+        path = write_first_password(settings, created.one_time_password)
+        return created.reviewer.email, path
 
 
 def _wait_for_signal(children: dict[str, Any] | None = None) -> None:
@@ -290,7 +331,7 @@ def poll(names: tuple[str, ...]) -> None:
     from workers.tasks import enqueue_process_many
 
     settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config)
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     stop = threading.Event()
     pollers = [
         threading.Thread(
@@ -379,16 +420,16 @@ def _mailbox_lines(settings: Settings) -> str:
     )
 
 
-def _login_lines(settings: Settings, first_login: tuple[str, str] | None) -> str:
+def _login_lines(settings: Settings, first_login: tuple[str, Path] | None) -> str:
     if first_login is None:
         return ""
     return (
-        f"  first login   {first_login[0]}  one-time password: {first_login[1]}\n"
-        "                (shown once; change it under your address, top right)\n"
+        f"  first login   {first_login[0]}  one-time password in: {first_login[1].resolve()}\n"
+        "                (readable only by you; it works once, then choose your own)\n"
     )
 
 
-def _print_welcome(settings: Settings, first_login: tuple[str, str] | None = None) -> None:
+def _print_welcome(settings: Settings, first_login: tuple[str, Path] | None = None) -> None:
     address = settings.consult_addresses[0]
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     click.echo(
@@ -396,7 +437,7 @@ def _print_welcome(settings: Settings, first_login: tuple[str, str] | None = Non
 consultant is running ({"embedded" if settings.embedded else "production"} profile)
   SMTP intake   {where}  (accepts mail for {", ".join(settings.consult_addresses)})
 {_mailbox_lines(settings)}  console       {settings.web_base_url}
-{_login_lines(settings, first_login)}  database      {settings.database_url}
+{_login_lines(settings, first_login)}  database      {redact_url(settings.database_url)}
   outbound      {settings.relay_host or settings.outbox_path().resolve()}
 
 Send a test question (from another terminal):
@@ -421,7 +462,13 @@ Press Ctrl-C to stop.
 @click.option("--subject", default="Coding question", show_default=True)
 def ask(question: str, from_: str, subject: str) -> None:
     """Mail QUESTION to the running SMTP intake, as a user would."""
+    from consultant.mailer import headers
+
     settings = _settings()
+    try:  # Through the header module like every header we write: one line, a plain address.
+        from_, subject = headers.addr_spec(from_), headers.clean(subject)
+    except headers.HeaderError as error:
+        raise click.ClickException(str(error)) from error
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = from_, settings.consult_addresses[0], subject
     msg["Message-ID"] = make_msgid(domain=from_.rpartition("@")[2] or "localhost")
@@ -515,7 +562,7 @@ def _vocabulary(settings: Settings) -> Any:
 
 @main.group()
 def cases() -> None:
-    """List, show, approve and reject cases."""
+    """List, show, approve, reject and erase cases."""
 
 
 _reviewer = actor
@@ -597,8 +644,11 @@ def _echo_case(view: Any) -> None:
 )
 @click.option("--subject", help="Replace the draft's subject.")
 @click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
+@click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
 def cases_approve(
-    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None
+    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None, take_over: bool
 ) -> None:
     """Approve the case's draft and queue the answer for delivery."""
     from consultant.pipeline.review import approve
@@ -609,7 +659,9 @@ def cases_approve(
         raise click.ClickException("the edited answer is empty")
     try:
         with session_scope(settings) as session:
-            outbound = approve(session, settings, ref, _reviewer(reviewer), text, subject)
+            outbound = approve(
+                session, settings, ref, _reviewer(reviewer), text, subject, take_over=take_over
+            )
             outbound_id, message_id = outbound.id, outbound.rfc_message_id
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
@@ -625,13 +677,16 @@ def cases_approve(
 @click.argument("ref")
 @click.option("--reason", required=True, help="Why the case gets no answer (kept in the log).")
 @click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
-def cases_reject(ref: str, reason: str, reviewer: str | None) -> None:
+@click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
+def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -> None:
     """Reject the case: no answer is sent."""
     from consultant.pipeline.review import reject
 
     try:
         with session_scope(_settings()) as session:
-            reject(session, ref, _reviewer(reviewer), reason)
+            reject(session, ref, _reviewer(reviewer), reason, take_over=take_over)
     except ReviewError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"rejected {ref.upper()}")
@@ -917,7 +972,10 @@ def lookup(codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], as_j
 # --- groups that live beside the code they drive ------------------------------------
 
 from consultant.mailer.outbox_cli import outbox  # noqa: E402
+from consultant.retention_cli import erase_command, purge_command  # noqa: E402
 from consultant.reviewers_cli import reviewers  # noqa: E402
 
 main.add_command(outbox)
 main.add_command(reviewers)
+main.add_command(purge_command)
+cases.add_command(erase_command)

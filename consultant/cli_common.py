@@ -7,7 +7,7 @@ import os
 
 import click
 
-from consultant.settings import Settings, get_settings
+from consultant.settings import Settings, describe_config_error, get_settings
 
 
 def cli_settings() -> Settings:
@@ -15,7 +15,9 @@ def cli_settings() -> Settings:
     try:
         return get_settings()
     except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"configuration error: {error}") from error
+        raise click.ClickException(
+            f"configuration error: {describe_config_error(error)}"
+        ) from error
 
 
 def actor(value: str | None = None) -> str:

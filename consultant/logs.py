@@ -6,12 +6,15 @@ Addresses are shortened by `redact_address` wherever they appear in logs.
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.config
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -27,6 +30,28 @@ class ContextFilter(logging.Filter):
         if not hasattr(record, "case_ref"):
             record.case_ref = case_ref_var.get()
         return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, case (when in one).
+
+    The message is the formatted log call, as in the plain format: what the
+    code chose to log, never a mail body (that rule is the caller's).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        case_ref = getattr(record, "case_ref", None) or case_ref_var.get()
+        if case_ref != "-":
+            entry["case"] = case_ref
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
 
 
 @contextmanager
@@ -47,13 +72,31 @@ def redact_address(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def setup_logging(level: str = "INFO", config_file: Path | None = None) -> None:
-    """Configure logging from a dictConfig YAML file, or a plain stderr format."""
+def redact_url(url: str) -> str:
+    """A URL fit to print: its password, if any, replaced by ***.
+
+    ``postgresql+psycopg://u:s3cret@h/db`` -> ``postgresql+psycopg://u:***@h/db``.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"  # unparsable: it may hold anything
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def setup_logging(
+    level: str = "INFO", config_file: Path | None = None, log_format: str = "plain"
+) -> None:
+    """Configure logging from a dictConfig YAML file, or stderr in `log_format` (plain, json)."""
     if config_file is not None:
         logging.config.dictConfig(yaml.safe_load(config_file.read_text(encoding="utf-8")))
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(FORMAT))
     handler.addFilter(ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -3,14 +3,20 @@
 Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's
 second recommended profile) and re-hashed on login when those parameters
 change. A reviewer created without a password gets a one-time password,
-shown once to the operator; nothing but its hash is kept. Roles: `reviewer`
+shown once to the operator; nothing but its hash is kept. A one-time password
+works once: the first login with it erases its hash and leaves the reviewer
+`must_change_password`, so that session can only choose a new password and a
+second login with it fails. A password the reviewer typed themselves (the
+account page, `--password-stdin`) is theirs, not one-time. Roles: `reviewer`
 works cases, `admin` also manages reviewers, accounts and plans.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,8 +27,10 @@ from consultant.accounts import normalize_address
 from consultant.cases import audit
 from consultant.db.base import utcnow
 from consultant.db.models import Reviewer, WebSession
+from consultant.settings import Settings
 
 ROLES = ("reviewer", "admin")
+FIRST_ADMIN_FILE = "first-admin-password.txt"
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
 # Verified against when the address is unknown, so both cases cost the same.
@@ -80,6 +88,8 @@ def add_reviewer(
         name=name.strip(),
         role=role,
         password_hash=hash_password(password or one_time or ""),
+        must_change_password=one_time is not None,
+        password_changed_at=utcnow(),
     )
     session.add(reviewer)
     session.flush()
@@ -92,10 +102,41 @@ def set_password(
 ) -> str | None:
     """Set (or, without `password`, reset to a one-time) password; end their sessions."""
     one_time = None if password is not None else new_password()
-    reviewer.password_hash = hash_password(password or one_time or "")
+    _store(reviewer, password or one_time or "", one_time=one_time is not None)
     end_sessions(session, reviewer)
     audit(session, actor, "reviewer.password_set", None, reviewer=reviewer.email)
     return one_time
+
+
+def change_own_password(
+    session: Session, reviewer: Reviewer, current: str, new: str, repeat: str
+) -> None:
+    """The reviewer chooses their password; `current` is not asked after a one-time login.
+
+    The caller ends the reviewer's sessions and opens a fresh one (web/auth.py
+    `rotate_sessions`), so a stolen cookie dies with the old password.
+    """
+    if not reviewer.must_change_password and not _matches(reviewer.password_hash, current):
+        raise ReviewerError("The current password is wrong.")
+    if new != repeat:
+        raise ReviewerError("The new passwords differ.")
+    _store(reviewer, new, one_time=False)
+    audit(session, reviewer.email, "reviewer.password_changed", None)
+
+
+def _store(reviewer: Reviewer, password: str, *, one_time: bool) -> None:
+    reviewer.password_hash = hash_password(password)
+    reviewer.must_change_password = one_time
+    reviewer.password_changed_at = utcnow()
+
+
+def _matches(stored: str | None, password: str) -> bool:
+    if stored is None:
+        return False
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def update_reviewer(
@@ -151,7 +192,35 @@ def check_password(session: Session, email: str, password: str) -> Reviewer | No
         return None
     if reviewer is None or stored is None or not reviewer.active:
         return None
-    if _hasher.check_needs_rehash(stored):
+    if reviewer.must_change_password:
+        reviewer.password_hash = None  # used up: this login's session must choose a new one
+    elif _hasher.check_needs_rehash(stored):
         reviewer.password_hash = _hasher.hash(password)
     reviewer.last_login_at = utcnow()
     return reviewer
+
+
+def first_admin_address(settings: Settings) -> str:
+    """The address `consultant up` gives the first admin of an embedded setup."""
+    return f"admin@{settings.mail_domain}"
+
+
+def first_password_file(settings: Settings) -> Path:
+    return settings.var_dir / FIRST_ADMIN_FILE
+
+
+def write_first_password(settings: Settings, password: str) -> Path:
+    """Keep the first admin's one-time password in a file only its owner may read (0600)."""
+    path = first_password_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)  # an older file may have been created wider
+        file.write(password + "\n")
+    return path
+
+
+def forget_first_password(settings: Settings, email: str) -> None:
+    """Delete the first admin's password file once that password is used up or replaced."""
+    if email == first_admin_address(settings):
+        first_password_file(settings).unlink(missing_ok=True)

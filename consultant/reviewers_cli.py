@@ -3,8 +3,10 @@
 Input: an operator's command. Output: reviewers added or changed through
 consultant/reviewers.py (which writes the audit entries, with the operator
 "cli:<user>" as actor) and lines for people. A password the command makes up
-is printed once and never stored; `--password-stdin` reads one line instead,
-so a password never sits in the shell history or the process list.
+is printed once and never stored; it works for one login, which must choose
+a new password. `--password-stdin` reads one line instead (the reviewer's
+own password, not one-time), so a password never sits in the shell history
+or the process list. `unlock` forgets failed logins counted against an address.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from consultant.reviewers import (
     ReviewerError,
     add_reviewer,
     find_reviewer,
+    forget_first_password,
     set_password,
     update_reviewer,
 )
+from consultant.web.auth import unlock
 
 PASSWORD_STDIN = click.option(
     "--password-stdin", is_flag=True, help="Read the password from the first line of stdin."
@@ -138,6 +142,7 @@ def reviewers_set_password(email: str, password_stdin: bool) -> None:
         reviewer = _find(session, email)
         one_time = set_password(session, reviewer, password, _actor())
         address = reviewer.email
+    forget_first_password(_settings(), address)
     if one_time:
         click.echo(f"one-time password for {address}: {one_time}")
     click.echo(f"password of {address} replaced; their console sessions are ended")
@@ -176,3 +181,14 @@ def reviewers_disable(email: str) -> None:
 def reviewers_enable(email: str) -> None:
     """Let EMAIL log in again."""
     _switch(email, True)
+
+
+@reviewers.command("unlock")
+@click.argument("email")
+@click.option("--client", help="Also forget this client address's failures (all addresses).")
+def reviewers_unlock(email: str, client: str | None) -> None:
+    """Let EMAIL log in again at once: forget the failed logins counted against it."""
+    with _session() as session:
+        removed = unlock(session, email, client)
+    where = f" and client {client}" if client else ""
+    click.echo(f"{email.strip().lower()}{where}: {removed} failed login(s) forgotten")

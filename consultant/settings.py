@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -21,20 +30,31 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "CONSULTANT_"
-SECRET_FIELDS = ("database_url", "broker_url", "relay_password")
+SECRET_FIELDS = ("database_url", "broker_url", "relay_password", "metrics_token")
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "password"}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable to fix."""
 
 
 class FileSecretsSource(PydanticBaseSettingsSource):
     """Read ``CONSULTANT_<NAME>_FILE`` for secret fields (trailing newline stripped)."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        path = os.environ.get(f"{ENV_PREFIX}{field_name.upper()}_FILE")
+        variable = f"{ENV_PREFIX}{field_name.upper()}_FILE"
+        path = os.environ.get(variable)
         if field_name not in SECRET_FIELDS or not path:
             return None, field_name, False
-        return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").strip(), field_name, False
+        except (OSError, UnicodeDecodeError) as error:
+            why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+            raise ConfigError(f"{variable} names {path}, which cannot be read: {why}") from error
 
     def __call__(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -122,7 +142,10 @@ class Mailbox(BaseModel):
 class Settings(BaseSettings):
     """Everything an operator can set; see config/env.example."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # `.env` in the working directory too; the environment wins over it.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", env_file=".env", env_file_encoding="utf-8"
+    )
 
     var_dir: Path = Path("var")
     database_url: str = ""
@@ -177,6 +200,10 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=8, ge=1)
     send_retry_horizon: float = Field(default=2 * 86400.0, gt=0)  # then the case is flagged
 
+    # Retention of mail data (PHI): see consultant/retention.py.
+    retention_days: int = Field(default=365, ge=0)  # purge closed cases' mail after; 0 = keep
+    purge_interval: float = Field(default=86400.0, gt=0)  # seconds between beat's purges
+
     # Reviewer console.
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8025, gt=0, lt=65536)
@@ -184,6 +211,23 @@ class Settings(BaseSettings):
     session_lifetime: float = Field(default=12 * 3600.0, gt=0)
     login_attempts: int = Field(default=5, ge=1)  # failed logins per address and client ...
     login_window: float = Field(default=900.0, gt=0)  # ... within this many seconds
+
+    # Console accounts (issue 15): wider login limits and the proxies whose
+    # X-Forwarded-For names the client (web/auth.py, web/deps.py `client_address`).
+    login_client_attempts: int = Field(default=20, ge=1)  # one client, all addresses
+    login_address_attempts: int = Field(default=100, ge=1)  # one address, all clients
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        """A comma list of addresses and networks; a bare address is its own /32 or /128."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        try:
+            return [ip_network(part, strict=False) for part in value or []]
+        except ValueError as error:
+            raise ValueError(f"CONSULTANT_TRUSTED_PROXIES: {error}") from error
 
     # Accounts, plans and what happens to mail we should not simply answer.
     plans_file: Path | None = None  # YAML plans; default: the built-in guest/free/paid
@@ -201,6 +245,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     logging_config: Path | None = None
 
+    # Operations: log format, readiness and metrics (consultant/health.py, metrics.py).
+    log_format: Literal["plain", "json"] = "plain"  # json: one object per line
+    ready_backlog_age: float = Field(default=900.0, gt=0)  # stored mail older: not ready
+    metrics_token: SecretStr | None = None  # Bearer token for /metrics; unset: 404
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -211,6 +260,19 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, FileSecretsSource(settings_cls), dotenv_settings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if value:
+            try:
+                make_url(value)
+            except ArgumentError:
+                # Never the value in the message: it may hold a password.
+                raise ValueError(
+                    "not a database URL (e.g. postgresql+psycopg://user@host:5432/name)"
+                ) from None
+        return value
 
     @field_validator("consult_addresses", mode="before")
     @classmethod
@@ -289,6 +351,21 @@ def _read_mailboxes(path: Path) -> list[Mailbox]:
     if not isinstance(entries, list):
         raise ValueError(f"the mailboxes file {path} must hold a list under 'mailboxes:'")
     return [Mailbox.model_validate(entry) for entry in entries]
+
+
+def describe_config_error(error: ValueError) -> str:
+    """One line naming the CONSULTANT_* variable(s) at fault, never their values."""
+    if not isinstance(error, ValidationError):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    parts = []
+    for item in error.errors(include_url=False, include_input=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        loc = [str(part) for part in item["loc"]]
+        if loc and loc[0] in Settings.model_fields:
+            where = ENV_PREFIX + loc[0].upper() + "".join(f"[{part}]" for part in loc[1:])
+            message = f"{where}: {message}"
+        parts.append(message)
+    return "; ".join(parts)
 
 
 @lru_cache(maxsize=1)

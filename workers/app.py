@@ -11,6 +11,7 @@ from typing import Any
 
 from celery import Celery, bootsteps
 
+from consultant.filemodes import private_dir, private_sqlite
 from consultant.settings import Settings, get_settings
 from workers import broker
 
@@ -19,7 +20,8 @@ QUEUE = "consultant"
 
 def celery_config(settings: Settings) -> dict[str, Any]:
     """Celery settings for this deployment."""
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.var_dir)
+    private_sqlite(settings.broker_url)  # before kombu creates the file with the umask's mode
     return {
         "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,
@@ -44,6 +46,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "enable_utc": True,
         "beat_schedule": {
             "sweep": {"task": "pipeline.sweep", "schedule": settings.sweep_interval},
+            "purge": {"task": "pipeline.purge", "schedule": settings.purge_interval},
         },
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
         "imports": ["workers.tasks"],

@@ -19,9 +19,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from consultant.db.models import InboundMessage, InboundState
 from consultant.db.session import session_factory, session_scope
 from consultant.errors import Transient
+from consultant.heartbeat import record_beat
 from consultant.pipeline.process import process_message
 from consultant.pipeline.send import send_outbound
-from consultant.settings import get_settings
+from consultant.retention import purge_due
+from consultant.settings import Settings, get_settings
 from workers.app import app
 from workers.overtime import on_hard_limit, quarantine_overtime
 from workers.sweep import sweep
@@ -85,7 +87,23 @@ def send_outbound_task(outbound_id: int) -> str:
 
 @app.task(name="pipeline.sweep", **RETRY)  # type: ignore[untyped-decorator]
 def sweep_task() -> dict[str, int]:
-    return sweep(get_settings(), enqueue_process, enqueue_send)
+    settings = get_settings()
+    _record_beat_quietly(settings)
+    return sweep(settings, enqueue_process, enqueue_send)
+
+
+def _record_beat_quietly(settings: Settings) -> None:
+    """Tell readiness that beat ticks; a failure here must not cost the sweep."""
+    try:
+        record_beat(settings)
+    except Exception as error:
+        log.warning("could not record the sweep heartbeat (%s)", type(error).__name__)
+
+
+@app.task(name="pipeline.purge", **RETRY)  # type: ignore[untyped-decorator]
+def purge_task() -> str | None:
+    erased = purge_due(get_settings())
+    return erased.line() if erased else None
 
 
 def enqueue_process(inbound_id: int, **options: Any) -> None:

@@ -3,7 +3,8 @@
 SQLite (the embedded profile) is shared by the intake, the CLI and several
 worker processes: it runs in WAL mode, waits for locks instead of failing, and
 starts every transaction with BEGIN IMMEDIATE so a read-then-write transaction
-never dies on a lock upgrade.
+never dies on a lock upgrade. It holds raw mail: the file (and var/) are made
+private before SQLite opens it, and secure_delete zeroes what a purge frees.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from consultant.filemodes import private_dir, private_sqlite
 from consultant.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -30,6 +32,7 @@ def _make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_size=5, max_overflow=5, hide_parameters=True)
         _ping_when_idle(engine)
         return engine
+    private_sqlite(url)
     engine = create_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True
     )
@@ -43,6 +46,9 @@ def _make_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Freed pages and cells are overwritten with zeros: purged mail leaves no
+        # bytes behind in the file (retention.py checkpoints the WAL after).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -97,8 +103,8 @@ def dispose_engines() -> None:
 def get_engine(settings: Settings | None = None) -> Engine:
     """Return this process's engine for the configured database."""
     settings = settings or get_settings()
-    if settings.embedded:
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    if settings.embedded and (settings.database_url, os.getpid()) not in _engines:
+        private_dir(settings.var_dir)
     return _engine_for(settings.database_url, os.getpid())
 
 

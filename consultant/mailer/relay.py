@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from consultant.errors import Transient
+from consultant.filemodes import open_private, private_dir
 from consultant.logs import redact_address
+from consultant.mailer.headers import file_stem
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,11 +37,17 @@ def deliver(
 
 
 def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
-    """Write `name`.eml atomically: a reader never sees half a mail."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write `name`.eml atomically: a reader never sees half a mail.
+
+    The name goes through the header module's file_stem: no path, no control
+    character, only letters, digits, '.', '_' and '-'. The folder is 0700 and
+    the file 0600: answers quote the question, which may hold PHI.
+    """
+    name = file_stem(name)
+    private_dir(folder)
     final = folder / f"{name}.eml"
     temporary = folder / f".{name}.eml.tmp"
-    with temporary.open("wb") as handle:
+    with os.fdopen(open_private(temporary), "wb") as handle:
         handle.write(raw)
         handle.flush()
         os.fsync(handle.fileno())

@@ -2,7 +2,9 @@
 
 A mail is a subject/text/HTML triple in ``mail_templates/<name>/``. Content
 that came from a mail is always passed as data, never compiled as template
-source. A deployment's CONSULTANT_TEMPLATES_DIR overrides any file.
+source. A deployment's CONSULTANT_TEMPLATES_DIR overrides any file. The
+rendered subject is one line of decoded text (consultant.mailer.headers.clean):
+a subject encoded twice in the asker's mail does not survive as an encoded-word.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from jinja2 import (
     StrictUndefined,
     select_autoescape,
 )
+
+from consultant.mailer.headers import clean
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|fwd?|aw|sv|wg|tr|rv)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _CASE_TAG = re.compile(r"\s*\[[A-Z]{1,8}-\d{4}-\d{4,}\]\s*")
@@ -60,7 +64,7 @@ def render_mail(name: str, context: dict[str, Any], override_dir: Path | None = 
     env = environment(override_dir)
     subject = env.get_template(f"{name}/subject.txt.j2").render(context)
     return Rendered(
-        subject=" ".join(subject.split()),
+        subject=clean(subject),
         text=env.get_template(f"{name}/body.txt.j2").render(context),
         html=env.get_template(f"{name}/body.html.j2").render(context),
     )

@@ -6,6 +6,15 @@ carries ``Auto-Submitted: auto-replied`` (RFC 3834), is threaded onto the
 mail it answers, and passes the loop guard first: at most
 ``auto_reply_limit`` automatic mails to one address per ``auto_reply_window``.
 Robots never get one; classify has already set those aside.
+
+Who gets it (RFC 3834 section 4: automatic responses go to the envelope
+sender, never to Reply-To): the From address when it is the envelope sender,
+else the envelope sender. The envelope sender is the SMTP MAIL FROM the
+intake recorded, else (mail fetched by IMAP) the topmost Return-Path the
+delivering MTA wrote; when neither exists, the From address. A null
+reverse-path (``<>``) gets no automatic mail. What it says: the case
+reference and the mail's subject, cleaned by the header module and capped at
+SUBJECT_LIMIT characters, never the sender's name or any text they wrote.
 """
 
 from __future__ import annotations
@@ -19,16 +28,37 @@ from sqlalchemy.orm import Session
 
 from consultant.cases import audit
 from consultant.db.base import utcnow
-from consultant.db.models import OutboundMessage
+from consultant.db.models import InboundMessage, OutboundMessage
 from consultant.logs import redact_address
+from consultant.mailer import headers
 from consultant.mailer.compose import build_reply, mint_message_id
-from consultant.mailer.render import render_mail
+from consultant.mailer.render import render_mail, strip_reply_prefixes
 from consultant.pipeline.parse import ParsedMessage
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
 
 KINDS = ("acknowledgement", "invitation", "quota_notice")
+NULL_PATH = "<>"
+SUBJECT_LIMIT = 80  # characters of the asker's subject an automatic mail repeats
+
+
+def envelope_sender(envelope_from: str, return_path: str) -> str:
+    """The SMTP MAIL FROM, else the Return-Path: an address, NULL_PATH, or "" (unknown)."""
+    envelope = "".join(envelope_from.split())
+    if envelope in ("<>", ""):
+        return NULL_PATH if envelope else return_path
+    return envelope.strip("<>").lower()
+
+
+def auto_recipient(envelope: str, sender: str) -> str | None:
+    """Where automatic mail goes: From when it is the envelope sender, else the envelope
+    sender; From when no envelope is known; nobody for a null reverse-path. Never Reply-To."""
+    if envelope == NULL_PATH:
+        return None
+    if not envelope or envelope == sender.lower():
+        return sender or None
+    return envelope
 
 
 def recent_auto_mails(session: Session, settings: Settings, address: str) -> int:
@@ -55,10 +85,12 @@ def queue_auto_mail(
     inbound_id: int,
     **context: Any,
 ) -> OutboundMessage | None:
-    """Queue automatic mail `kind` answering `parsed`; None if the loop guard says no."""
-    to = parsed.reply_to
-    sent = recent_auto_mails(session, settings, to)
-    if sent >= settings.auto_reply_limit:
+    """Queue automatic mail `kind` answering `parsed`; None if there is nobody to send it
+    to or the loop guard says no."""
+    to, why_not = _recipient(session, parsed, inbound_id)
+    if to is not None:
+        why_not = _loop_limit(session, settings, to)
+    if to is None or why_not:
         audit(
             session,
             "system",
@@ -66,17 +98,14 @@ def queue_auto_mail(
             case_id,
             kind=kind,
             inbound_id=inbound_id,
-            reason=f"{sent} automatic mails to this address in the last "
-            f"{settings.auto_reply_window:g} s (limit {settings.auto_reply_limit})",
+            reason=why_not,
         )
-        log.info("no %s to %s: loop limit reached", kind, redact_address(to))
+        log.info("no %s for inbound %s: %s", kind, inbound_id, why_not)
         return None
     rendered = render_mail(
         kind,
         {
-            "greeting_name": parsed.sender_name.split()[0] if parsed.sender_name else "there",
-            "sender": parsed.sender,
-            "subject": parsed.subject,
+            "subject": headers.clean(strip_reply_prefixes(parsed.subject), SUBJECT_LIMIT),
             "from_name": settings.from_name,
             "registration_url": settings.registration_url,
             **context,
@@ -118,3 +147,30 @@ def queue_auto_mail(
         outbound_id=outbound.id,
     )
     return outbound
+
+
+def _recipient(
+    session: Session, parsed: ParsedMessage, inbound_id: int
+) -> tuple[str | None, str | None]:
+    """(address, None), or (None, why there is nobody to send automatic mail to)."""
+    inbound = session.get(InboundMessage, inbound_id)
+    envelope = envelope_sender(inbound.envelope_from if inbound else "", parsed.return_path)
+    chosen = auto_recipient(envelope, parsed.sender)
+    if chosen is None:
+        return None, "null envelope sender (<>): automatic mail goes to nobody"
+    try:
+        return headers.addr_spec(chosen), None
+    except headers.HeaderError:
+        return None, "the envelope sender or From address is not one we can write to"
+
+
+def _loop_limit(session: Session, settings: Settings, to: str) -> str | None:
+    """Why the loop guard holds mail to `to` back (None: it may go)."""
+    sent = recent_auto_mails(session, settings, to)
+    if sent < settings.auto_reply_limit:
+        return None
+    log.info("automatic mail to %s held back: loop limit reached", redact_address(to))
+    return (
+        f"{sent} automatic mails to this address in the last "
+        f"{settings.auto_reply_window:g} s (limit {settings.auto_reply_limit})"
+    )

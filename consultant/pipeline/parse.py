@@ -82,6 +82,8 @@ class ParsedMessage:
     robot: str | None = None  # why this is automatic mail, if it is
     bounce: Bounce | None = None
     notes: tuple[str, ...] = ()  # what a reviewer should know about the parse
+    reply_to_header: str = ""  # the Reply-To address itself ("" when the mail has none)
+    return_path: str = ""  # topmost Return-Path: its address, "<>" when null, "" when absent
     msg: EmailMessage | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -145,7 +147,8 @@ def parse(raw: bytes) -> ParsedMessage:
         for a in attachments
         if a.tnef
     )
-    reply_to = _first(mime.addresses(msg, "Reply-To"))[1] or sender
+    reply_to_header = _first(mime.addresses(msg, "Reply-To"))[1]
+    reply_to = reply_to_header or sender
     return ParsedMessage(
         rfc_message_id=rfc_message_id_of(raw, fingerprint(raw)),
         subject=mime.header(msg, "Subject")[:2000],
@@ -164,6 +167,8 @@ def parse(raw: bytes) -> ParsedMessage:
         robot=robot,
         bounce=bounce,
         notes=notes,
+        reply_to_header=reply_to_header,
+        return_path=_return_path(msg),
         msg=msg,
     )
 
@@ -188,6 +193,15 @@ def _refuse_unreadable(raw: bytes) -> None:
 
 def _first(pairs: list[tuple[str, str]]) -> tuple[str, str]:
     return pairs[0] if pairs else ("", "")
+
+
+def _return_path(msg: Message) -> str:
+    """The topmost Return-Path (the delivering MTA writes it from the envelope)."""
+    value = mime.strip_comments(mime.first_header(msg, "Return-Path"))
+    address = "".join(value.split())
+    if address == "<>":
+        return address
+    return address.strip("<>").lower()[:320]
 
 
 def _first_id(value: str) -> str | None:

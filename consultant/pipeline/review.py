@@ -9,12 +9,16 @@ Optimistic locking: a reviewer's save or approval names the draft version
 they saw (`base_version`); when another version has been saved since, the
 request is refused with Conflict and nothing is overwritten. Two saves that
 race past that check collide on the (case, version) unique key instead.
+
+Claims: a case another reviewer has claimed cannot be edited, approved,
+rejected or used to ask the sender (Conflict, naming the holder) unless the
+caller takes it over (`take_over=True`, which moves the claim to them and is
+audited). An unclaimed case is open to every reviewer.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -33,15 +37,15 @@ from consultant.db.models import (
     Reviewer,
 )
 from consultant.errors import Conflict, ReviewError
+from consultant.mailer import headers
 from consultant.mailer.compose import build_reply, mint_message_id
 from consultant.mailer.render import render_mail, text_as_html
+from consultant.pipeline.claims import check_claim
 from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.parse import parse
 from consultant.settings import Settings
 
 REVIEWABLE = (CaseState.DRAFTED, CaseState.IN_REVIEW)
-# What may not stand in a Subject header: line breaks (header injection) and controls.
-_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +145,9 @@ def edit_draft(
     text = text.replace("\r\n", "\n")
     if not text.strip():
         raise ReviewError("the answer is empty")
-    if subject is not None and _BREAKS.search(subject):
-        raise ReviewError("the subject must be one line (no line breaks or control characters)")
+    if subject is not None:
+        # Decoded fully first: an encoded line break is a line break (CVE-2024-6923).
+        subject = headers.one_line(subject)
     draft = Draft(
         case_id=case.id,
         version=current.version + 1,
@@ -180,11 +185,14 @@ def save_draft(
     text: str,
     subject: str | None = None,
     base_version: int | None = None,
+    *,
+    take_over: bool = False,
 ) -> Draft:
     """Save a reviewer's edit of an open case; a drafted case moves to in_review."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; its draft can no longer be edited")
+    check_claim(session, case, reviewer, take_over=take_over)
     draft = edit_draft(session, settings, case, reviewer, text, subject, base_version)
     advance(session, case.id, CaseState.IN_REVIEW, actor=reviewer, sources=[CaseState.DRAFTED])
     return draft
@@ -240,11 +248,14 @@ def approve(
     text: str | None = None,
     subject: str | None = None,
     base_version: int | None = None,
+    *,
+    take_over: bool = False,
 ) -> OutboundMessage:
     """Approve the case's newest draft (after an optional edit) and put it in the outbox."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be approved")
+    check_claim(session, case, reviewer, take_over=take_over)
     current = latest_draft(session, case.id)
     if current is None:
         raise ReviewError(f"case {case.ref} has no draft")
@@ -283,6 +294,7 @@ def reject(
     *,
     settings: Settings | None = None,
     send_refusal: bool = False,
+    take_over: bool = False,
 ) -> Rejection:
     """Close the case without an answer; the reason goes into the case and the audit log.
 
@@ -294,6 +306,7 @@ def reject(
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be rejected")
+    check_claim(session, case, reviewer, take_over=take_over)
     if not advance(
         session,
         case.id,
@@ -313,7 +326,13 @@ def reject(
 
 
 def ask_sender(
-    session: Session, settings: Settings, ref: str, reviewer: str, question: str
+    session: Session,
+    settings: Settings,
+    ref: str,
+    reviewer: str,
+    question: str,
+    *,
+    take_over: bool = False,
 ) -> OutboundMessage:
     """Mail the asker a question; the case waits in awaiting_sender until they reply."""
     question = question.replace("\r\n", "\n").strip()
@@ -322,6 +341,7 @@ def ask_sender(
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only open cases can ask the sender")
+    check_claim(session, case, reviewer, take_over=take_over)
     if not advance(
         session,
         case.id,
@@ -383,14 +403,19 @@ def _reply_row(
     html: str,
     draft_id: int | None = None,
 ) -> OutboundMessage:
-    """Write the outbox row of a reviewer's mail, threaded onto the asker's newest mail."""
+    """Write the outbox row of a reviewer's mail, threaded onto the asker's newest mail.
+
+    The case's address (the mail's Reply-To, else From) is checked by the header
+    module; one it cannot write is a HeaderError, which the caller's rollback undoes.
+    """
+    to = headers.addr_spec(case.sender)
     asker = _latest_inbound(session, case.id)
     parsed = parse(asker.raw)
     rfc_message_id = mint_message_id(case.ref or "case", settings.mail_domain)
     raw = build_reply(
         from_name=settings.from_name,
         from_address=settings.from_address,
-        to=case.sender,
+        to=to,
         subject=subject,
         text=text,
         html=html,
@@ -402,10 +427,10 @@ def _reply_row(
         case_id=case.id,
         draft_id=draft_id,
         kind=kind,
-        rcpt=case.sender.lower(),
+        rcpt=to.lower(),
         rfc_message_id=rfc_message_id,
         mail_from=settings.from_address,
-        recipients=[case.sender],
+        recipients=[to],
         raw=raw,
     )
     session.add(outbound)

@@ -25,7 +25,7 @@ from consultant.db.models import (
 )
 from consultant.pipeline.queue import QueueItem, Similar
 from consultant.web.auth import CSRF_HEADER
-from consultant.web.casepage import CasePage, Message
+from consultant.web.casepage import CasePage, Message, Senders
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer; a bigger id would be a database error, not a 404
 MAX_TEXT = 200_000  # as the case page's form
@@ -115,7 +115,8 @@ def changes(*codes: int) -> dict[str, Any]:
 
 ERRORS = {
     401: "No session (or it expired): log in with POST /api/v1/session.",
-    403: "The X-CSRF-Token header is missing or wrong, or the route is for admins only.",
+    403: "The X-CSRF-Token header is missing or wrong, the route is for admins only, or "
+    "the session must choose a new password first (POST /api/v1/session/password).",
     404: "No such case, reviewer or account.",
     409: "Someone else changed it first (a newer draft, another claim, a taken address).",
     422: "The request is malformed, or the action is not possible in the case's state.",
@@ -137,6 +138,17 @@ class SessionOut(BaseModel):
     name: str
     role: str = Field(description='"reviewer" or "admin"')
     csrf_token: str = Field(description="Send as the X-CSRF-Token header on every change.")
+    must_change_password: bool = Field(
+        default=False,
+        description="Logged in with a one-time password (now used up): only "
+        "POST /session/password and DELETE /session answer until a new one is chosen.",
+    )
+
+
+class PasswordIn(Closed):
+    # `current` is not needed after a one-time login (that password is used up).
+    current: Annotated[str, Field(max_length=1024)] = ""
+    new: Annotated[str, Field(max_length=1024)]
 
 
 # --- cases --------------------------------------------------------------------
@@ -312,6 +324,32 @@ class SimilarOut(BaseModel):
         )
 
 
+class SendersOut(BaseModel):
+    """From, Reply-To and envelope sender of the case's first mail, kept apart."""
+
+    from_name: str
+    from_address: str
+    reply_to: str = Field(description='The Reply-To address; "" when the mail has none.')
+    envelope_sender: str = Field(
+        description='SMTP MAIL FROM, else Return-Path; "<>" when null, "" when not recorded.'
+    )
+    answer_to: str = Field(description="Where answers, questions and refusals go.")
+    automatic_mail_to: str | None = Field(description="Where automatic mail goes (never Reply-To).")
+    warnings: list[str] = Field(description="Mismatches to check before answering.")
+
+    @classmethod
+    def of(cls, senders: Senders) -> SendersOut:
+        return cls(
+            from_name=senders.from_name,
+            from_address=senders.from_address,
+            reply_to=senders.reply_to,
+            envelope_sender=senders.envelope,
+            answer_to=senders.answer_to,
+            automatic_mail_to=senders.auto_to,
+            warnings=senders.warnings,
+        )
+
+
 class CaseOut(BaseModel):
     """A case after an action: its state and who holds it."""
 
@@ -326,6 +364,7 @@ class CaseDetailOut(CaseOut):
     subject: str
     sender: str
     sender_name: str
+    senders: SendersOut
     account_id: int | None
     attention: str | None
     created_at: datetime
@@ -352,6 +391,7 @@ class CaseDetailOut(CaseOut):
             subject=case.subject,
             sender=case.sender,
             sender_name=case.sender_name,
+            senders=SendersOut.of(page.senders),
             account_id=case.account_id,
             attention=case.attention,
             created_at=case.created_at,

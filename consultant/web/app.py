@@ -24,7 +24,13 @@ from jinja2 import Environment, FileSystemLoader
 from consultant.settings import Settings
 from consultant.web.bodylimit import BodyLimit
 from consultant.web.casepage import VIEWS
-from consultant.web.deps import Console, LoginRequired, login_url
+from consultant.web.deps import (
+    ACCOUNT_URL,
+    Console,
+    LoginRequired,
+    PasswordChangeRequired,
+    login_url,
+)
 
 CSP = (
     "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
@@ -51,7 +57,7 @@ def _queue_send(outbound_id: int) -> None:
 
 def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = None) -> FastAPI:
     """The console for `settings`; `enqueue_send` queues a committed outbox row."""
-    from consultant.web.routes import admin, api, cases, pages
+    from consultant.web.routes import admin, api, cases, health, pages
 
     app = FastAPI(
         title="consultant console API",
@@ -68,10 +74,12 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     VIEWS.reset(settings.mail_view_cache, (settings.max_mime_parts, settings.max_mime_depth))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(pages.router)
+    app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(admin.router)
     app.include_router(api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(PasswordChangeRequired, _to_account)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     # Inside the security headers (added later, so outside): its 413 carries them too.
@@ -121,6 +129,10 @@ async def _security_headers(
 
 async def _to_login(request: Request, error: LoginRequired) -> Response:
     return RedirectResponse(login_url(error.next_url), status_code=303)
+
+
+async def _to_account(request: Request, error: PasswordChangeRequired) -> Response:
+    return RedirectResponse(ACCOUNT_URL, status_code=303)
 
 
 def _wants_json(request: Request) -> bool:

@@ -6,10 +6,23 @@ own CSRF token, which every form carries and every JSON request that
 changes something sends as the X-CSRF-Token header. The login form, which
 has no session yet, uses a double-submit cookie instead.
 
-Throttling counts failed logins per address and per client address in the
-database, so it holds across web processes: after `login_attempts` failures
-within `login_window` seconds, further attempts are refused until the oldest
-failure leaves the window.
+Throttling counts failed logins in the database, so it holds across web
+processes, under three keys, each with its own limit within `login_window`
+seconds (a key over its limit refuses attempts until its oldest failure
+leaves the window):
+
+- the address from one client (`login_attempts`, 5): someone mistyping locks
+  only themselves, never the same address from another client;
+- one client across all addresses (`login_client_attempts`, 20): one client
+  spraying guesses over many addresses;
+- one address across all clients (`login_address_attempts`, 100, far above
+  the first): many clients guessing one password. Its price: that many
+  failures from everywhere lock the address for everyone until the window
+  passes or an admin runs `consultant reviewers unlock`.
+
+The client is the peer address, or the one a trusted proxy reports (deps.py
+`client_address`). A successful login clears only its own (address, client)
+count, so guessing from elsewhere is still counted.
 """
 
 from __future__ import annotations
@@ -42,6 +55,7 @@ class Login:
     token_hash: str
     email: str  # copied, so error pages rendered after the session closed can name them
     role: str
+    must_change: bool = False  # a one-time password's session: only a new password first
 
     @property
     def admin(self) -> bool:
@@ -97,6 +111,7 @@ def load_session(session: Session, token: str | None) -> Login | None:
         token_hash=row.token_hash,
         email=reviewer.email,
         role=reviewer.role,
+        must_change=reviewer.must_change_password,
     )
 
 
@@ -104,21 +119,40 @@ def end_session(session: Session, login: Login) -> None:
     session.execute(delete(WebSession).where(WebSession.token_hash == login.token_hash))
 
 
-def _keys(email: str, client: str) -> tuple[str, str]:
-    return f"address:{email.strip().lower()[:320]}", f"client:{client[:64]}"
+def rotate_sessions(session: Session, settings: Settings, reviewer: Reviewer) -> str:
+    """End all of the reviewer's sessions and open a fresh one (new token and CSRF token)."""
+    session.execute(delete(WebSession).where(WebSession.reviewer_id == reviewer.id))
+    return start_session(session, settings, reviewer)
+
+
+def _pair_key(email: str, client: str) -> str:
+    return f"pair:{client[:64]}|{_address(email)}"
+
+
+def _address(email: str) -> str:
+    return email.strip().lower()[:320]
+
+
+def _limits(settings: Settings, email: str, client: str) -> list[tuple[str, int]]:
+    """Each key a failure counts under, with the failures it may reach in the window."""
+    return [
+        (_pair_key(email, client), settings.login_attempts),
+        (f"client:{client[:64]}", settings.login_client_attempts),
+        (f"address:{_address(email)}", settings.login_address_attempts),
+    ]
 
 
 def throttled(session: Session, settings: Settings, email: str, client: str) -> int:
-    """Seconds until another attempt is allowed for this address or client; 0 if now."""
+    """Seconds until another attempt is allowed for this address from this client; 0: now."""
     since = utcnow() - timedelta(seconds=settings.login_window)
     wait = 0
-    for key in _keys(email, client):
+    for key, limit in _limits(settings, email, client):
         count, oldest = session.execute(
             select(func.count(), func.min(LoginFailure.at)).where(
                 LoginFailure.key == key, LoginFailure.at > since
             )
         ).one()
-        if count >= settings.login_attempts and oldest is not None:
+        if count >= limit and oldest is not None:
             left = (oldest - since).total_seconds()
             wait = max(wait, int(left) + 1)
     return wait
@@ -128,10 +162,24 @@ def record_failure(session: Session, settings: Settings, email: str, client: str
     now = utcnow()
     stale = now - timedelta(seconds=settings.login_window)
     session.execute(delete(LoginFailure).where(LoginFailure.at <= stale))
-    for key in _keys(email, client):
+    for key, _ in _limits(settings, email, client):
         session.add(LoginFailure(key=key, at=now))
 
 
-def clear_failures(session: Session, email: str) -> None:
-    address_key, _ = _keys(email, "")
-    session.execute(delete(LoginFailure).where(LoginFailure.key == address_key))
+def clear_failures(session: Session, email: str, client: str) -> None:
+    """After a successful login: forget this address's failures from this client."""
+    session.execute(delete(LoginFailure).where(LoginFailure.key == _pair_key(email, client)))
+
+
+def unlock(session: Session, email: str, client: str | None = None) -> int:
+    """Forget every failure counted against `email` (and, given `client`, that client's)."""
+    address = _address(email)
+    keys = LoginFailure.key.startswith("pair:") & LoginFailure.key.endswith(
+        f"|{address}", autoescape=True
+    )
+    keys = keys | (LoginFailure.key == f"address:{address}")
+    if client is not None:
+        keys = keys | (LoginFailure.key == f"client:{client[:64]}")
+        keys = keys | LoginFailure.key.startswith(f"pair:{client[:64]}|", autoescape=True)
+    removed = session.execute(delete(LoginFailure).where(keys))
+    return int(removed.rowcount)  # type: ignore[attr-defined]

@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.db.models import AuditEntry, Draft, InboundMessage, Reviewer
+from consultant.db.models import AuditEntry, Case, Draft, InboundMessage, Reviewer
 from consultant.errors import Quarantine
+from consultant.mailer import headers
 from consultant.pipeline.limits import mime_limit_reason
+from consultant.pipeline.notify import NULL_PATH, auto_recipient, envelope_sender
 from consultant.pipeline.queue import Similar, similar_cases
 from consultant.pipeline.review import REVIEWABLE, CaseView, view_case
 from consultant.web.mailview import MailView, view_mail
@@ -38,9 +40,23 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class Senders:
+    """Who wrote the case's first mail, and where our mail about it goes."""
+
+    from_name: str
+    from_address: str
+    reply_to: str  # "" when the mail has no Reply-To
+    envelope: str  # SMTP MAIL FROM, else Return-Path; "<>" null; "" not known
+    answer_to: str  # where answers, questions and refusals go (Reply-To, else From)
+    auto_to: str | None  # where automatic mail goes (never Reply-To); None: nowhere
+    warnings: list[str]  # mismatches a reviewer should see before answering
+
+
+@dataclass(frozen=True, slots=True)
 class CasePage:
     view: CaseView
     messages: list[Message]
+    senders: Senders
     lookup: dict[str, Any] | None  # the newest system draft's report
     similar: list[Similar]
     history: list[AuditEntry]
@@ -53,9 +69,11 @@ def case_page(session: Session, ref: str) -> CasePage:
     view = view_case(session, ref)
     case = view.case
     assignee = session.get(Reviewer, case.assignee_id) if case.assignee_id else None
+    messages = [_message(inbound) for inbound in view.inbound]
     return CasePage(
         view=view,
-        messages=[_message(inbound) for inbound in view.inbound],
+        messages=messages,
+        senders=senders(case, messages[0] if messages else None),
         lookup=lookup_report(session, case.id),
         similar=similar_cases(session, case),
         history=list(
@@ -69,6 +87,44 @@ def case_page(session: Session, ref: str) -> CasePage:
         assignee=assignee.email if assignee else None,
         open=case.state in REVIEWABLE,
     )
+
+
+def senders(case: Case, first: Message | None) -> Senders:
+    """From, Reply-To and envelope sender of the case's first mail, with their mismatches."""
+    mail = first.view if first else None
+    from_address = mail.sender if mail else case.sender
+    reply_to = mail.reply_to if mail else ""
+    envelope = envelope_sender(first.inbound.envelope_from if first else "", _return_path(mail))
+    answer_to = case.sender
+    warnings = []
+    if answer_to.lower() != from_address.lower():
+        where = f"Reply-To {answer_to}" if answer_to == reply_to else answer_to
+        warnings.append(f"Answer goes to {where}, which differs from From {from_address}.")
+    if envelope not in ("", NULL_PATH) and envelope != from_address.lower():
+        warnings.append(
+            f"The envelope sender {envelope} differs from From {from_address}; automatic "
+            "mail goes to the envelope sender."
+        )
+    try:
+        headers.addr_spec(answer_to)
+    except headers.HeaderError as error:
+        warnings.append(f"No mail can be sent about this case: {error}.")
+    return Senders(
+        from_name=headers.clean(mail.sender_name if mail else case.sender_name, 200),
+        from_address=from_address,
+        reply_to=reply_to,
+        envelope=envelope,
+        answer_to=answer_to,
+        auto_to=auto_recipient(envelope, from_address),
+        warnings=warnings,
+    )
+
+
+def _return_path(mail: MailView | None) -> str:
+    return mail.return_path if mail else ""
+
+
+ERASED = "its text was erased (retention period or a request); the case keeps its codes and history"
 
 
 class ViewCache:
@@ -111,6 +167,8 @@ VIEWS = ViewCache(64)
 
 
 def _message(inbound: InboundMessage) -> Message:
+    if not inbound.raw:  # consultant/retention.py empties the raw mail, nothing else does
+        return Message(inbound, None, ERASED)
     found = VIEWS.view(inbound.id, inbound.raw)
     if isinstance(found, str):
         return Message(inbound, None, found)

@@ -4,12 +4,17 @@ Pages and the JSON API share one login. A page without a session redirects
 to the login form; an API call without one gets 401. A reviewer asking for
 an admin route gets 403. Every request that changes something must carry
 the session's CSRF token (form field or X-CSRF-Token header), else 403.
+A session opened with a one-time password may only choose a new password
+(and log out): every other page redirects to /account, every other API call
+gets 403. The client's address is the peer's, unless the peer is one of
+CONSULTANT_TRUSTED_PROXIES (`client_address`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -44,6 +49,14 @@ class LoginRequired(Exception):
     def __init__(self, next_url: str) -> None:
         super().__init__(next_url)
         self.next_url = next_url
+
+
+class PasswordChangeRequired(Exception):
+    """A one-time password's session asked for a page: the handler sends it to /account."""
+
+
+ACCOUNT_URL = "/account"
+CHANGE_FIRST = "choose a new password first (POST /api/v1/session/password); nothing else is open"
 
 
 def console(request: Request) -> Console:
@@ -99,8 +112,8 @@ def _resolve_login(request: Request, session: DB) -> Login | None:
 MaybeLogin = Annotated[Login | None, Depends(_resolve_login)]
 
 
-async def page_login(request: Request, login: MaybeLogin) -> Login:
-    """The reviewer of a console page; no session: off to the login form."""
+async def any_page_login(request: Request, login: MaybeLogin) -> Login:
+    """The reviewer of a console page, even one who must change the password first."""
     if login is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target if request.method == "GET" else "/")
@@ -108,13 +121,27 @@ async def page_login(request: Request, login: MaybeLogin) -> Login:
     return login
 
 
-async def api_login(request: Request, login: MaybeLogin) -> Login:
-    """The reviewer of an API call; no session: 401."""
+async def page_login(login: Annotated[Login, Depends(any_page_login)]) -> Login:
+    """The reviewer of a console page; no session: off to the login form."""
+    if login.must_change:
+        raise PasswordChangeRequired()
+    return login
+
+
+async def any_api_login(request: Request, login: MaybeLogin) -> Login:
+    """The reviewer of an API call, even one who must change the password first."""
     if login is None:
         raise HTTPException(
             401, "log in first: POST /api/v1/session", {"WWW-Authenticate": "Cookie"}
         )
     await _check_csrf(request, login)
+    return login
+
+
+async def api_login(login: Annotated[Login, Depends(any_api_login)]) -> Login:
+    """The reviewer of an API call; no session: 401; a one-time password's session: 403."""
+    if login.must_change:
+        raise HTTPException(403, CHANGE_FIRST)
     return login
 
 
@@ -130,6 +157,8 @@ async def api_admin(login: Annotated[Login, Depends(api_login)]) -> Login:
     return login
 
 
+AnyPageLogin = Annotated[Login, Depends(any_page_login)]
+AnyApiLogin = Annotated[Login, Depends(any_api_login)]
 PageLogin = Annotated[Login, Depends(page_login)]
 PageAdmin = Annotated[Login, Depends(page_admin)]
 ApiLogin = Annotated[Login, Depends(api_login)]
@@ -146,3 +175,40 @@ def safe_next(value: Any) -> str:
     if not text.startswith("/") or text.startswith("//") or "\\" in text or "\n" in text:
         return "/"
     return text
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer's, or what trusted proxies in front of us report.
+
+    Only when the peer is in CONSULTANT_TRUSTED_PROXIES does X-Forwarded-For
+    count, read from the right (each proxy appends the address it saw): the
+    right-most address that is not itself a trusted proxy is the client. Any
+    other peer may write what it likes there, so its header is ignored.
+    """
+    peer = request.client.host if request.client else "unknown"
+    trusted = console(request).settings.trusted_proxies
+    if not trusted or not _is_trusted(_ip(peer), trusted):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    hops = [hop for hop in hops if hop]
+    for hop in reversed(hops):
+        address = _ip(hop)
+        if address is None:
+            return peer  # a trusted proxy wrote nonsense: the proxy is all we know
+        if not _is_trusted(address, trusted):
+            return str(address)
+    return hops[0] if hops else peer  # every hop is a proxy: the first one asked
+
+
+def _ip(text: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: IPv4Address | IPv6Address | None, trusted: list[Any]) -> bool:
+    return address is not None and any(address in network for network in trusted)
+
+
+ClientAddress = Annotated[str, Depends(client_address)]

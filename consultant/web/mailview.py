@@ -61,6 +61,8 @@ class MailView:
     html: str | None  # sanitised HTML body; None when the mail has no HTML part
     remote_images_blocked: int
     attachments: tuple[AttachmentInfo, ...]
+    reply_to: str = ""  # the Reply-To address ("" when the mail has none)
+    return_path: str = ""  # topmost Return-Path ("<>" when null, "" when absent)
 
 
 def view_mail(raw: bytes) -> MailView:
@@ -81,6 +83,8 @@ def view_mail(raw: bytes) -> MailView:
         html=html,
         remote_images_blocked=blocked,
         attachments=_infos(parsed.attachments),
+        reply_to=parsed.reply_to_header,
+        return_path=parsed.return_path,
     )
 
 

@@ -44,15 +44,24 @@ def _case_ref(env: dict[str, str]) -> str | None:
     return match.group(0) if match else None
 
 
-def _console_queue(base: str, address: str, password: str) -> str:
-    """Log in through the console's form like a browser and return the queue page."""
+def _console_queue(base: str, address: str, password_file: str) -> str:
+    """Log in like a browser with the first admin's one-time password, choose a new
+    password as the console then insists, and return the queue page."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     form = opener.open(f"{base}/login", timeout=30).read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert token, form
+    password = Path(password_file).read_text().strip()
     data = {"email": address, "password": password, "csrf_token": token.group(1), "next": "/"}
     with opener.open(f"{base}/login", urllib.parse.urlencode(data).encode(), timeout=30) as page:
-        assert page.url.rstrip("/") == base, "the login did not lead to the queue"
+        assert page.url == f"{base}/account", "a one-time login must choose a password first"
+        account = page.read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', account)
+    assert token, account
+    new = {"csrf_token": token.group(1), "new": "admin-chose-this", "repeat": "admin-chose-this"}
+    opener.open(f"{base}/account/password", urllib.parse.urlencode(new).encode(), timeout=30)
+    assert not Path(password_file).exists(), "the one-time password's file outlived it"
+    with opener.open(f"{base}/", timeout=30) as page:
         return str(page.read().decode())
 
 
@@ -67,8 +76,9 @@ def test_question_travels_the_whole_loop_on_the_embedded_profile(
     wait_for_port(port, up, deadline=120)
     wait_for(lambda: "Ctrl-C" in up.output(), "the welcome text of `consultant up`")
     assert f"127.0.0.1:{port}" in up.output()
-    first_login = re.search(r"first login\s+(\S+)\s+one-time password: (\S+)", up.output())
+    first_login = re.search(r"first login\s+(\S+)\s+one-time password in: (\S+)", up.output())
     assert first_login, up.output()
+    assert Path(first_login.group(2)).read_text().strip() not in up.output()
     wait_for_port(web_port, up, deadline=60)
 
     question = mail_bytes("simple_question.eml")

@@ -588,6 +588,91 @@ def test_a_released_mailbox_lock_can_be_taken_again(
     second.release()
 
 
+@dataclass
+class Sessions:
+    """IMAP sessions one poller opened and closed (logged out or dropped)."""
+
+    opened: int = 0
+    closed: int = 0
+
+    def connect(self, mailbox: Mailbox) -> IMAPClient:
+        client = connect(mailbox)
+        self.opened += 1
+        for name in ("logout", "shutdown"):
+            close = getattr(client, name)
+
+            def counted(*args: Any, _close: Any = close) -> Any:
+                self.closed += 1
+                return _close(*args)
+
+            setattr(client, name, counted)
+        return client
+
+    @property
+    def live(self) -> int:
+        return self.opened - self.closed
+
+
+def _lock_backends(settings: Settings) -> list[int]:
+    with psycopg.connect(_pg(settings)) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchall()
+    return [int(pid) for (pid,) in rows]
+
+
+def test_a_poller_that_loses_its_lock_connection_stops_and_the_waiting_one_takes_over(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    imap: Imap,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import consultant.pipeline.intake.imap as imap_module
+
+    monkeypatch.setattr(imap_module, "LOCK_RETRY", 0.1)
+    settings = use_mailbox(monkeypatch, env, imap, idle=False, poll_interval=0.2)
+    stop = threading.Event()
+    sessions = {"first": Sessions(), "second": Sessions()}
+    enqueued: dict[str, list[int]] = {"first": [], "second": []}
+    threads = [
+        threading.Thread(
+            target=MailboxPoller(
+                settings, settings.mailboxes[0], enqueued[who].extend, stop, sessions[who].connect
+            ).run,
+            name=f"poll-{who}",
+        )
+        for who in ("first", "second")
+    ]
+    try:
+        threads[0].start()
+        wait_for(lambda: checkpoint(settings) is not None, "the first poller to sync")
+        threads[1].start()
+        wait_for(lambda: "polled by another process" in caplog.text, "the second to wait")
+        imap.append([mail(1)])
+        wait_for(lambda: enqueued["first"], "the mail, from the first poller")
+
+        (backend,) = _lock_backends(settings)
+        with psycopg.connect(_pg(settings), autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        wait_for(lambda: sessions["second"].opened, "the second poller to take over", 30)
+        wait_for(lambda: sessions["first"].live == 0, "the first poller to let go", 30)
+        first_opened = sessions["first"].opened
+
+        imap.append([mail(2)])
+        wait_for(lambda: enqueued["second"], "the next mail, from the second poller")
+        assert count(settings, InboundMessage) == 2
+        assert len(enqueued["first"]) == 1 and sessions["first"].live == 0
+        assert sessions["first"].opened == first_opened  # it never came back meanwhile
+        assert "lost its lock" in caplog.text
+    finally:
+        stop.set()
+        for thread in threads:
+            if thread.is_alive():
+                thread.join()
+
+
 def test_mail_over_a_mime_limit_is_stored_whole_and_quarantined_unparsed(
     migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, imap: Imap
 ) -> None:

@@ -22,6 +22,7 @@ ENV_EXAMPLE = REPO / "config" / "env.example"
 LOGGING_YAML = REPO / "config" / "logging.yaml"
 ALEMBIC_INI = REPO / "config" / "alembic.ini"
 DOCKERFILE = REPO / "Dockerfile"
+DOCKERIGNORE = REPO / ".dockerignore"
 
 APP_IMAGE = "consultant:latest"
 REQUIRED_SERVICES = {"postgres", "redis", "migrate", "intake", "worker", "beat"}
@@ -119,7 +120,7 @@ def test_app_services_run_the_consultant_commands(services: dict[str, dict[str, 
 def test_app_services_use_postgresql_and_redis(services: dict[str, dict[str, Any]]) -> None:
     for name, service in _app_services(services).items():
         environment = _environment(service)
-        assert environment["CONSULTANT_DATABASE_URL"].startswith("postgresql+psycopg://"), name
+        assert environment["CONSULTANT_DATABASE_URL_FILE"] == "/run/secrets/database_url", name
         assert environment["CONSULTANT_BROKER_URL"].startswith("redis://"), name
         for key in environment:
             field = key.removeprefix("CONSULTANT_").lower()
@@ -197,6 +198,36 @@ def test_web_listens_on_all_interfaces_on_the_published_port_with_a_healthcheck(
     assert web["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
+def test_published_ports_listen_on_localhost_unless_told_otherwise(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    published = [(name, str(p)) for name, s in services.items() for p in s.get("ports", [])]
+    assert {name for name, _ in published} >= {"intake", "web"}
+    localhost = re.compile(r"^(127\.0\.0\.1|\$\{[A-Z_]+:-127\.0\.0\.1\}):")
+    for name, port in published:
+        assert localhost.match(port), f"{name} publishes {port} beyond localhost"
+
+
+def test_the_database_url_is_a_secret_file_and_never_in_the_environment(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    assert compose["secrets"]["database_url"]["file"] == "./secrets/database_url"
+    for name, service in services.items():
+        environment = _environment(service)
+        assert "CONSULTANT_DATABASE_URL" not in environment, name
+        assert not any("PASSWORD}" in value for value in environment.values()), name
+    postgres = services["postgres"]
+    assert _environment(postgres)["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres_password"
+    assert postgres["secrets"] == ["postgres_password"]
+
+
+def test_app_services_know_the_console_s_public_address(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in _app_services(services).items():
+        assert "${WEB_BASE_URL" in _environment(service)["CONSULTANT_WEB_BASE_URL"], name
+
+
 # --- Dockerfile -----------------------------------------------------------------
 
 
@@ -206,6 +237,16 @@ def test_dockerfile_installs_the_package_and_runs_as_a_non_root_user() -> None:
     assert any("pip install --no-cache-dir ." in line for line in lines)
     users = [line.split()[1] for line in lines if line.startswith("USER ")]
     assert users and users[-1] not in {"root", "0"}
+
+
+def test_dockerignore_keeps_state_secrets_and_tooling_out_of_the_build_context() -> None:
+    patterns = {
+        line.strip().rstrip("/")
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"var", ".venv", ".git", "secrets", ".env", "*.sqlite3"} <= patterns
+    assert not any(p.startswith("!") for p in patterns), "no exceptions to the exclusions"
 
 
 # --- config/env.example ----------------------------------------------------------

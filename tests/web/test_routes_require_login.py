@@ -31,6 +31,8 @@ PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),  # a Bearer token of its own (CONSULTANT_METRICS_TOKEN), else 404
     ("POST", f"{API_PREFIX}/session"),
 }
 STATIC = "/static"

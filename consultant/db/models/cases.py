@@ -29,6 +29,8 @@ class Case(Base):
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When its mail data (subject, names, mail, drafts, outbox) was erased; see retention.py.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CaseCode(Base):

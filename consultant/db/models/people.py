@@ -42,6 +42,9 @@ class Reviewer(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2; None: cannot log in
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A one-time password: its first login uses it up and must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebSession(Base):
@@ -58,7 +61,7 @@ class WebSession(Base):
 
 
 class LoginFailure(Base):
-    """One failed login, keyed by address and by client, for throttling."""
+    """One failed login under one throttling key (see consultant/web/auth.py)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)

@@ -26,7 +26,9 @@ IDLE is used when offered (re-issued every `idle_renew` seconds, under the
 29 minutes RFC 2177 allows, or every `poll_interval` if shorter, in case the
 server misses a notice); otherwise the folder is polled. Any disconnect,
 abort, BYE or database outage leads to a reconnect with exponential backoff
-and jitter, then a resync from the checkpoint.
+and jitter, then a resync from the checkpoint. The mailbox lock is checked
+before every sync and every store: a poller that lost it (lock.py) drops the
+connection, leaves the mailbox to a waiting poller, and waits to own it again.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from consultant.pipeline.intake.imap_fetch import (
     marker,
     peer_closed,
 )
-from consultant.pipeline.intake.lock import MailboxLock
+from consultant.pipeline.intake.lock import LockLost, MailboxLock
 from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
 from consultant.pipeline.intake.store import Incoming, Stored, store_many
 from consultant.pipeline.limits import mime_limit_reason
@@ -68,6 +70,7 @@ log = logging.getLogger(__name__)
 
 IDLE_TICK = 1.0  # seconds between checks of the stop flag while idling
 LOCK_RETRY = 5.0  # seconds between tries for a mailbox another poller holds
+LOST_LOCK_PAUSE = 30.0  # a poller that lost its lock leaves a waiting one this long to take it
 MAX_STRIKES = 2  # lost connections fetching one UID alone before it is recorded and skipped
 Connect = Callable[[Mailbox], IMAPClient]
 
@@ -97,15 +100,20 @@ class MailboxPoller:
         self._storer = ThreadPoolExecutor(1, thread_name_prefix=f"store-{mailbox.name}")
         # UIDs stored but not yet flagged or moved when a connection broke.
         self._leftovers: tuple[int, list[int]] | None = None
+        self._lock: MailboxLock | None = None  # run() owns the mailbox through it
 
     def run(self) -> None:
         """Connect, sync, wait for news; on any failure back off and start again."""
-        lock = MailboxLock(self.settings, self.mailbox.name)
+        lock = self._lock = MailboxLock(self.settings, self.mailbox.name)
         try:
             self._wait_for(lock)
             while not self.stop.is_set():
                 try:
                     self._session()
+                except LockLost:
+                    log.warning("mailbox %s: lost its lock; stopped working it", lock.name)
+                    self.stop.wait(LOST_LOCK_PAUSE)
+                    self._wait_for(lock)
                 except Exception as error:  # The poller's boundary: log, back off, resync.
                     self.failures += 1
                     self._log_failure(error, self.failures)
@@ -163,6 +171,10 @@ class MailboxPoller:
                 else:
                     self.stop.wait(self.mailbox.poll_interval)
 
+    def _check_lock(self) -> None:
+        if self._lock is not None and not self._lock.held():
+            raise LockLost(self.mailbox.name)
+
     def _log_failure(self, error: Exception, failures: int) -> None:
         name = self.mailbox.name
         if isinstance(error, IMAPClient.Error | ConnectionLost | OSError | CredentialError):
@@ -178,6 +190,7 @@ class MailboxPoller:
 
     def _sync(self, client: IMAPClient) -> int:
         """Select the folder, take every mail above the checkpoint; return how many."""
+        self._check_lock()
         status = client.select_folder(self.mailbox.folder, readonly=self.mailbox.after == "leave")
         uidvalidity = int(status[b"UIDVALIDITY"])
         last = self._start_from(client, uidvalidity, status)
@@ -300,6 +313,7 @@ class MailboxPoller:
 
     def _store(self, fetched: list[Fetched], uidvalidity: int, last_uid: int) -> list[int]:
         """Commit the group and the checkpoint together; return the UIDs stored."""
+        self._check_lock()
         try:
             stored = self._store_group(fetched, uidvalidity, last_uid, careful=False)
         except (OperationalError, InterfaceError):

@@ -32,7 +32,10 @@ from consultant.errors import Conflict, ReviewError
 from consultant.pipeline import review
 from consultant.pipeline.queue import review_queue
 from consultant.reviewers import (
+    ReviewerError,
+    change_own_password,
     check_password,
+    forget_first_password,
 )
 from consultant.settings import Settings
 from consultant.web.api_models import (
@@ -53,6 +56,7 @@ from consultant.web.api_models import (
     Limit,
     LoginIn,
     OutboxItemOut,
+    PasswordIn,
     QueuedOut,
     QueueItemOut,
     RefFilter,
@@ -70,14 +74,15 @@ from consultant.web.auth import (
     end_session,
     load_session,
     record_failure,
+    rotate_sessions,
     start_session,
     throttled,
 )
 from consultant.web.casepage import case_page
-from consultant.web.deps import DB, ApiLogin, SettingsDep, console
+from consultant.web.deps import DB, AnyApiLogin, ApiLogin, ClientAddress, SettingsDep, console
 from consultant.web.routes.api_admin import admin
-from consultant.web.routes.api_common import api_router
-from consultant.web.routes.pages import secure
+from consultant.web.routes.api_common import api_router, refused
+from consultant.web.routes.pages import set_session_cookie
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +95,9 @@ logged_in, cases, logs = api_router("session"), api_router("cases"), api_router(
 
 @public.post("/session", responses=problems(401, 422, 429, e401="Wrong address or password."))
 def open_session(
-    request: Request, body: LoginIn, response: Response, session: DB, settings: SettingsDep
+    body: LoginIn, response: Response, session: DB, settings: SettingsDep, client: ClientAddress
 ) -> SessionOut:
     """Log in (throttled and audited as the login form); sets the session cookie."""
-    client = request.client.host if request.client else "unknown"
     wait = throttled(session, settings, body.email, client)
     if wait:
         message = f"too many failed logins; try again in {wait} s"
@@ -105,31 +109,51 @@ def open_session(
         audit(session, actor, "login.failed", None, client=client, via="api")
         session.commit()
         raise HTTPException(401, "wrong address or password")
-    clear_failures(session, body.email)
+    clear_failures(session, body.email, client)
+    one_time = reviewer.must_change_password
     token = start_session(session, settings, reviewer)
-    audit(session, reviewer.email, "login", None, client=client, via="api")
+    action = "login.one_time" if one_time else "login"
+    audit(session, reviewer.email, action, None, client=client, via="api")
     session.commit()
-    _set_cookie(response, settings, token)
+    if one_time:
+        forget_first_password(settings, reviewer.email)
+    return _opened(session, settings, response, token)
+
+
+def _opened(session: Session, settings: Settings, response: Response, token: str) -> SessionOut:
+    """Set the cookie of the session just committed; describe it."""
+    set_session_cookie(response, settings, token)
     login = load_session(session, token)
     assert login is not None  # just committed
     return _session_out(login)
 
 
-def _set_cookie(response: Response, settings: Settings, token: str) -> None:
-    """The session cookie, as the login form sets it."""
-    lifetime = int(settings.session_lifetime)
-    response.set_cookie(
-        SESSION_COOKIE, token, lifetime, httponly=True, samesite="lax", secure=secure(settings)
+def _session_out(login: Login) -> SessionOut:
+    return SessionOut(
+        email=login.email,
+        name=login.reviewer.name,
+        role=login.role,
+        csrf_token=login.csrf_token,
+        must_change_password=login.must_change,
     )
 
 
-def _session_out(login: Login) -> SessionOut:
-    name = login.reviewer.name
-    return SessionOut(email=login.email, name=name, role=login.role, csrf_token=login.csrf_token)
+@logged_in.post("/session/password", **changes(422))
+def change_password(
+    login: AnyApiLogin, body: PasswordIn, response: Response, session: DB, settings: SettingsDep
+) -> SessionOut:
+    """Choose a new password: other sessions end; this one gets a new cookie and CSRF token."""
+    reviewer = session.get_one(Reviewer, login.reviewer.id)
+    with refused(422, ReviewerError):
+        change_own_password(session, reviewer, body.current, body.new, body.new)
+    token = rotate_sessions(session, settings, reviewer)
+    session.commit()
+    forget_first_password(settings, reviewer.email)
+    return _opened(session, settings, response, token)
 
 
 @logged_in.delete("/session", status_code=204, **changes())
-def close_session(login: ApiLogin, session: DB) -> Response:
+def close_session(login: AnyApiLogin, session: DB) -> Response:
     """Log out: the session ends on the server and the cookie is cleared."""
     end_session(session, login)
     audit(session, login.email, "logout", None, via="api")

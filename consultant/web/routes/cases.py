@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
 from consultant.db.models import InboundMessage
 from consultant.errors import Conflict, ReviewError
+from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import text_as_html
 from consultant.pipeline import review
 from consultant.web.casepage import case_page
@@ -164,9 +164,7 @@ def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: in
         info, data = attachment(inbound.raw, index)
     except LookupError as error:
         raise HTTPException(404, str(error)) from error
-    name = info.filename.replace('"', "'")
+    disposition = content_disposition(info.filename, f"attachment-{index}")
     return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name, safe='')}"},
+        data, media_type="application/octet-stream", headers={"Content-Disposition": disposition}
     )

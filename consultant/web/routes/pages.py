@@ -1,4 +1,10 @@
-"""Console pages: login, logout, the queue, one's own password."""
+"""Console pages: login, logout, the queue, one's own password.
+
+A login with a one-time password lands on /account, the one page (with
+logout) such a session may use, to choose a password; changing a password
+ends the reviewer's other sessions and gives this one a new cookie and CSRF
+token.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,13 @@ from sqlalchemy import select
 from consultant.cases import audit
 from consultant.db.models import CaseState, Reviewer
 from consultant.pipeline.queue import UNASSIGNED, review_queue
-from consultant.reviewers import ReviewerError, check_password, hash_password
+from consultant.reviewers import (
+    ReviewerError,
+    change_own_password,
+    check_password,
+    forget_first_password,
+)
+from consultant.settings import Settings
 from consultant.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -20,11 +32,20 @@ from consultant.web.auth import (
     end_session,
     new_token,
     record_failure,
+    rotate_sessions,
     start_session,
     throttled,
     tokens_match,
 )
-from consultant.web.deps import DB, PageLogin, SettingsDep, safe_next
+from consultant.web.deps import (
+    ACCOUNT_URL,
+    DB,
+    AnyPageLogin,
+    ClientAddress,
+    PageLogin,
+    SettingsDep,
+    safe_next,
+)
 
 router = APIRouter(include_in_schema=False)
 STATES = [state.value for state in CaseState]
@@ -69,6 +90,7 @@ def login(
     request: Request,
     session: DB,
     settings: SettingsDep,
+    client: ClientAddress,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=200)] = "",
@@ -76,7 +98,6 @@ def login(
 ) -> Response:
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise HTTPException(403, "the login form expired; reload the page and try again")
-    client = request.client.host if request.client else "unknown"
     wait = throttled(session, settings, email, client)
     if wait:
         return _login_again(request, 429, f"Too many failed logins. Try again in {wait} s.")
@@ -86,11 +107,22 @@ def login(
         audit(session, email.strip().lower()[:320] or "?", "login.failed", None, client=client)
         session.commit()
         return _login_again(request, 401, "Wrong address or password.")
-    clear_failures(session, email)
+    clear_failures(session, email, client)
+    one_time = reviewer.must_change_password
     token = start_session(session, settings, reviewer)
-    audit(session, reviewer.email, "login", None, client=client)
+    audit(session, reviewer.email, "login.one_time" if one_time else "login", None, client=client)
     session.commit()
-    response = RedirectResponse(safe_next(next), status_code=303)
+    if one_time:
+        forget_first_password(settings, reviewer.email)
+    target = ACCOUNT_URL if one_time else safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, settings, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    """The session cookie, for the login form, the API login and a password change."""
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -99,8 +131,6 @@ def login(
         samesite="lax",
         secure=secure(settings),
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE)
-    return response
 
 
 def _login_again(request: Request, status: int, error: str) -> Response:
@@ -111,7 +141,7 @@ def _login_again(request: Request, status: int, error: str) -> Response:
 
 
 @router.post("/logout")
-def logout(login: PageLogin, session: DB) -> Response:
+def logout(login: AnyPageLogin, session: DB) -> Response:
     end_session(session, login)
     audit(session, login.reviewer.email, "logout", None)
     session.commit()
@@ -149,30 +179,30 @@ def queue(
 
 
 @router.get("/account")
-def account(request: Request, login: PageLogin, notice: str = "") -> Response:
+def account(request: Request, login: AnyPageLogin, notice: str = "") -> Response:
     return render(request, "account.html.j2", notice=notice, error="")
 
 
 @router.post("/account/password")
 def change_password(
     request: Request,
-    login: PageLogin,
+    login: AnyPageLogin,
     session: DB,
+    settings: SettingsDep,
     current: Annotated[str, Form(max_length=1024)] = "",
     new: Annotated[str, Form(max_length=1024)] = "",
     repeat: Annotated[str, Form(max_length=1024)] = "",
 ) -> Response:
-    reviewer = session.get(Reviewer, login.reviewer.id)
-    if reviewer is None or check_password(session, reviewer.email, current) is None:
-        return render(
-            request, "account.html.j2", 400, notice="", error="The current password is wrong."
-        )
-    if new != repeat:
-        return render(request, "account.html.j2", 400, notice="", error="The new passwords differ.")
+    """Choose a new password; other sessions end, this one gets a new cookie and CSRF token."""
+    reviewer = session.get_one(Reviewer, login.reviewer.id)
     try:
-        reviewer.password_hash = hash_password(new)
+        change_own_password(session, reviewer, current, new, repeat)
     except ReviewerError as error:
+        session.rollback()
         return render(request, "account.html.j2", 400, notice="", error=str(error))
-    audit(session, reviewer.email, "reviewer.password_changed", None)
+    token = rotate_sessions(session, settings, reviewer)
     session.commit()
-    return back("/account", "Password changed.")
+    forget_first_password(settings, reviewer.email)
+    response = back(ACCOUNT_URL, "Password changed.")
+    set_session_cookie(response, settings, token)
+    return response

@@ -70,7 +70,8 @@ def _reply(auto_submitted: bool = False) -> bytes:
     return build_reply(
         from_name="Coding Consult Desk",
         from_address=f"consult@{DOMAIN}",
-        to="Dana Coder <dana@clinic.example>",
+        to="dana@clinic.example",
+        to_name="Dana Coder",
         subject="Re: Modifier 59 with 27447 [CC-2026-000001]",
         text="Our coding expert's answer.\n\nModifier 59 does not apply here.\n",
         html="<p>Our coding expert's answer.</p><p>Modifier 59 does not apply here.</p>",

@@ -1,0 +1,44 @@
+"""Claims as a rule of review: who may work a case another reviewer has claimed.
+
+Input: a case about to be edited, approved, rejected or used to ask the
+sender, and the reviewer (their address) doing it. Output: nothing, or
+Conflict naming the holder. State change: with `take_over`, the claim moves
+to the caller (a conditional update, so two take-overs cannot both win) and
+the audit log records `case.taken_over`. Unclaimed cases are open to anyone;
+claiming and giving back stay in pipeline/review.py.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from consultant.cases import audit
+from consultant.db.base import utcnow
+from consultant.db.models import Case, Reviewer
+from consultant.errors import Conflict
+
+
+def check_claim(session: Session, case: Case, reviewer: str, *, take_over: bool) -> None:
+    """Refuse a case claimed by someone else, unless the caller takes it over now."""
+    if case.assignee_id is None:
+        return
+    caller = session.scalar(select(Reviewer.id).where(Reviewer.email == reviewer.lower()))
+    if case.assignee_id == caller:
+        return
+    if not take_over:
+        holder = session.get(Reviewer, case.assignee_id)
+        raise Conflict(
+            f"case {case.ref} is claimed by {holder.email if holder else 'another reviewer'}; "
+            "take it over first"
+        )
+    previous = case.assignee_id
+    moved = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.assignee_id == previous)
+        .values(assignee_id=caller, assigned_at=utcnow() if caller else None)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(f"case {case.ref} was claimed by someone else just now; reload it")
+    audit(session, reviewer, "case.taken_over", case.id, previous_assignee_id=previous)
+    session.refresh(case)
