@@ -217,15 +217,19 @@ def sweep_once() -> None:
 @click.option("--concurrency", "-c", type=int, help="Worker processes (default from settings).")
 def up(concurrency: int | None) -> None:
     """Run everything on this machine: migrations, worker(s), sweep, intakes."""
+    settings = _settings()
+    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
+    # The lock first: a second `up` says only who holds var/, and starts nothing.
+    with _hold_instance_lock(settings):  # held until everything has stopped
+        _refuse_unsafe_mail()
+        _run_all(settings, concurrency)
+
+
+def _run_all(settings: Settings, concurrency: int | None) -> None:
     from consultant.db.migrate import upgrade
     from consultant.supervise import start_child, stop_child
     from workers.app import declare_queue
 
-    settings = _settings()
-    setup_logging(settings.log_level, settings.logging_config, settings.log_format)
-    # The lock first: a second `up` says only who holds var/, and starts nothing.
-    instance_lock = _hold_instance_lock(settings)  # held until this process exits
-    _refuse_unsafe_mail()
     upgrade(settings)
     _ensure_icd10cm(settings)
     _check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
@@ -248,7 +252,6 @@ def up(concurrency: int | None) -> None:
         for child in children.values():
             stop_child(child)
     click.echo("stopped", err=True)
-    instance_lock.close()
 
 
 def _hold_instance_lock(settings: Settings) -> Any:

@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 from typing import IO
 
+from consultant.filemodes import private_dir
+
 LOCK_NAME = "consultant.lock"
 
 
@@ -30,7 +32,7 @@ class AlreadyRunning(RuntimeError):
 
 def hold_instance_lock(var_dir: Path) -> IO[str]:
     """Lock var_dir for this process and write our PID; keep the returned file open."""
-    var_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(var_dir)
     path = var_dir / LOCK_NAME
     handle = path.open("a+", encoding="ascii")
     try:

@@ -34,6 +34,8 @@ PUBLIC = {
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),  # its own Bearer token, no console session
     ("POST", f"{API_PREFIX}/session"),
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from consultant.cases import fingerprint
 from consultant.db.models import AuditEntry, InboundMessage, InboundState
 from consultant.db.session import session_scope
 from consultant.pipeline import process
@@ -49,7 +50,7 @@ def test_worker_quarantines_fifty_thousand_parts_without_parsing_them(
     assert parses == []
     with session_scope(migrated) as session:
         entry = session.scalars(select(AuditEntry).filter_by(action="inbound.quarantined")).one()
-        assert entry.detail["reason"] == "too many MIME parts (limit 500)"
+        assert entry.detail["reason"] == fingerprint("too many MIME parts (limit 500)")
 
 
 @pytest.mark.parametrize(
