@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
@@ -76,16 +76,25 @@ def redact_url(url: str) -> str:
     """A URL fit to print: its password, if any, replaced by ***.
 
     ``postgresql+psycopg://u:s3cret@h/db`` -> ``postgresql+psycopg://u:***@h/db``.
+
+    Passwords are often pasted unencoded, so ``/``, ``?``, ``#`` and ``@`` may
+    sit inside one; a URL parser would end the user part early and print the
+    rest. The password here runs from the first ``:`` of the user part to the
+    last ``@``, which hides too much of an odd URL rather than too little.
+    A ``password=`` (or other ``…pass…``) query parameter is hidden too.
     """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "***"  # unparsable: it may hold anything
-    userinfo, at, host = parts.netloc.rpartition("@")
-    if not at or ":" not in userinfo:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return url
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    stop = re.search(r"[:/@]", rest)
+    if stop is not None and stop.group() == ":" and "@" in rest[stop.end() :]:
+        at = rest.rindex("@")
+        rest = f"{rest[: stop.end()]}***{rest[at:]}"
+    return f"{scheme}://{_SECRET_PARAM.sub(_HIDDEN, rest)}"
+
+
+_SECRET_PARAM = re.compile(r"([?&;][^?&;=#]*(?:pass|secret|token)[^?&;=#]*=)[^&;#]*", re.I)
+_HIDDEN = r"\1***"
 
 
 def setup_logging(
