@@ -32,3 +32,10 @@ def nested(depth: int, tag: str = "deep") -> bytes:
     lines.append(b"Content-Type: text/plain\r\n\r\nCan 20700 go with 27447?\r\n")
     lines.extend(b"--b%d--\r\n" % level for level in reversed(range(depth)))
     return b"".join(lines)
+
+
+def with_content_type(raw: bytes, value: bytes) -> bytes:
+    """`raw` (from many_parts) with its top Content-Type value replaced by `value`."""
+    return raw.replace(
+        b"Content-Type: multipart/mixed; boundary=b\r\n", b"Content-Type: " + value + b"\r\n", 1
+    )

@@ -17,12 +17,24 @@ once, with regular expressions, and stops as soon as a limit is passed.
 part a delimiter opens, and every mail inside a message/* part. `depth` is
 the number of containers (multiparts and message/* parts) around the
 deepest part: a plain mail is 0, a multipart's parts are at 1.
+
+A Content-Type field is read with a regular expression when it is ordinary
+(no comments, backslashes, encoded words, 8-bit bytes or unbalanced quotes,
+and no "boundary" inside a quoted string); any other is read by the stdlib's
+own header parser, as the full parse will read it, so an odd field cannot
+hide a boundary from the scan. That parser's time grows with the square of
+a field's comments (16 KiB of them cost over a second, and the full parse
+reads every part's field), so odd fields have a byte budget: MAX_ODD_FIELD a
+field, MAX_ODD_TOTAL a mail. Past it the scan stops and says the mail is
+unreadable; it is refused or quarantined like one over a limit.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email import policy
+from email.parser import BytesHeaderParser
 
 from consultant.errors import Quarantine
 from consultant.settings import Settings
@@ -39,6 +51,11 @@ _BOUNDARY = re.compile(
 )
 _RFC2231_PREFIX = re.compile(rb"^[^']*'[^']*'")
 _PERCENT = re.compile(rb"%([0-9a-f]{2})", re.I)
+# What the stdlib must read: comments, escapes, encoded words, 8-bit bytes.
+_ODD = re.compile(rb"[(\\\x80-\xff]|=\?")
+_QUOTED = re.compile(rb'"[^"]*"')
+MAX_ODD_FIELD = 1024
+MAX_ODD_TOTAL = 32 * 1024
 _PLAIN = (b"text", b"plain", b"")
 _DIGEST_PART = (b"message", b"rfc822", b"")
 
@@ -51,6 +68,7 @@ class MimeShape:
 
     parts: int
     depth: int
+    unreadable: bool = False  # odd Content-Type fields past their byte budget
 
 
 def too_many_parts(limit: int) -> str:
@@ -61,9 +79,18 @@ def nested_too_deeply(limit: int) -> str:
     return f"MIME parts nested too deeply (limit {limit} levels)"
 
 
+def too_odd_to_read() -> str:
+    return (
+        "Content-Type fields too complex to read safely (comments, escapes or encoded"
+        f" words: limit {MAX_ODD_FIELD} bytes a field, {MAX_ODD_TOTAL} a mail)"
+    )
+
+
 def mime_limit_reason(raw: bytes, max_parts: int, max_depth: int) -> str | None:
     """Why `raw` is over a MIME limit, or None when it is within both."""
     shape = scan(raw, max_parts, max_depth)
+    if shape.unreadable:
+        return too_odd_to_read()
     if shape.parts > max_parts:
         return too_many_parts(max_parts)
     if shape.depth > max_depth:
@@ -78,12 +105,36 @@ def check_mime_limits(raw: bytes, settings: Settings) -> None:
         raise Quarantine(reason)
 
 
+class _TooOdd(Exception):
+    """An odd Content-Type field past the byte budget: the scan will not read it."""
+
+
+@dataclass(slots=True)
+class _Budget:
+    """Bytes of odd Content-Type fields the stdlib's parser may still read."""
+
+    left: int = MAX_ODD_TOTAL
+
+    def spend(self, size: int) -> None:
+        if size > MAX_ODD_FIELD or size > self.left:
+            raise _TooOdd
+        self.left -= size
+
+
 def scan(raw: bytes, max_parts: int | None = None, max_depth: int | None = None) -> MimeShape:
     """Count the parts and the nesting of `raw`; stop early once past a limit given."""
+    try:
+        return _scan(raw, max_parts, max_depth)
+    except _TooOdd:
+        return MimeShape(1, 0, unreadable=True)
+
+
+def _scan(raw: bytes, max_parts: int | None, max_depth: int | None) -> MimeShape:
     if b"\r" in raw:  # the stdlib takes CR, LF and CRLF as line ends alike
         raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     stack: list[Open] = []
-    pos, parts, deepest = _entity(raw, 0, 0, False, stack)
+    budget = _Budget()
+    pos, parts, deepest = _entity(raw, 0, 0, False, stack, budget)
     parts += 1
     while stack and not _over(parts, deepest, max_parts, max_depth):
         line = _DELIMITER.search(raw, pos)
@@ -94,7 +145,7 @@ def scan(raw: bytes, max_parts: int | None = None, max_depth: int | None = None)
         if opened is None or opened[1]:  # not a delimiter, or a closing one
             continue
         depth, digest = opened[0], opened[2]
-        pos, inner, deeper = _entity(raw, pos, depth, digest, stack)
+        pos, inner, deeper = _entity(raw, pos, depth, digest, stack, budget)
         parts, deepest = parts + 1 + inner, max(deepest, depth, deeper)
     return MimeShape(parts, deepest)
 
@@ -123,7 +174,7 @@ def _match(stack: list[Open], rest: bytes) -> tuple[int, bool, bool] | None:
 
 
 def _entity(
-    raw: bytes, pos: int, depth: int, digest: bool, stack: list[Open]
+    raw: bytes, pos: int, depth: int, digest: bool, stack: list[Open], budget: _Budget
 ) -> tuple[int, int, int]:
     """Read the header block at `pos`, and those of mails nested in message/* parts.
 
@@ -135,7 +186,7 @@ def _entity(
     default = _DIGEST_PART if digest else _PLAIN
     while True:
         header, pos = _header_block(raw, pos, stack)
-        maintype, subtype, boundary = _content_type(header) or default
+        maintype, subtype, boundary = _content_type(header, budget) or default
         if maintype == b"multipart" and boundary:
             stack.append((boundary, depth + 1, subtype == b"digest"))
             return pos, inner, deepest
@@ -177,17 +228,46 @@ def _header_block(raw: bytes, pos: int, stack: list[Open]) -> tuple[bytes, int]:
         pos = end.end()
 
 
-def _content_type(header: bytes) -> tuple[bytes, bytes, bytes] | None:
+def _content_type(header: bytes, budget: _Budget) -> tuple[bytes, bytes, bytes] | None:
     """Main type, subtype and boundary of a header block's first Content-Type."""
     field = _CONTENT_TYPE.search(header)
     if field is None:
         return None
     value = re.sub(rb"\n[ \t]", b" ", field.group(1))
+    if _odd(value):
+        budget.spend(len(value))
+        return _stdlib_content_type(value)
     kind = _TYPE.match(value)
     if kind is None:
         return _PLAIN
     boundary = _boundary(list(_BOUNDARY.finditer(value, kind.end())))
     return kind.group(1).lower(), kind.group(2).lower(), boundary
+
+
+def _odd(value: bytes) -> bool:
+    """Whether a Content-Type value needs the stdlib's parser to be read right."""
+    if _ODD.search(value) or value.count(b'"') % 2:
+        return True
+    return any(b"boundary" in quoted.lower() for quoted in _QUOTED.findall(value))
+
+
+def _stdlib_content_type(value: bytes) -> tuple[bytes, bytes, bytes]:
+    """Main type, subtype and boundary of an odd value, read by the stdlib's parser."""
+    try:
+        header = BytesHeaderParser(policy=policy.default).parsebytes(
+            b"Content-Type:" + value + b"\n\n"
+        )
+        kind = header.get_content_type()
+        boundary = header.get_boundary() or ""
+    except (RecursionError, ValueError, TypeError, IndexError) as error:
+        raise _TooOdd from error
+    maintype, _, subtype = kind.partition("/")
+    try:
+        # The parser reads bytes as ASCII with surrogateescape: this gives them back.
+        delimiter = boundary.encode("ascii", "surrogateescape")
+    except UnicodeEncodeError:  # decoded to text no line of bytes can match
+        delimiter = b""
+    return maintype.encode(), subtype.encode(), delimiter
 
 
 def _boundary(found: list[re.Match[bytes]]) -> bytes:

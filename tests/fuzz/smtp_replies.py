@@ -27,6 +27,7 @@ from consultant.pipeline.intake.smtp import (
     ERR_552_PARTS,
     ERR_554_DEPTH,
     ERR_554_EMPTY,
+    ERR_554_ODD,
     MAX_LINE,
     OK_RCPT,
 )
@@ -56,6 +57,7 @@ DOCUMENTED: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("empty message", re.escape(ERR_554_EMPTY) + r"\Z"),
         ("too many MIME parts", _with_limit(ERR_552_PARTS)),
         ("nested too deeply", _with_limit(ERR_554_DEPTH)),
+        ("content-type too complex", re.escape(ERR_554_ODD) + r"\Z"),
         ("too many recipients", re.escape(ERR_452_RCPTS) + r"\Z"),
         ("too many connections", re.escape(ERR_421_BUSY) + r"\Z"),
         ("too many commands", re.escape(ERR_421_COMMANDS) + r"\Z"),
@@ -169,6 +171,8 @@ def model_data(wire: bytes, limit: int = LIMIT) -> DataModel:
     if not content.strip():
         return DataModel(frozenset({"empty message"}), content, pos)
     shape = scan(content, MAX_PARTS, MAX_DEPTH)
+    if shape.unreadable:
+        return DataModel(frozenset({"content-type too complex"}), None, pos)
     if shape.parts > MAX_PARTS:
         return DataModel(frozenset({"too many MIME parts"}), None, pos)
     if shape.depth > MAX_DEPTH:

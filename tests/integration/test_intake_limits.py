@@ -17,7 +17,7 @@ from consultant.pipeline.intake.smtp import IntakeController, make_controller
 from consultant.settings import Settings
 from tests.conftest import set_env
 from tests.integration.conftest import free_port, wait_for
-from tests.mime_shapes import many_parts, nested
+from tests.mime_shapes import many_parts, nested, with_content_type
 
 pytestmark = pytest.mark.integration
 CONSULT = "consult@localhost"
@@ -64,6 +64,26 @@ def test_fifty_thousand_mime_parts_are_refused_at_data_and_not_stored(start_inta
     settings = start_intake()
     assert _send(settings, many_parts(50_000)) == (552, b"5.3.4 Too many MIME parts (limit 500)")
     assert _stored(settings) == []
+
+
+def test_parts_behind_an_unterminated_quoted_boundary_are_counted_and_refused(
+    start_intake: Start,
+) -> None:
+    settings = start_intake()
+    raw = with_content_type(many_parts(50_000), b'multipart/mixed; boundary="b')
+    assert _send(settings, raw) == (552, b"5.3.4 Too many MIME parts (limit 500)")
+    assert _stored(settings) == []
+
+
+def test_a_content_type_too_complex_to_read_is_refused_and_not_stored(
+    start_intake: Start,
+) -> None:
+    settings = start_intake()
+    comments = b"(c)" * 400  # the stdlib's parser takes time growing with their square
+    raw = with_content_type(many_parts(3), b"multipart/mixed; boundary=b " + comments)
+    assert _send(settings, raw) == (554, b"5.6.0 Content-Type fields too complex to read safely")
+    assert _send(settings, many_parts(3))[0] == 250
+    assert len(_stored(settings)) == 1
 
 
 def test_a_mail_just_over_the_part_limit_is_refused_and_one_at_it_taken(

@@ -40,6 +40,7 @@ ERR_451 = "451 4.3.0 Temporary failure, please try again later"
 ERR_554_EMPTY = "554 5.6.0 Empty message"
 ERR_552_PARTS = "552 5.3.4 Too many MIME parts (limit {limit})"
 ERR_554_DEPTH = "554 5.6.0 MIME parts nested too deeply (limit {limit} levels)"
+ERR_554_ODD = "554 5.6.0 Content-Type fields too complex to read safely"
 ERR_452_RCPTS = "452 4.5.3 Too many recipients"
 ERR_421_BUSY = "421 4.7.0 Too many connections, try again later"
 ERR_421_COMMANDS = "421 4.7.0 Too many commands without a mail, closing"
@@ -96,6 +97,8 @@ class IntakeHandler:
             shape = scan(raw, *limits)
         else:
             shape = await asyncio.get_running_loop().run_in_executor(None, scan, raw, *limits)
+        if shape.unreadable:
+            return ERR_554_ODD
         if shape.parts > limits[0]:
             return ERR_552_PARTS.format(limit=limits[0])
         if shape.depth > limits[1]:

@@ -7,10 +7,17 @@ from email.message import Message
 
 import pytest
 
-from consultant.pipeline.limits import MimeShape, mime_limit_reason, scan
+from consultant.pipeline.limits import (
+    MAX_ODD_FIELD,
+    MAX_ODD_TOTAL,
+    MimeShape,
+    mime_limit_reason,
+    scan,
+    too_odd_to_read,
+)
 from consultant.settings import Settings
 from tests.conftest import need, shared_dir
-from tests.mime_shapes import many_parts, nested
+from tests.mime_shapes import many_parts, nested, with_content_type
 
 CORPUS = shared_dir() / "corpus" / "mail-robustness"
 # flanker's test of a mail that encloses itself over and over (3,043 parts).
@@ -129,3 +136,63 @@ def test_a_boundary_in_rfc2231_segments_is_joined_as_the_stdlib_joins_it(
     raw = many_parts(600).replace(b"--b", b"--bx").replace(b"boundary=b", parameters)
     assert stdlib_shape(raw).parts == 600
     assert scan(raw).parts == 600
+
+
+# Content-Type values that a plain regular expression misreads; the stdlib's
+# parser finds boundary "b" in each (or, for the last three, no boundary).
+ODD_FIELDS = [
+    b'multipart/mixed; boundary="b',
+    b"multipart/mixed; (a comment) boundary=b",
+    b"multipart/mixed; boundary=(a comment)b",
+    b"multipart/mixed; boundary=b\\",
+    b'multipart/mixed; x="; boundary=zz"; boundary=b',
+    b'multipart/mixed; boundary="=?utf-8?q?b?="',
+    b"multipart/mixed; boundary=b; name=caf\xc3\xa9",
+    b'multipart/mixed; x="a; boundary=b"',
+    b"multipart/mixed; x=a(b; boundary=b",
+    b"multipart/mixed; boundary=\xc3\xa9b",
+]
+
+
+@pytest.mark.parametrize("value", ODD_FIELDS, ids=[v.decode("latin-1") for v in ODD_FIELDS])
+def test_an_odd_content_type_is_read_as_the_stdlib_reads_it(value: bytes) -> None:
+    raw = with_content_type(many_parts(600), value)
+    assert scan(raw) == stdlib_shape(raw)
+
+
+@pytest.mark.parametrize("value", ODD_FIELDS[:7], ids=[v.decode("latin-1") for v in ODD_FIELDS[:7]])
+def test_fifty_thousand_parts_behind_an_odd_boundary_are_over_the_limit(value: bytes) -> None:
+    raw = with_content_type(many_parts(50_000), value)
+    assert mime_limit_reason(raw, 500, 20) == "too many MIME parts (limit 500)"
+
+
+def test_an_odd_field_over_its_byte_budget_is_unreadable_and_refused() -> None:
+    comments = b"(c)" * (MAX_ODD_FIELD // 3 + 1)
+    raw = with_content_type(many_parts(3), b"multipart/mixed; boundary=b " + comments)
+    assert scan(raw).unreadable
+    assert mime_limit_reason(raw, 500, 20) == too_odd_to_read()
+    just_in = with_content_type(many_parts(3), b"multipart/mixed; boundary=b (c)")
+    assert scan(just_in) == MimeShape(3, 1)
+
+
+def test_odd_fields_past_the_mails_budget_make_it_unreadable() -> None:
+    field = b"text/plain (" + b"c" * (MAX_ODD_FIELD - 40) + b")"
+    part = b"--b\r\nContent-Type: " + field + b"\r\n\r\nModifier 59?\r\n"
+    fits = MAX_ODD_TOTAL // (len(field) + 1)
+    head = many_parts(1).removesuffix(b"--b--\r\n")
+    assert not scan(head + part * fits + b"--b--\r\n").unreadable
+    assert scan(head + part * (fits + 1) + b"--b--\r\n").unreadable
+
+
+def test_attachments_named_in_encoded_words_are_read_and_counted() -> None:
+    name = b'application/pdf; name="=?UTF-8?B?T3DDqXJhdGl2ZSBub3RlLnBkZg==?="'
+    part = b"--b\r\nContent-Type: " + name + b"\r\n\r\nJVBERi0=\r\n"
+    raw = many_parts(1).removesuffix(b"--b--\r\n") + part * 30 + b"--b--\r\n"
+    assert scan(raw, 500, 20) == stdlib_shape(raw) == MimeShape(31, 1)
+
+
+def test_a_field_the_stdlib_cannot_parse_is_unreadable_not_a_crash() -> None:
+    raw = with_content_type(many_parts(3), b"multipart/mixed; boundary=b " + b"(" * 900)
+    with pytest.raises(RecursionError):  # the full parse would run out of stack
+        stdlib_shape(raw)
+    assert scan(raw).unreadable
