@@ -41,9 +41,13 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 
 # Detail keys whose text may hold mail: a draft edit's diff, a reason (a
 # reviewer's rejection, a robot's header, a bounce), a remote server's
-# diagnostic. The log keeps their size and SHA-256, never the text, so it
+# diagnostic, a relay's refusal (error) and the attention line quoting it
+# (attention, cleared_attention): relays echo addresses and, at times, the
+# mail's words. The log keeps their size and SHA-256, never the text, so it
 # outlives the mail's retention period without holding PHI.
-MAIL_TEXT_KEYS = frozenset({"diff", "reason", "diagnostic"})
+MAIL_TEXT_KEYS = frozenset(
+    {"diff", "reason", "diagnostic", "error", "attention", "cleared_attention"}
+)
 
 
 def fingerprint(text: str) -> dict[str, Any]:

@@ -164,9 +164,11 @@ def file_hits(folder: Path, marker: str) -> list[str]:
     )
 
 
-def old_audit_entries(settings: Settings, marker: str) -> dict[str, dict[str, Any]]:
-    """Bring the database to 0006 (before retention), write audit entries the way
-    the code of then did (mail text in the detail), and return those details by action."""
+def old_audit_entries(
+    settings: Settings, marker: str, revision: str = "0006"
+) -> dict[str, dict[str, Any]]:
+    """Bring the database to `revision` (0006: before retention), write audit entries
+    the way the code of then did (mail text in the detail), return them by action."""
     from alembic import command
 
     from consultant.db.migrate import alembic_config
@@ -176,11 +178,20 @@ def old_audit_entries(settings: Settings, marker: str) -> dict[str, dict[str, An
         "case.rejected": {"reason": f"{marker} is not a coding question"},
         "outbound.bounced": {"outbound_id": 7, "diagnostic": f"550 {marker} unknown"},
         "login": {"client": "127.0.0.1"},
+        "answer.failed": {
+            "outbound_id": 8,
+            "error": f"SMTPRecipientsRefused: 550 <{marker}@example.org> no such user",
+            "attention": f"answer not delivered: 550 <{marker}@example.org> no such user",
+        },
+        "auto_mail.retried": {
+            "outbound_id": 9,
+            "cleared_attention": f"acknowledgement not delivered: 554 {marker}",
+        },
     }
     config = alembic_config()
     with get_engine(settings).begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0006")
+        command.downgrade(config, revision)
     audit_log = table(
         "audit_log",
         column("at", UTCDateTime()),

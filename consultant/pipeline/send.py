@@ -29,7 +29,7 @@ from enum import StrEnum
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from consultant.cases import advance, audit
+from consultant.cases import advance, audit, fingerprint
 from consultant.db.base import utcnow
 from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage, OutboundState
 from consultant.errors import ReviewError, Transient
@@ -238,7 +238,12 @@ def requeue_failed(session: Session, outbound_id: int, actor: str) -> OutboundMe
 
 
 def _unflag_case(session: Session, row: OutboundMessage) -> str | None:
-    """Remove the attention line this row's failure put on its case; return it."""
+    """Remove the attention line this row's failure put on its case; return it.
+
+    The audit log keeps that line as its fingerprint (it quotes the relay), so
+    the line is found on the case by its fingerprint; an entry written before
+    fingerprints holds the text itself.
+    """
     if row.case_id is None:
         return None
     entries = session.scalars(
@@ -246,17 +251,18 @@ def _unflag_case(session: Session, row: OutboundMessage) -> str | None:
         .where(AuditEntry.case_id == row.case_id, AuditEntry.action == _action(row, "failed"))
         .order_by(AuditEntry.id.desc())
     )
-    reason = next(
+    kept = next(
         (e.detail.get("attention") for e in entries if e.detail.get("outbound_id") == row.id),
         None,
     )
     case = session.get_one(Case, row.case_id)
     reasons = [r for r in (case.attention or "").split("\n") if r]
-    if not reason or reason not in reasons:
+    reason = next((r for r in reasons if kept in (r, fingerprint(r))), None)
+    if reason is None:
         return None
     remaining = [r for r in reasons if r != reason]
     case.attention = "\n".join(remaining) or None
-    return str(reason)
+    return reason
 
 
 def _what(row: OutboundMessage) -> str:

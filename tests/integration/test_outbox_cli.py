@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from consultant.cases import fingerprint
 from consultant.db.base import utcnow
 from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage, OutboundState
 from consultant.db.session import session_factory, session_scope
@@ -137,7 +138,8 @@ def test_retry_requeues_keeps_attempts_unflags_the_case_and_audits(
     with session_scope(relayed) as session:
         case = session.scalars(select(Case).where(Case.ref == ref)).one()
         assert case.attention is not None and "554 5.7.1" in case.attention
-        case.attention = f"unknown sender: held\n{case.attention}"
+        failure = case.attention
+        case.attention = f"unknown sender: held\n{failure}"
 
     result = _run("retry", str(outbound_id))
     assert result.exit_code == 0, result.output
@@ -153,6 +155,7 @@ def test_retry_requeues_keeps_attempts_unflags_the_case_and_audits(
         assert row.next_attempt_at is not None and row.next_attempt_at <= utcnow()
         assert case.attention == "unknown sender: held"  # only the failure's note went
         assert retried.actor == "cli:opal" and retried.detail["outbound_id"] == outbound_id
+        assert retried.detail["cleared_attention"] == fingerprint(failure)  # not the relay's text
 
     assert send_outbound(session_factory(relayed), relayed, outbound_id) == Outcome.SENT
     assert len(relay_sink.envelopes) == 1

@@ -1,5 +1,6 @@
 """The audit log keeps no mail text: edits, reasons and diagnostics are stored as
-their size and SHA-256, from now on (audit()) and for old entries (migration 0008)."""
+their size and SHA-256, from now on (audit()) and for old entries (migrations 0008
+and 0009)."""
 
 from __future__ import annotations
 
@@ -63,11 +64,38 @@ def test_migration_rewrites_old_mail_text_in_the_audit_log_to_size_and_hash(
     assert details["case.rejected"]["reason"] == _fingerprint(old["case.rejected"]["reason"])
     assert details["outbound.bounced"]["outbound_id"] == 7
     assert details["login"] == {"client": "127.0.0.1"}
+    assert details["answer.failed"] == {
+        "outbound_id": 8,
+        "error": _fingerprint(old["answer.failed"]["error"]),
+        "attention": _fingerprint(old["answer.failed"]["attention"]),
+    }
+    assert details["auto_mail.retried"]["cleared_attention"] == _fingerprint(
+        old["auto_mail.retried"]["cleared_attention"]
+    )
 
 
+def test_relay_text_written_after_0008_is_rewritten_by_0009(migrated: Settings) -> None:
+    marker = new_marker()
+    old = old_audit_entries(migrated, marker, revision="0008")
+    assert "audit_log.detail" in database_hits(migrated, marker)
+
+    upgrade(migrated)
+
+    with session_scope(migrated) as session:
+        details = {a: d for a, d in session.execute(select(AuditEntry.action, AuditEntry.detail))}
+    for action in ("answer.failed", "auto_mail.retried"):
+        assert marker not in str(details[action])
+    assert details["answer.failed"]["error"] == _fingerprint(old["answer.failed"]["error"])
+    # 0009 touches only the relay's text: what 0008 rewrote stays as the entry was written.
+    assert details["case.rejected"] == old["case.rejected"]
+
+
+@pytest.mark.parametrize("revision", ["0006", "0008"])
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"])
-def test_audit_log_stays_append_only_after_the_rewrite(migrated: Settings, statement: str) -> None:
-    old_audit_entries(migrated, new_marker())
+def test_audit_log_stays_append_only_after_the_rewrite(
+    migrated: Settings, statement: str, revision: str
+) -> None:
+    old_audit_entries(migrated, new_marker(), revision)
     upgrade(migrated)
     with pytest.raises(DatabaseError, match="append-only"), session_scope(migrated) as session:
         session.execute(text(statement))

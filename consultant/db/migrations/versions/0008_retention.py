@@ -1,7 +1,7 @@
 """Retention: cases remember when their mail data was purged; the audit log keeps no mail text
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04
 
 `cases.purged_at` marks a case whose subject, sender name, mail, drafts and
