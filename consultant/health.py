@@ -4,12 +4,17 @@ Input: the settings. Output: one `Check` per dependency, each saying why it
 failed: the database answers a SELECT 1; the broker answers (Redis PING, or a
 SELECT 1 on the SQL broker's database); the beat heartbeat is fresher than
 three sweep intervals; no stored mail has waited longer than
-`ready_backlog_age`. Nothing changes. Reasons name the error's class and its
-first line, never a URL (it may hold a password).
+`ready_backlog_age`. Nothing changes in the data.
+
+/readyz is public, so a check that fails with an error says only the
+error's class there; the error's first line (a host, a port, a user name)
+goes to the log, once each time it changes. Neither ever quotes a URL.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +29,10 @@ from consultant.db.session import get_engine, session_scope
 from consultant.settings import Settings
 
 STALE_AFTER_TICKS = 3  # the heartbeat is stale after this many sweep intervals
+
+log = logging.getLogger(__name__)
+_last_logged: dict[str, str] = {}  # check name -> the reason last logged
+_logged_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +57,26 @@ def readiness(settings: Settings) -> list[Check]:
         except NotReady as error:
             results.append(Check(name, False, str(error)))
         except Exception as error:  # The world's fault: report it, check the rest.
-            results.append(Check(name, False, _reason(error)))
+            results.append(Check(name, False, _public_reason(name, error)))
+        else:
+            _forget(name)
     return results
+
+
+def _public_reason(name: str, error: Exception) -> str:
+    """The error's class for the public answer; its first line goes to the log."""
+    reason = _reason(error)
+    with _logged_lock:
+        changed = _last_logged.get(name) != reason
+        _last_logged[name] = reason
+    if changed:
+        log.warning("readiness: the %s check failed: %s", name, reason)
+    return f"{reason.partition(':')[0]} (the service log has the details)"
+
+
+def _forget(name: str) -> None:
+    with _logged_lock:
+        _last_logged.pop(name, None)
 
 
 class NotReady(Exception):

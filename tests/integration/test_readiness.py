@@ -35,16 +35,39 @@ def test_ready_with_postgresql_redis_and_a_fresh_heartbeat(production: Settings)
 
 
 def test_database_down_is_not_ready_and_says_why(
-    production: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     record_beat(production)
-    closed = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/consultant"
+    port = str(free_port())
+    closed = f"postgresql+psycopg://postgres:hunter2@127.0.0.1:{port}/consultant"
     status, checks = readyz(set_env(monkeypatch, env, database_url=closed))
     assert status == 503
     assert not checks["database"]["ok"] and "OperationalError" in checks["database"]["detail"]
     assert not checks["backlog"]["ok"]  # it needs the database too
     assert checks["broker"]["ok"] and checks["beat"]["ok"]
-    assert "postgres@" not in str(checks)  # reasons never quote the URL
+    # The public answer names no host, port, user or password; the log has the host and port.
+    for secret in ("postgres", "hunter2", "127.0.0.1", port):
+        assert secret not in str(checks)
+    logged = [
+        r.getMessage() for r in caplog.records if "the database check failed" in r.getMessage()
+    ]
+    assert len(logged) == 1 and port in logged[0] and "hunter2" not in caplog.text
+
+
+def test_a_failure_is_logged_once_until_its_reason_changes(
+    production: Settings,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    closed = set_env(monkeypatch, env, broker_url=f"redis://127.0.0.1:{free_port()}/0")
+    with TestClient(create_app(closed, enqueue_send=lambda _: None)) as client:
+        for _ in range(3):
+            assert client.get("/readyz").status_code == 503
+    assert sum("the broker check failed" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_broker_down_is_not_ready_and_says_why(
