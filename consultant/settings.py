@@ -221,11 +221,15 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: Any) -> Any:
-        """A comma list of addresses and networks; a bare address is its own /32 or /128."""
+        """A comma list of addresses and networks; a bare address is its own /32 or /128.
+
+        An IPv4-mapped network (``::ffff:10.0.0.0/104``) is read as the IPv4 one:
+        the console compares peers seen on a dual-stack socket as IPv4.
+        """
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
         try:
-            return [ip_network(part, strict=False) for part in value or []]
+            return [_unmapped(ip_network(part, strict=False)) for part in value or []]
         except ValueError as error:
             raise ValueError(f"CONSULTANT_TRUSTED_PROXIES: {error}") from error
 
@@ -372,3 +376,15 @@ def describe_config_error(error: ValueError) -> str:
 def get_settings() -> Settings:
     """Build the settings once per process, from the environment."""
     return Settings()
+
+
+_MAPPED = IPv6Network("::ffff:0:0/96")
+
+
+def _unmapped(network: IPv4Network | IPv6Network) -> IPv4Network | IPv6Network:
+    """An IPv4-mapped IPv6 network as the IPv4 network it maps; any other as it is."""
+    if isinstance(network, IPv6Network) and network.subnet_of(_MAPPED):
+        address = network.network_address.ipv4_mapped
+        assert address is not None  # inside ::ffff:0:0/96
+        return IPv4Network((address, network.prefixlen - 96))
+    return network

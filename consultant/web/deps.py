@@ -184,27 +184,48 @@ def client_address(request: Request) -> str:
     count, read from the right (each proxy appends the address it saw): the
     right-most address that is not itself a trusted proxy is the client. Any
     other peer may write what it likes there, so its header is ignored.
+    Addresses are compared and returned plain: an IPv4 peer seen on a
+    dual-stack socket (``::ffff:10.0.0.7``) is 10.0.0.7, and a hop written
+    with its port (``203.0.113.5:51234``, ``[2001:db8::1]:443``) is its address.
     """
-    peer = request.client.host if request.client else "unknown"
+    given = request.client.host if request.client else "unknown"
+    peer = _ip(given)
+    shown = str(peer) if peer is not None else given
     trusted = console(request).settings.trusted_proxies
-    if not trusted or not _is_trusted(_ip(peer), trusted):
-        return peer
+    if not trusted or not _is_trusted(peer, trusted):
+        return shown
     hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
-    hops = [hop for hop in hops if hop]
-    for hop in reversed(hops):
-        address = _ip(hop)
+    addresses = [_ip(hop) for hop in hops if hop]
+    for address in reversed(addresses):
         if address is None:
-            return peer  # a trusted proxy wrote nonsense: the proxy is all we know
+            return shown  # a trusted proxy wrote nonsense: the proxy is all we know
         if not _is_trusted(address, trusted):
             return str(address)
-    return hops[0] if hops else peer  # every hop is a proxy: the first one asked
+    return str(addresses[0]) if addresses else shown  # all proxies: the first one asked
 
 
 def _ip(text: str) -> IPv4Address | IPv6Address | None:
+    """The address in `text` (maybe with a port, maybe IPv4-mapped), or None."""
+    text = text.strip()
+    if text.startswith("["):  # [v6] or [v6]:port
+        text, closed, port = text[1:].partition("]")
+        if not closed or (port and not (port[0] == ":" and _is_port(port[1:]))):
+            return None
+    elif text.count(":") == 1:  # v4:port (a bare IPv6 address has two or more)
+        text, port = text.split(":")
+        if not _is_port(port):
+            return None
     try:
-        return ip_address(text.strip("[]"))
+        address = ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
 
 
 def _is_trusted(address: IPv4Address | IPv6Address | None, trusted: list[Any]) -> bool:

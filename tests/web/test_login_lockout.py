@@ -89,6 +89,35 @@ def test_the_client_is_the_right_most_address_that_is_not_a_trusted_proxy(
     assert clients_of_failures(console_db) == ["203.0.113.5", PROXY[0]]
 
 
+def test_a_trusted_proxy_seen_on_a_dual_stack_socket_is_still_trusted(
+    peer: Callable[..., TestClient], console_db: Settings
+) -> None:
+    # An IPv4 peer accepted on an IPv6 socket shows as ::ffff:10.0.0.7.
+    proxy = peer(("::ffff:" + PROXY[0], 40000))
+    attempts = console_db.login_attempts
+    for _ in range(attempts):
+        assert log_in(proxy, wrong(REVIEWER), "203.0.113.5") == 401
+    assert log_in(proxy, REVIEWER, "203.0.113.6") == 200  # others behind it are not locked out
+    assert set(clients_of_failures(console_db)) == {"203.0.113.5"}
+
+
+@pytest.mark.parametrize(
+    ("forwarded", "client"),
+    [
+        ("203.0.113.5:51234", "203.0.113.5"),
+        ("[2001:db8::5]:443", "2001:db8::5"),
+        ("198.51.100.1, 203.0.113.5:51234, 10.0.0.3:8443", "203.0.113.5"),
+        ("::ffff:203.0.113.5", "203.0.113.5"),
+        ("[2001:db8::5]:99999", PROXY[0]),  # not a port: nonsense, so the proxy
+    ],
+)
+def test_hops_written_with_a_port_or_mapped_are_read_as_their_address(
+    peer: Callable[..., TestClient], console_db: Settings, forwarded: str, client: str
+) -> None:
+    log_in(peer(PROXY), wrong(REVIEWER), forwarded)
+    assert clients_of_failures(console_db) == [client]
+
+
 def test_an_untrusted_peer_cannot_choose_its_address_with_x_forwarded_for(
     peer: Callable[..., TestClient], console_db: Settings
 ) -> None:
