@@ -6,6 +6,12 @@ Conflict naming the holder. State change: with `take_over`, the claim moves
 to the caller (a conditional update, so two take-overs cannot both win) and
 the audit log records `case.taken_over`. Unclaimed cases are open to anyone;
 claiming and giving back stay in pipeline/review.py.
+
+A check that passes also holds the claim as it was seen until the caller's
+transaction ends: a conditional update that changes nothing. A claim another
+reviewer committed after the case was read makes it match no row (Conflict);
+one arriving after it waits for this transaction (PostgreSQL's row lock;
+SQLite's transactions are serial already).
 """
 
 from __future__ import annotations
@@ -21,10 +27,9 @@ from consultant.errors import Conflict
 
 def check_claim(session: Session, case: Case, reviewer: str, *, take_over: bool) -> None:
     """Refuse a case claimed by someone else, unless the caller takes it over now."""
-    if case.assignee_id is None:
-        return
     caller = session.scalar(select(Reviewer.id).where(Reviewer.email == reviewer.lower()))
-    if case.assignee_id == caller:
+    if case.assignee_id is None or case.assignee_id == caller:
+        _hold(session, case)
         return
     if not take_over:
         holder = session.get(Reviewer, case.assignee_id)
@@ -42,3 +47,19 @@ def check_claim(session: Session, case: Case, reviewer: str, *, take_over: bool)
         raise Conflict(f"case {case.ref} was claimed by someone else just now; reload it")
     audit(session, reviewer, "case.taken_over", case.id, previous_assignee_id=previous)
     session.refresh(case)
+
+
+def _hold(session: Session, case: Case) -> None:
+    """Keep the case's claim as `case` shows it until the transaction ends, or refuse."""
+    seen = case.assignee_id
+    held = session.execute(
+        update(Case)
+        .where(
+            Case.id == case.id,
+            Case.assignee_id.is_(None) if seen is None else Case.assignee_id == seen,
+        )
+        .values(assignee_id=seen)
+        .execution_options(synchronize_session=False)
+    )
+    if not held.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(f"case {case.ref} was claimed by someone else just now; reload it")
