@@ -144,6 +144,10 @@ class ViewCache:
             self.size, self.limits = size, limits
             self._views.clear()
 
+    def refusal(self, raw: bytes) -> str | None:
+        """Why the mail is not to be parsed (over a MIME limit), or None."""
+        return mime_limit_reason(raw, *self.limits)
+
     def view(self, inbound_id: int, raw: bytes) -> MailView | str:
         """The mail's view, or the reason it cannot be shown; parsed once while kept."""
         key = (inbound_id, hashlib.sha256(raw).hexdigest())
@@ -153,7 +157,7 @@ class ViewCache:
                 return self._views[key]
         found: MailView | str
         try:
-            found = mime_limit_reason(raw, *self.limits) or view_mail(raw)
+            found = self.refusal(raw) or view_mail(raw)
         except Quarantine as error:
             found = error.reason
         with self._lock:

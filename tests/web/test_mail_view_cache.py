@@ -1,4 +1,5 @@
-"""The case page parses its mail once while the parsed view is cached."""
+"""The case page parses its mail once while the parsed view is cached; a mail over the
+MIME limits is parsed neither for the page nor for an attachment download."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
-from consultant.db.models import InboundMessage
+from consultant.db.models import Case, InboundMessage
 from consultant.db.session import session_scope
 from consultant.settings import Settings
 from consultant.web import mailview
@@ -81,4 +82,20 @@ def test_a_stored_mail_over_the_mime_limits_is_shown_unparsed_with_the_reason(
     page = client.get(f"/cases/{case_ref}")
     assert page.status_code == 200
     assert "This mail cannot be shown: too many MIME parts (limit 500)" in page.text
+    assert parses == []
+
+
+def test_an_attachment_of_a_mail_over_the_mime_limits_is_refused_unparsed(
+    client_for: Client, case_ref: str, console_db: Settings, parses: list[int]
+) -> None:
+    with session_scope(console_db) as session:
+        session.execute(update(InboundMessage).values(raw=many_parts(50_000)))
+        case_id = session.scalars(select(Case.id).where(Case.ref == case_ref)).one()
+        inbound_id = session.scalars(
+            select(InboundMessage.id).where(InboundMessage.case_id == case_id)
+        ).first()
+    client, _ = client_for(REVIEWER)
+    download = client.get(f"/cases/{case_ref}/mail/{inbound_id}/attachments/0")
+    assert download.status_code == 422
+    assert "too many MIME parts (limit 500)" in download.text
     assert parses == []

@@ -14,7 +14,7 @@ from consultant.errors import Conflict, ReviewError
 from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import text_as_html
 from consultant.pipeline import review
-from consultant.web.casepage import case_page
+from consultant.web.casepage import VIEWS, case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
 from consultant.web.mailview import attachment
 from consultant.web.routes.pages import back, render
@@ -160,6 +160,9 @@ def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: in
     inbound = session.get(InboundMessage, inbound_id)  # only this mail's bytes are read
     if inbound is None or inbound.case_id != case.id:
         raise HTTPException(404, f"case {ref} has no mail {inbound_id}")
+    refusal = VIEWS.refusal(inbound.raw)  # before anything parses it
+    if refusal is not None:
+        raise HTTPException(422, f"this mail cannot be opened: {refusal}")
     try:
         info, data = attachment(inbound.raw, index)
     except LookupError as error:
