@@ -22,7 +22,11 @@ closes the case as far as the state table allows: there is nothing left to
 review or answer.
 
 On SQLite the connections run with secure_delete, and `compact` checkpoints
-the WAL afterwards so no copy of the old pages stays in the -wal file.
+the WAL afterwards so no copy of the old pages stays in the -wal file. On
+PostgreSQL `compact` runs VACUUM on the tables a purge rewrites, so the old
+row versions are reclaimed now, not at autovacuum's next visit; PostgreSQL
+does not zero reclaimed space, and its WAL and backups keep what they kept
+(the README says what an operator does about that).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit
@@ -131,9 +136,15 @@ def erase(settings: Settings, ref: str, *, actor: str, force: bool = False) -> E
 
 
 def compact(settings: Settings) -> None:
+    """Leave no old copy of erased rows where the database can reclaim it now."""
+    if settings.embedded:
+        _checkpoint(settings)
+    else:
+        _vacuum(settings)
+
+
+def _checkpoint(settings: Settings) -> None:
     """SQLite: move the WAL into the (secure-deleted) file and truncate it."""
-    if not settings.embedded:
-        return
     # On the DB-API connection: a checkpoint cannot run inside the transaction
     # SQLAlchemy would begin (BEGIN IMMEDIATE, see db/session.py).
     connection = get_engine(settings).raw_connection()
@@ -145,6 +156,25 @@ def compact(settings: Settings) -> None:
         connection.close()
     if busy:
         log.warning("WAL checkpoint blocked by a reader; old pages leave the -wal file later")
+
+
+# The tables whose rows a purge or an erase rewrites or deletes.
+ERASED_TABLES = ("inbound_messages", "drafts", "outbound_messages", "cases")
+
+
+def _vacuum(settings: Settings) -> None:
+    """PostgreSQL: VACUUM the erased tables (outside a transaction, as it must run).
+
+    The purge has committed; a VACUUM that fails (say, the role does not own
+    the tables) leaves the old row versions to autovacuum and says so.
+    """
+    try:
+        with get_engine(settings).connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            for table in ERASED_TABLES:
+                connection.exec_driver_sql(f"VACUUM {table}")
+    except SQLAlchemyError as error:
+        log.warning("VACUUM after the purge failed; autovacuum will reclaim later: %s", error)
 
 
 def _expiry(cutoff: datetime) -> tuple[ColumnElement[bool], ...]:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DatabaseError
 from consultant.db.migrate import upgrade
 from consultant.db.models import AuditEntry, Case, CaseState
 from consultant.db.session import session_scope
-from consultant.retention import erase, purge
+from consultant.retention import ERASED_TABLES, erase, purge
 from consultant.settings import Settings
 from tests.integration.conftest import scratch_pg
 from tests.retention_support import (
@@ -44,8 +44,12 @@ def test_purge_and_erase_leave_no_trace_of_the_mail_in_postgresql_or_the_outbox(
     } <= set(database_hits(production, marker))
     assert any(hit.startswith("outbox/") for hit in file_hits(production.var_dir, marker))
 
+    vacuums = _vacuum_counts(production)
     erased = purge(production, 365, actor="test")
     erase(production, ref, actor="privacy@example.org")
+    # Each ran VACUUM on the tables it rewrote: old row versions are reclaimed now.
+    after = _vacuum_counts(production)
+    assert all(after[table] >= vacuums[table] + 2 for table in ERASED_TABLES), (vacuums, after)
 
     assert (erased.cases, erased.caseless_inbound, erased.outbox_files) == (1, 1, 1)
     for gone in (marker, asked_to_erase):
@@ -58,6 +62,12 @@ def test_purge_and_erase_leave_no_trace_of_the_mail_in_postgresql_or_the_outbox(
         )
         assert list(erasures) == ["privacy@example.org"]
     assert states[ref] == CaseState.CLOSED
+
+
+def _vacuum_counts(settings: Settings) -> dict[str, int]:
+    with session_scope(settings) as session:
+        rows = session.execute(text("SELECT relname, vacuum_count FROM pg_stat_user_tables"))
+        return {name: count for name, count in rows}
 
 
 def test_migration_rewrites_old_audit_text_on_postgresql_and_keeps_it_append_only(
