@@ -23,6 +23,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from jinja2 import TemplateError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -91,27 +92,27 @@ def queue_auto_mail(
     if to is not None:
         why_not = _loop_limit(session, settings, to)
     if to is None or why_not:
-        audit(
-            session,
-            "system",
-            "auto_mail.suppressed",
-            case_id,
-            kind=kind,
-            inbound_id=inbound_id,
-            reason=why_not,
-        )
         log.info("no %s for inbound %s: %s", kind, inbound_id, why_not)
+        _suppress(session, kind, case_id, inbound_id, why_not)
         return None
-    rendered = render_mail(
-        kind,
-        {
-            "subject": headers.clean(strip_reply_prefixes(parsed.subject), SUBJECT_LIMIT),
-            "from_name": settings.from_name,
-            "registration_url": settings.registration_url,
-            **context,
-        },
-        settings.templates_dir,
-    )
+    try:
+        rendered = render_mail(
+            kind,
+            {
+                "subject": headers.clean(strip_reply_prefixes(parsed.subject), SUBJECT_LIMIT),
+                "from_name": settings.from_name,
+                "registration_url": settings.registration_url,
+                **context,
+            },
+            settings.templates_dir,
+        )
+    except TemplateError as error:
+        # An override in CONSULTANT_TEMPLATES_DIR that does not render (a variable
+        # automatic mail no longer gets, say) costs this mail, not the case.
+        why_not = f"the {kind} template does not render: {error}"
+        log.error("no %s for inbound %s: %s (CONSULTANT_TEMPLATES_DIR)", kind, inbound_id, why_not)
+        _suppress(session, kind, case_id, inbound_id, why_not)
+        return None
     rfc_message_id = mint_message_id(context.get("ref") or kind, settings.mail_domain)
     raw = build_reply(
         from_name=settings.from_name,
@@ -147,6 +148,20 @@ def queue_auto_mail(
         outbound_id=outbound.id,
     )
     return outbound
+
+
+def _suppress(
+    session: Session, kind: str, case_id: int | None, inbound_id: int, why: str | None
+) -> None:
+    audit(
+        session,
+        "system",
+        "auto_mail.suppressed",
+        case_id,
+        kind=kind,
+        inbound_id=inbound_id,
+        reason=why,
+    )
 
 
 def _recipient(

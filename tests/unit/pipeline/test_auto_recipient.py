@@ -5,12 +5,13 @@ From when no envelope is known; nobody for a null reverse-path; never Reply-To."
 from __future__ import annotations
 
 from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from consultant.cases import fingerprint
-from consultant.db.models import AuditEntry, OutboundMessage
+from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage
 from consultant.db.session import session_scope
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
@@ -88,3 +89,21 @@ def test_automatic_mail_repeats_no_name_and_caps_the_subject(migrated: Settings)
     for part in msg.walk():
         if not part.is_multipart():
             assert "Dana" not in part.get_content() and "Biller" not in part.get_content()
+
+
+def test_an_override_that_does_not_render_costs_the_acknowledgement_not_the_case(
+    migrated: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An override written for an older release, which still greets by name.
+    (tmp_path / "acknowledgement").mkdir()
+    (tmp_path / "acknowledgement" / "body.txt.j2").write_text("Hello {{ greeting_name }},\n")
+    settings = migrated.model_copy(update={"templates_dir": tmp_path})
+    assert _acknowledged(settings, question()) == []
+    with session_scope(settings) as session:
+        assert session.scalars(select(Case.state)).one() == CaseState.DRAFTED
+        suppressed = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "auto_mail.suppressed")
+        ).one()
+    assert suppressed["kind"] == "acknowledgement"
+    assert "'greeting_name' is undefined" in caplog.text
+    assert "CONSULTANT_TEMPLATES_DIR" in caplog.text
