@@ -27,8 +27,8 @@ from lxml.etree import ParserError
 from consultant.errors import Quarantine
 from consultant.pipeline import mime
 from consultant.pipeline.bounces import Bounce, detect_bounce
-from consultant.pipeline.intake.store import fingerprint, rfc_message_id_of
 from consultant.pipeline.quotes import Split, split_reply
+from consultant.pipeline.rawmail import fingerprint, rfc_message_id_of
 from consultant.pipeline.robots import robot_reason
 
 MAX_TEXT = 2 * 1024 * 1024  # bytes of one text part decoded; the rest stays in the raw mail

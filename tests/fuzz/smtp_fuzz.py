@@ -22,7 +22,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from consultant.pipeline.intake.store import fingerprint, rfc_message_id_of
+from consultant.pipeline.rawmail import fingerprint, rfc_message_id_of
 from tests.fuzz.mutate import mutated_mail
 from tests.fuzz.seeds import Seeds
 from tests.fuzz.smtp_client import Client, Closed, Stalled

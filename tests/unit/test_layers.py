@@ -1,0 +1,76 @@
+"""Pure stages stay pure: the modules that read mail as bytes or text reach no
+database, no intake and no broker, directly or through what they import."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "consultant"
+PURE = ("consultant.pipeline.parse", "consultant.pipeline.rawmail", "consultant.pipeline.limits")
+# Sessions and stored rows, the intake, the broker. (Settings reads a database URL
+# with sqlalchemy.engine.make_url; that is no database access.)
+FORBIDDEN = (
+    "sqlalchemy.orm",
+    "consultant.db",
+    "consultant.pipeline.intake",
+    "celery",
+    "kombu",
+    "workers",
+)
+
+
+def _source(module: str) -> Path | None:
+    relative = Path(*module.split(".")[1:])
+    for candidate in (PACKAGE / f"{relative}.py", PACKAGE / relative / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(module: str) -> set[str]:
+    """The modules `module` imports at any level of its source (top or inside functions)."""
+    path = _source(module)
+    if path is None:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _reach(start: str) -> dict[str, str]:
+    """Every module `start` reaches, with the consultant module that imports it."""
+    seen: dict[str, str] = {}
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        for imported in _imports(module):
+            if imported in seen:
+                continue
+            seen[imported] = module
+            if imported.startswith("consultant.") and _source(imported) is not None:
+                todo.append(imported)
+    return seen
+
+
+@pytest.mark.parametrize("module", PURE)
+def test_a_pure_module_reaches_no_database_intake_or_broker(module: str) -> None:
+    reached = _reach(module)
+    bad = {
+        name: importer
+        for name, importer in reached.items()
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+    }
+    assert bad == {}, f"{module} reaches {bad}"
+
+
+def test_the_walk_sees_an_import_of_the_database() -> None:
+    # The check above would pass vacuously if the walk found nothing.
+    assert "consultant.db.models" in _reach("consultant.pipeline.intake.store")
