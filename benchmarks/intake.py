@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import smtplib
-import socket
 import sys
 import tempfile
 import time
@@ -30,14 +29,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from mailgen import make_mails
 
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.ports import free_port  # noqa: E402
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 __all__ = ["PG_ADMIN", "BareSink", "blast", "configure", "free_port", "make_mails", "sink_rate"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def blast(port: int, mails: list[bytes], clients: int, rate: float | None = None) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from consultant.db.session import dispose_engines
 from consultant.settings import Settings, get_settings
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 MAIL = REPO / "tests" / "data" / "mail"
@@ -36,12 +36,6 @@ def mail_bytes(name: str) -> bytes:
     return (MAIL / name).read_bytes()
 
 
-def _free_port() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return str(probe.getsockname()[1])
-
-
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A clean CONSULTANT_* environment with var/ in a temporary folder."""
@@ -49,7 +43,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, s
         if name.startswith("CONSULTANT_") and name != "CONSULTANT_SHARED_DIR":
             monkeypatch.delenv(name)
     # A free console port: `consultant up` starts the console, and tests run side by side.
-    values = {"CONSULTANT_VAR_DIR": str(tmp_path / "var"), "CONSULTANT_WEB_PORT": _free_port()}
+    values = {"CONSULTANT_VAR_DIR": str(tmp_path / "var"), "CONSULTANT_WEB_PORT": str(free_port())}
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()

@@ -32,7 +32,8 @@ from consultant.reviewers import add_reviewer
 from consultant.settings import Settings
 from tests.conftest import need
 from tests.integration import conftest as integration
-from tests.integration.conftest import Child, free_port, wait_for
+from tests.integration.conftest import Child, wait_for
+from tests.ports import free_port
 
 # The integration fixtures these tests share: PostgreSQL, Redis, the relay sink, children.
 pg_database = integration.pg_database

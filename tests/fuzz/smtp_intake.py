@@ -10,7 +10,6 @@ The controller stops and the log handler is removed on exit.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from consultant.pipeline.intake.smtp import IntakeController, make_controller
 from consultant.settings import Settings
 from tests.fuzz.pipeline_fuzz import where
 from tests.fuzz.smtp_replies import LIMIT
+from tests.ports import free_port
 
 
 class _Errors(logging.Handler):
@@ -45,12 +45,6 @@ class Intake:
 
 def intake_settings(var_dir: Path, port: int) -> Settings:
     return Settings(var_dir=var_dir, smtp_port=port, max_message_size=LIMIT)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -30,18 +30,13 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from consultant.db.session import dispose_engines
 from consultant.settings import Settings
 from tests.conftest import need, set_env
+from tests.ports import free_port
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Parallel checkouts on one machine each set their own db (CONSULTANT_TEST_REDIS_DB).
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 REDIS_DB = int(os.environ.get("CONSULTANT_TEST_REDIS_DB", "11"))
 T = TypeVar("T")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(check: Callable[[], T], what: str, deadline: float = 60.0) -> T:

@@ -30,6 +30,8 @@ from pathlib import Path
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
+from tests.ports import free_port
+
 CONFIG = """\
 protocols = imap
 listen = 127.0.0.1
@@ -90,12 +92,6 @@ def dovecot_binary() -> str | None:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _mail_owner() -> tuple[int, int, str]:
     """Who mail processes run as: `dovecot` when we are root, else ourselves."""
     if os.geteuid() == 0:
@@ -116,8 +112,8 @@ class Dovecot:
         self, root: Path, extra_config: str = "", ssl: tuple[Path, Path] | None = None
     ) -> None:
         self.root = root
-        self.port = _free_port()
-        self.tls_port: int | None = _free_port() if ssl else None
+        self.port = free_port()
+        self.tls_port: int | None = free_port() if ssl else None
         self.uid, self.gid, users = _mail_owner()
         self.process: subprocess.Popen[bytes] | None = None
         for sub in ("run", "state", "log", "mail", "home"):

@@ -24,7 +24,8 @@ import psycopg
 import redis
 
 from tests.conftest import need
-from tests.integration.conftest import free_port, redis_server_binary, wait_for
+from tests.integration.conftest import redis_server_binary, wait_for
+from tests.ports import free_port
 
 
 class PrivateRedis:

@@ -14,8 +14,8 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.common import ignore_errors
 from kombu.transport import redis as kombu_redis
 
-from tests.integration.conftest import free_port
 from tests.integration.servers import PrivateRedis
+from tests.ports import free_port
 from workers import broker
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]

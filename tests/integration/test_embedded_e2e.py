@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import mail_bytes
-from tests.integration.conftest import Child, free_port, run_cli, wait_for, wait_for_port
+from tests.integration.conftest import Child, run_cli, wait_for, wait_for_port
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

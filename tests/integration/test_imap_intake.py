@@ -31,8 +31,9 @@ from consultant.pipeline.intake.mailbox import connect
 from consultant.pipeline.process import process_message
 from consultant.settings import Mailbox, Settings
 from tests.conftest import need, set_env
-from tests.integration.conftest import Child, free_port, run_cli, wait_for, worker_ready
+from tests.integration.conftest import Child, run_cli, wait_for, worker_ready
 from tests.integration.imapd import Dovecot, dovecot_binary, running_dovecot
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.integration]
 

@@ -16,8 +16,9 @@ from consultant.db.session import session_scope
 from consultant.pipeline.intake.smtp import IntakeController, make_controller
 from consultant.settings import Settings
 from tests.conftest import set_env
-from tests.integration.conftest import free_port, wait_for
+from tests.integration.conftest import wait_for
 from tests.mime_shapes import many_parts, nested, with_content_type
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 CONSULT = "consult@localhost"

@@ -13,7 +13,8 @@ from consultant.db.session import session_scope
 from consultant.pipeline.intake.smtp import make_controller
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, set_env
-from tests.integration.conftest import free_port, wait_for
+from tests.integration.conftest import wait_for
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

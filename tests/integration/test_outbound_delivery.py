@@ -38,7 +38,8 @@ from consultant.pipeline.review import approve
 from consultant.pipeline.send import Outcome, send_outbound
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, need, set_env
-from tests.integration.conftest import Child, Sink, free_port, wait_for
+from tests.integration.conftest import Child, Sink, wait_for
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,8 @@ from consultant.heartbeat import last_beat, record_beat
 from consultant.settings import Settings
 from consultant.web.app import create_app
 from tests.conftest import set_env
-from tests.integration.conftest import free_port, run_cli, scratch_pg
+from tests.integration.conftest import run_cli, scratch_pg
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

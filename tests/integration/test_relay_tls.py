@@ -17,7 +17,8 @@ from consultant.errors import Transient
 from consultant.mailer.relay import deliver
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, need, set_env
-from tests.integration.conftest import Sink, free_port
+from tests.integration.conftest import Sink
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 

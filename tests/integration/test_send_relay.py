@@ -17,7 +17,8 @@ from consultant.pipeline.review import approve
 from consultant.pipeline.send import Outcome, send_outbound
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, set_env
-from tests.integration.conftest import Sink, free_port
+from tests.integration.conftest import Sink
+from tests.ports import free_port
 from workers.sweep import sweep
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.integration.conftest import Child, free_port, run_cli, wait_for
+from tests.integration.conftest import Child, run_cli, wait_for
+from tests.ports import free_port
 
 pytestmark = pytest.mark.integration
 
