@@ -1,16 +1,18 @@
-"""Case states and `advance()`, the only code that changes a case's state.
+"""Case states and `advance()`, the only code that changes a case's state; and
+`flag()` / `unflag()`, the only code that changes what a reviewer must look at first.
 
 A transition is a conditional UPDATE (``… WHERE state IN (…)``): when two
 workers race, or a task runs twice, exactly one of them moves the case and
 the other sees rowcount 0 and does nothing. Every move writes an audit entry
-in the same transaction.
+in the same transaction. A case's `attention` is a list of one-line reasons
+kept as lines of text; the callers audit a flag in their own words.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import update
@@ -98,3 +100,29 @@ def advance(
 def make_ref(prefix: str, case: Case) -> str:
     """The public reference, e.g. CC-2026-000123: prefix, year opened, case id."""
     return f"{prefix}-{case.created_at.year}-{case.id:06d}"
+
+
+def attention_lines(case: Case) -> list[str]:
+    """The reasons a reviewer must look at the case first, in the order raised."""
+    return [line for line in (case.attention or "").split("\n") if line]
+
+
+def flag(session: Session, case_id: int, reason: str) -> bool:
+    """Add `reason`, as one line, to the case's attention; False if it was there."""
+    case = session.get_one(Case, case_id)
+    line = " ".join(reason.split())
+    lines = attention_lines(case)
+    if not line or line in lines:
+        return False
+    case.attention = "\n".join([*lines, line])
+    return True
+
+
+def unflag(session: Session, case_id: int, match: Callable[[str], bool]) -> str | None:
+    """Remove the first attention line `match` accepts from the case; return it."""
+    case = session.get_one(Case, case_id)
+    lines = attention_lines(case)
+    found = next((line for line in lines if match(line)), None)
+    if found is not None:
+        case.attention = "\n".join(line for line in lines if line != found) or None
+    return found

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from consultant.cases import advance, audit, make_ref
+from consultant.cases import advance, audit, flag, make_ref
 from consultant.codes.vocabulary import current_vocabulary
 from consultant.db.base import utcnow
 from consultant.db.models import (
@@ -270,11 +270,8 @@ def _auto_mails(
 
 
 def _flag(session: Session, case_id: int, reason: str) -> None:
-    """Add `reason` to what a reviewer must look at first on this case."""
-    case = session.get_one(Case, case_id)
-    reasons = [r for r in (case.attention or "").split("\n") if r]
-    if reason not in reasons:
-        case.attention = "\n".join([*reasons, reason])
+    """Add `reason` to what a reviewer must look at first on this case, audited."""
+    if flag(session, case_id, reason):
         audit(session, "system", "case.flagged", case_id, reason=reason)
 
 

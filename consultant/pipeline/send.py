@@ -29,9 +29,9 @@ from enum import StrEnum
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from consultant.cases import advance, audit, fingerprint
+from consultant.cases import advance, audit, fingerprint, flag, unflag
 from consultant.db.base import utcnow
-from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage, OutboundState
+from consultant.db.models import AuditEntry, CaseState, OutboundMessage, OutboundState
 from consultant.errors import ReviewError, Transient
 from consultant.logs import redact_address
 from consultant.mailer.dkim import sign
@@ -190,7 +190,7 @@ def _set_failed(session: Session, row: OutboundMessage, error: str, attention: s
     row.last_error = error
     attention = " ".join(attention.split())
     if row.case_id is not None:
-        _flag_case(session, row.case_id, attention)
+        flag(session, row.case_id, attention)
     audit(
         session,
         "system",
@@ -201,14 +201,6 @@ def _set_failed(session: Session, row: OutboundMessage, error: str, attention: s
         error=error,
         attention=attention,
     )
-
-
-def _flag_case(session: Session, case_id: int, reason: str) -> None:
-    """Add `reason` to what a reviewer must look at first on this case."""
-    case = session.get_one(Case, case_id)
-    reasons = [r for r in (case.attention or "").split("\n") if r]
-    if reason not in reasons:
-        case.attention = "\n".join([*reasons, reason])
 
 
 def requeue_failed(session: Session, outbound_id: int, actor: str) -> OutboundMessage:
@@ -255,14 +247,9 @@ def _unflag_case(session: Session, row: OutboundMessage) -> str | None:
         (e.detail.get("attention") for e in entries if e.detail.get("outbound_id") == row.id),
         None,
     )
-    case = session.get_one(Case, row.case_id)
-    reasons = [r for r in (case.attention or "").split("\n") if r]
-    reason = next((r for r in reasons if kept in (r, fingerprint(r))), None)
-    if reason is None:
+    if kept is None:
         return None
-    remaining = [r for r in reasons if r != reason]
-    case.attention = "\n".join(remaining) or None
-    return reason
+    return unflag(session, row.case_id, lambda line: kept in (line, fingerprint(line)))
 
 
 def _what(row: OutboundMessage) -> str:

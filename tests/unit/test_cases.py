@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from consultant.cases import advance, audit, make_ref
+from consultant.cases import advance, attention_lines, audit, flag, make_ref, unflag
 from consultant.db.models import AuditEntry, Case, CaseState
 from consultant.db.session import session_scope
 from consultant.settings import Settings
@@ -50,3 +50,27 @@ def test_case_reference_names_year_and_number(migrated: Settings) -> None:
     with session_scope(migrated) as session:
         case = session.get_one(Case, case_id)
         assert make_ref("CC", case) == f"CC-{case.created_at.year}-{case_id:06d}"
+
+
+def test_flag_adds_each_reason_once_as_one_line_and_unflag_removes_the_one_asked(
+    migrated: Settings,
+) -> None:
+    case_id = _case(migrated, CaseState.DRAFTED)
+    with session_scope(migrated) as session:
+        assert flag(session, case_id, "unknown sender: held")
+        assert flag(session, case_id, "answer not delivered:\r\n  550 no such user")
+        assert not flag(session, case_id, "unknown sender: held")  # already there
+        assert not flag(session, case_id, " \n ")  # nothing to say
+    with session_scope(migrated) as session:
+        case = session.get_one(Case, case_id)
+        assert attention_lines(case) == [
+            "unknown sender: held",
+            "answer not delivered: 550 no such user",
+        ]
+        removed = unflag(session, case_id, lambda line: line.startswith("answer not"))
+        assert removed == "answer not delivered: 550 no such user"
+        assert unflag(session, case_id, lambda line: line.startswith("answer not")) is None
+    with session_scope(migrated) as session:
+        assert session.get_one(Case, case_id).attention == "unknown sender: held"
+        assert unflag(session, case_id, lambda line: True) == "unknown sender: held"
+        assert session.get_one(Case, case_id).attention is None
