@@ -31,7 +31,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from consultant.pipeline.extract import NO_VOCABULARY, SYSTEMS, Vocabulary, extract_message
+from consultant.codes.systems import NO_VOCABULARY, SYSTEMS, Vocabulary
+from consultant.pipeline.extract import extract_message
 from consultant.pipeline.parse import parse
 
 REPO = Path(__file__).resolve().parents[1]

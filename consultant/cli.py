@@ -508,8 +508,9 @@ def extract(files: tuple[str, ...], as_json: bool, context_only: bool) -> None:
     """
     from dataclasses import asdict
 
+    from consultant.codes.systems import NO_VOCABULARY
     from consultant.errors import Quarantine
-    from consultant.pipeline.extract import NO_VOCABULARY, extract_message
+    from consultant.pipeline.extract import extract_message
     from consultant.pipeline.parse import parse
 
     vocabulary = NO_VOCABULARY if context_only else _vocabulary(_settings())
@@ -545,8 +546,8 @@ def _vocabulary(settings: Settings) -> Any:
     """The loaded code sets, or no vocabulary when there is no database to read yet."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from consultant.codes.systems import NO_VOCABULARY
     from consultant.codes.vocabulary import current_vocabulary
-    from consultant.pipeline.extract import NO_VOCABULARY
 
     if settings.embedded and not settings.database_url.startswith("sqlite:///:memory:"):
         path = settings.database_url.removeprefix("sqlite:///")

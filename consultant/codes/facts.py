@@ -169,14 +169,8 @@ class Report:
         }
 
 
-# How people name the code systems and the release kinds, in drafts and on the CLI.
-SYSTEM_NAMES = {
-    "cpt": "CPT",
-    "hcpcs": "HCPCS Level II",
-    "icd10cm": "ICD-10-CM",
-    "icd10pcs": "ICD-10-PCS",
-    "modifier": "modifier",
-}
+# How people name the release kinds, in drafts and on the CLI (the code
+# systems' names are in consultant.codes.systems).
 KIND_NAMES = {
     "icd10cm": "ICD-10-CM",
     "icd10pcs": "ICD-10-PCS",

@@ -17,6 +17,7 @@ from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
+from consultant.codes.systems import Vocabulary
 from consultant.db.models.codes import (
     ADDON,
     CPT_DESCRIPTORS,
@@ -31,7 +32,6 @@ from consultant.db.models.codes import (
     MueEdit,
     PfsIndicator,
 )
-from consultant.pipeline.extract import Vocabulary
 
 _CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]")
 

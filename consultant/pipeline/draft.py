@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from consultant.codes.facts import CONSULTANT, KIND_NAMES, SYSTEM_NAMES, Report, Source
+from consultant.codes.facts import CONSULTANT, KIND_NAMES, Report, Source
+from consultant.codes.systems import LABELS
 from consultant.mailer.render import Rendered, render_mail
 from consultant.pipeline.extract import CodeRef
 from consultant.pipeline.parse import ParsedMessage
@@ -22,8 +23,6 @@ from consultant.settings import Settings
 PLACEHOLDER = "[[EXPERT ANSWER: replace this line with the answer before approving]]"
 EXCERPT_LIMIT = 4000
 
-# In a list of codes, a capital reads better: "59  Modifier".
-SYSTEM_LABELS = {**SYSTEM_NAMES, "modifier": "Modifier"}
 STATUS_LABELS = {
     "billable": "valid, billable",
     "valid": "valid",
@@ -58,7 +57,7 @@ def lookup_context(report: Report | None) -> dict[str, Any] | None:
     codes = [
         {
             "code": c.code,
-            "system_label": SYSTEM_LABELS.get(c.system, c.system),
+            "system_label": LABELS.get(c.system, c.system),
             "status": STATUS_LABELS.get(c.status, c.status),
             "description": c.description,
             "facts": [{"text": f.text, "source": cite(f.source)} for f in c.facts],
@@ -94,7 +93,7 @@ def answer_context(
             {
                 "code": c.code,
                 "system": c.system,
-                "system_label": SYSTEM_LABELS.get(c.system, c.system),
+                "system_label": LABELS.get(c.system, c.system),
                 "as_written": c.as_written,
                 "quoted": c.quoted,
                 "range": c.range,

@@ -23,17 +23,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from consultant.codes.systems import NO_VOCABULARY, CodeSystem, Vocabulary
+
 if TYPE_CHECKING:
     from consultant.pipeline.parse import ParsedMessage
-
-
-SYSTEMS = ("cpt", "hcpcs", "icd10cm", "icd10pcs", "modifier")
 
 
 @dataclass(frozen=True, slots=True)
 class CodeRef:
     code: str  # normalised: "99213", "0001F", "J1100", "M86.161", "0SRC0J9", "59", "LT"
-    system: str  # one of SYSTEMS
+    system: CodeSystem
     as_written: str  # exact substring of the input text
     start: int  # text[start:end] == as_written
     end: int
@@ -43,29 +42,8 @@ class CodeRef:
     units: int | None = None  # a quantity stated with the code ("x 4", "3 units of")
 
 
-@dataclass(frozen=True, slots=True)
-class Vocabulary:
-    """The codes the loaded code sets know, per system; None where a set is not loaded.
-
-    `cpt` holds the CPT numbers the CMS edit and fee files name (they list CPT
-    numbers without descriptors), `hcpcs` the Level II codes and modifiers,
-    `icd10cm` every tabular code with its dot.
-    """
-
-    cpt: frozenset[str] | None = None
-    hcpcs: frozenset[str] | None = None
-    icd10cm: frozenset[str] | None = None
-
-    def knows(self, system: str, code: str) -> bool | None:
-        """True or False when the system's set is loaded, None when it is not."""
-        known = getattr(self, system, None) if system in ("cpt", "hcpcs", "icd10cm") else None
-        return None if known is None else code in known
-
-
-NO_VOCABULARY = Vocabulary()
-
 # A candidate before normalisation: (code, system, start, end).
-_Hit = tuple[str, str, int, int]
+_Hit = tuple[str, CodeSystem, int, int]
 
 # Five digits, or four digits and the Category II/III or PLA letter. A trailing
 # "x2" is a unit count ("99213x2"), so it does not glue the number to a word.
@@ -312,7 +290,9 @@ def _accepted(text: str, hits: list[_Hit], vocabulary: Vocabulary) -> list[_Hit]
     if vocabulary.cpt is None:
         return hits
     doubtful = {
-        hit for hit in hits if hit[1] == "cpt" and hit[0].isdigit() and hit[0] not in vocabulary.cpt
+        hit
+        for hit in hits
+        if hit[1] == CodeSystem.CPT and hit[0].isdigit() and hit[0] not in vocabulary.cpt
     }
     if not doubtful:
         return hits
@@ -330,7 +310,7 @@ def _accepted(text: str, hits: list[_Hit], vocabulary: Vocabulary) -> list[_Hit]
             continue
         neighbours = hits[max(0, index - 1) : index] + hits[index + 1 : index + 2]
         for other in neighbours:
-            if other in doubtful or other[1] not in ("cpt", "hcpcs"):
+            if other in doubtful or other[1] not in (CodeSystem.CPT, CodeSystem.HCPCS):
                 continue
             low, high = sorted((other, hit), key=lambda h: h[2])
             between = text[low[3] : high[2]]
@@ -342,7 +322,9 @@ def _accepted(text: str, hits: list[_Hit], vocabulary: Vocabulary) -> list[_Hit]
 def _ranges(text: str, hits: list[_Hit]) -> dict[_Hit, str]:
     """Flag both endpoints of every range: {hit: "99202-99205"}."""
     found: dict[_Hit, str] = {}
-    procedures = [hit for hit in hits if hit[1] in ("cpt", "hcpcs", "icd10cm")]
+    procedures = [
+        hit for hit in hits if hit[1] in (CodeSystem.CPT, CodeSystem.HCPCS, CodeSystem.ICD10CM)
+    ]
     for low, high in itertools.pairwise(procedures):
         if low[1] != high[1] or not _RANGE_JOIN.match(text[low[3] : high[2]]):
             continue
@@ -354,7 +336,7 @@ def _ranges(text: str, hits: list[_Hit]) -> dict[_Hit, str]:
 
 def _units(text: str, start: int, end: int, system: str) -> int | None:
     """The quantity stated with the procedure code at text[start:end], if any."""
-    if system not in ("cpt", "hcpcs"):
+    if system not in (CodeSystem.CPT, CodeSystem.HCPCS):
         return None
     after = _UNITS_AFTER.match(text, end)
     if after:
@@ -379,7 +361,7 @@ def _cpt_hits(text: str) -> Iterator[_Hit]:
         if joined or _is_identifier(text, match.start(), match.end(), numeric=True):
             refused_end = match.end()  # "claim 12345-67890": the second half goes too
             continue
-        yield code, "cpt", match.start(), match.end()
+        yield code, CodeSystem.CPT, match.start(), match.end()
         yield from _attached_modifiers(text, match.end())
 
 
@@ -394,7 +376,7 @@ def _letter_hits(text: str, vocabulary: Vocabulary) -> Iterator[_Hit]:
         if found is None or _is_identifier(text, start, end, numeric=False):
             continue
         yield found[0], found[1], start, end
-        if found[1] == "hcpcs":
+        if found[1] == CodeSystem.HCPCS:
             yield from _attached_modifiers(text, end)
 
 
@@ -420,12 +402,12 @@ def _pcs_hits(text: str) -> Iterator[_Hit]:
             continue  # lower case only after "PCS"
         if _is_identifier(text, start, end, numeric=False):
             continue
-        yield upper, "icd10pcs", start, end
+        yield upper, CodeSystem.ICD10PCS, start, end
 
 
 def _classify_letter_code(
     token: str, hint: str | None, vocabulary: Vocabulary = NO_VOCABULARY
-) -> tuple[str, str] | None:
+) -> tuple[str, CodeSystem] | None:
     """Say which system a letter-first token belongs to, or None for neither."""
     upper = token.upper()
     if hint == "icd9":
@@ -439,7 +421,7 @@ def _classify_letter_code(
 
 def _letter_and_four_digits(
     upper: str, hint: str | None, vocabulary: Vocabulary, typed_upper: bool
-) -> tuple[str, str] | None:
+) -> tuple[str, CodeSystem] | None:
     """HCPCS Level II's exact shape, also an undotted ICD-10-CM code's: decide which.
 
     "dx" before it makes it a diagnosis. Otherwise the loaded sets decide when
@@ -450,26 +432,26 @@ def _letter_and_four_digits(
     icd = _icd(upper)
     if hint == "icd" and icd is not None:
         return icd
-    in_hcpcs = vocabulary.knows("hcpcs", upper)
-    in_icd = vocabulary.knows("icd10cm", icd[0]) if icd is not None else False
+    in_hcpcs = vocabulary.knows(CodeSystem.HCPCS, upper)
+    in_icd = vocabulary.knows(CodeSystem.ICD10CM, icd[0]) if icd is not None else False
     if in_hcpcs:
-        return upper, "hcpcs"
+        return upper, CodeSystem.HCPCS
     if in_icd and icd is not None:
         return icd
     if in_hcpcs is None and upper[0] in _HCPCS_LETTERS:
         number = int(upper[1:])
         blocks = _HCPCS_BLOCKS.get(upper[0], ((0, 9999),))
         if any(low <= number <= high for low, high in blocks) or icd is None:
-            return upper, "hcpcs"
+            return upper, CodeSystem.HCPCS
         return icd if typed_upper else None  # "p0120" in a log line is no diagnosis
     if upper[0] not in _HCPCS_LETTERS:
         return icd
     # Both sets loaded (or HCPCS loaded) and neither knows it: as the asker wrote it,
     # the shape HCPCS writes without a dot.
-    return upper, "hcpcs"
+    return upper, CodeSystem.HCPCS
 
 
-def _undotted_icd(token: str, hint: str | None) -> tuple[str, str] | None:
+def _undotted_icd(token: str, hint: str | None) -> tuple[str, CodeSystem] | None:
     """Read an undotted token as ICD-10-CM ("M86161", "I10"), or None."""
     upper = token.upper()
     if not _ICD_UNDOTTED.fullmatch(upper):
@@ -485,7 +467,7 @@ def _undotted_icd(token: str, hint: str | None) -> tuple[str, str] | None:
     return _icd(upper)
 
 
-def _icd(upper: str) -> tuple[str, str] | None:
+def _icd(upper: str) -> tuple[str, CodeSystem] | None:
     """Normalise an ICD-10-CM code to its dotted form, or None if it cannot be one."""
     category, rest = upper[:3], upper[3:].lstrip(".")
     if not category[2].isdigit() and category not in _LETTER_CATEGORIES:
@@ -494,7 +476,7 @@ def _icd(upper: str) -> tuple[str, str] | None:
         # ICD-9 supplementary codes (V04.89, V06.1) share this shape; ICD-10-CM
         # V codes are transport accidents, which need all seven characters.
         return None
-    return (f"{category}.{rest}" if rest else category), "icd10cm"
+    return (f"{category}.{rest}" if rest else category), CodeSystem.ICD10CM
 
 
 def _hint_before(text: str, start: int) -> str | None:
@@ -579,7 +561,7 @@ def _attached_modifiers(text: str, pos: int) -> Iterator[_Hit]:
         code = _modifier(match.group(1), strong=True)
         if code is None:
             return
-        yield code, "modifier", match.start(1), match.end(1)
+        yield code, CodeSystem.MODIFIER, match.start(1), match.end(1)
         pos, pattern = match.end(), _MOD_CHAINED
 
 
@@ -608,7 +590,7 @@ def _modifier_spans(text: str, spans: list[tuple[int, int]]) -> Iterator[_Hit]:
         code = _modifier(text[start:end], strong=True)
         if code is None:
             return  # a list ends at the first token that is not a modifier
-        yield code, "modifier", start, end
+        yield code, CodeSystem.MODIFIER, start, end
 
 
 def _dash_and_pair_modifiers(text: str) -> Iterator[_Hit]:
@@ -616,9 +598,9 @@ def _dash_and_pair_modifiers(text: str) -> Iterator[_Hit]:
     for match in _MOD_DASH.finditer(text):
         code = _modifier(match.group(1), strong=False)
         if code is not None:
-            yield code, "modifier", match.start(1), match.end(1)
+            yield code, CodeSystem.MODIFIER, match.start(1), match.end(1)
     for match in _MOD_PAIR.finditer(text):
         first, second = match.group(1), match.group(2)
         if {first, second} <= _PAIR_MODIFIERS and not (first + second).isdigit():
-            yield first, "modifier", match.start(1), match.end(1)
-            yield second, "modifier", match.start(2), match.end(2)
+            yield first, CodeSystem.MODIFIER, match.start(1), match.end(1)
+            yield second, CodeSystem.MODIFIER, match.start(2), match.end(2)

@@ -34,7 +34,6 @@ from consultant.codes.facts import (
     INFO,
     INVALID,
     KIND_NAMES,
-    SYSTEM_NAMES,
     UNCHECKED,
     WARNING,
     CodeFacts,
@@ -45,6 +44,7 @@ from consultant.codes.facts import (
 )
 from consultant.codes.icd10cm_facts import icd10cm_facts
 from consultant.codes.in_effect import releases_in_effect
+from consultant.codes.systems import NAMES, PROCEDURES, CodeSystem
 from consultant.db.models.codes import (
     ADDON,
     CPT_DESCRIPTORS,
@@ -69,14 +69,13 @@ __all__ = [
 ]
 
 STATED, MAIL_DATE, GIVEN = "stated in the mail", "date of the mail", "given"
-PROCEDURES = ("cpt", "hcpcs")
 # The release kinds each system's facts come from, for Report.not_loaded.
-NEEDS = {
-    "icd10cm": (ICD10CM,),
-    "cpt": (CPT_DESCRIPTORS, PFS, MUE, ADDON, NCCI_PTP),
-    "hcpcs": (HCPCS, PFS, MUE, ADDON, NCCI_PTP),
-    "modifier": (HCPCS,),
-    "icd10pcs": ("icd10pcs",),
+NEEDS: dict[str, tuple[str, ...]] = {
+    CodeSystem.ICD10CM: (ICD10CM,),
+    CodeSystem.CPT: (CPT_DESCRIPTORS, PFS, MUE, ADDON, NCCI_PTP),
+    CodeSystem.HCPCS: (HCPCS, PFS, MUE, ADDON, NCCI_PTP),
+    CodeSystem.MODIFIER: (HCPCS,),
+    CodeSystem.ICD10PCS: ("icd10pcs",),  # a release kind consultant has no importer for
 }
 PCS_SOURCE = Source(CONSULTANT, "ICD-10-PCS is not loaded by consultant")
 _SEVERITY = {ERROR: 0, WARNING: 1, INFO: 2}
@@ -113,13 +112,13 @@ def look_up(
         by_system.setdefault(system, []).append(code)
     facts: dict[tuple[str, str], CodeFacts] = {}
     findings: list[Finding] = []
-    diagnoses = by_system.get("icd10cm", [])
+    diagnoses = by_system.get(CodeSystem.ICD10CM, [])
     if diagnoses and (icd := releases.get(ICD10CM)) is not None:
         icd_facts, icd_findings = icd10cm_facts(session, icd.id, icd.source(dos), diagnoses)
-        facts.update(((code, "icd10cm"), f) for code, f in icd_facts.items())
+        facts.update(((code, CodeSystem.ICD10CM), f) for code, f in icd_facts.items())
         findings.extend(icd_findings)
     procedures = [code for code, system in wanted if system in PROCEDURES]
-    modifiers = by_system.get("modifier", [])
+    modifiers = by_system.get(CodeSystem.MODIFIER, [])
     if procedures or modifiers:
         rows = read_cms(session, releases, dos, procedures, modifiers)
         facts.update(_cms_facts(rows, wanted, procedures))
@@ -139,7 +138,7 @@ def _cms_facts(
     for code, system in wanted:
         if system in PROCEDURES:
             yield (code, system), procedure_facts(rows, code, system, procedures)
-        elif system == "modifier":
+        elif system == CodeSystem.MODIFIER:
             yield (code, system), modifier_facts(rows, code)
 
 
@@ -160,7 +159,7 @@ def _status_findings(codes: Iterable[CodeFacts]) -> list[Finding]:
     """Invalid and deleted procedure codes and modifiers (ICD-10-CM has its own)."""
     findings = []
     for facts in codes:
-        if facts.system == "icd10cm" or facts.status not in (INVALID, DELETED):
+        if facts.system == CodeSystem.ICD10CM or facts.status not in (INVALID, DELETED):
             continue
         status = next((f for f in facts.facts if f.topic == "status"), None)
         if status is None:
@@ -172,7 +171,7 @@ def _status_findings(codes: Iterable[CodeFacts]) -> list[Finding]:
 
 
 def _unchecked(code: str, system: str) -> CodeFacts:
-    if system == "icd10pcs":
+    if system == CodeSystem.ICD10PCS:
         text = "unchecked: consultant has no ICD-10-PCS code set to look it up in"
         return CodeFacts(code, system, UNCHECKED, "", (Fact("status", text, PCS_SOURCE),))
     text = f"unchecked: no {system.upper()} release is loaded"
@@ -201,16 +200,16 @@ def parse_codes(args: Iterable[str]) -> list[CodeRef]:
     return refs
 
 
-def _by_shape(token: str) -> tuple[str, str]:
+def _by_shape(token: str) -> tuple[str, CodeSystem]:
     if len(token) == 2 and token.isalnum():
-        return token, "modifier"
+        return token, CodeSystem.MODIFIER
     if _CPT_SHAPE.fullmatch(token):
-        return token, "cpt"
+        return token, CodeSystem.CPT
     if _ICD_SHAPE.fullmatch(token):
         plain = token.replace(".", "")
-        return (plain[:3] + "." + plain[3:] if len(plain) > 3 else plain), "icd10cm"
+        return (plain[:3] + "." + plain[3:] if len(plain) > 3 else plain), CodeSystem.ICD10CM
     if _PCS_SHAPE.fullmatch(token):
-        return token, "icd10pcs"
+        return token, CodeSystem.ICD10PCS
     raise ValueError(f"{token} is not a CPT, HCPCS, ICD-10-CM or ICD-10-PCS code or a modifier")
 
 
@@ -283,7 +282,7 @@ def render_text(report: Report) -> str:
     lines = [f"Date of service: {report.dos.isoformat()} ({report.dos_basis})", ""]
     sources: dict[str, Source] = {}
     for code in report.codes:
-        lines.append(f"{code.code} ({SYSTEM_NAMES.get(code.system, code.system)}): {code.status}")
+        lines.append(f"{code.code} ({NAMES.get(code.system, code.system)}): {code.status}")
         for fact in code.facts:
             lines.append(f"  - {fact.text} [{fact.source.short()}]")
             sources.setdefault(fact.source.cite(), fact.source)

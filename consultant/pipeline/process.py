@@ -20,6 +20,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit, flag, make_ref
+from consultant.codes.systems import CodeSystem
 from consultant.codes.vocabulary import current_vocabulary
 from consultant.db.base import utcnow
 from consultant.db.models import (
@@ -352,7 +353,17 @@ def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
         select(CaseCode).where(CaseCode.case_id == case_id).order_by(CaseCode.position)
     )
     return [
-        CodeRef(r.code, r.system, r.as_written, r.start, r.end, r.quoted, r.part, r.range, r.units)
+        CodeRef(
+            r.code,
+            CodeSystem(r.system),
+            r.as_written,
+            r.start,
+            r.end,
+            r.quoted,
+            r.part,
+            r.range,
+            r.units,
+        )
         for r in rows
     ]
 

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from consultant.accounts import GUEST_PLAN, load_plans
+from consultant.codes.systems import CodeSystem
 from consultant.db.base import utcnow
 from consultant.db.models import Account, Case, CaseCode, CaseState, Reviewer
 from consultant.settings import Settings
@@ -115,7 +116,7 @@ def _codes_of(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...
         return {}
     for case_id, code in session.execute(
         select(CaseCode.case_id, CaseCode.code)
-        .where(CaseCode.case_id.in_(case_ids), CaseCode.system != "modifier")
+        .where(CaseCode.case_id.in_(case_ids), CaseCode.system != CodeSystem.MODIFIER)
         .order_by(CaseCode.case_id, CaseCode.position)
     ):
         found.setdefault(case_id, []).append(code)
@@ -124,7 +125,9 @@ def _codes_of(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...
 
 def similar_cases(session: Session, case: Case, limit: int = 5) -> list[Similar]:
     """Answered cases sharing the most codes (modifiers aside) with `case`, newest first."""
-    mine = select(CaseCode.code).where(CaseCode.case_id == case.id, CaseCode.system != "modifier")
+    mine = select(CaseCode.code).where(
+        CaseCode.case_id == case.id, CaseCode.system != CodeSystem.MODIFIER
+    )
     shared = func.count(func.distinct(CaseCode.code))
     rows = session.execute(
         select(CaseCode.case_id, shared)

@@ -25,12 +25,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from consultant.codes.systems import SYSTEMS, Vocabulary
 from consultant.db.migrate import upgrade
 from consultant.db.models import Case, CaseState, InboundMessage, OutboundMessage
 from consultant.db.session import session_scope
 from consultant.errors import Quarantine
 from consultant.pipeline.classify import Kind, Verdict, classify
-from consultant.pipeline.extract import SYSTEMS, CodeRef, Vocabulary, extract_message
+from consultant.pipeline.extract import CodeRef, extract_message
 from consultant.pipeline.parse import ENCRYPTED, TOO_DEEP, ParsedMessage, parse
 from consultant.settings import Settings
 from tests.fuzz.mutate import mutated_mail

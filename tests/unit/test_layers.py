@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "consultant"
-PURE = ("consultant.pipeline.parse", "consultant.pipeline.rawmail", "consultant.pipeline.limits")
+PURE = (
+    "consultant.pipeline.parse",
+    "consultant.pipeline.rawmail",
+    "consultant.pipeline.limits",
+    "consultant.pipeline.extract",
+    "consultant.codes.systems",
+)
 # Sessions and stored rows, the intake, the broker. (Settings reads a database URL
 # with sqlalchemy.engine.make_url; that is no database access.)
 FORBIDDEN = (

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from consultant.cli import main
-from consultant.pipeline.extract import Vocabulary, extract_message, find_codes
+from consultant.codes.systems import Vocabulary
+from consultant.pipeline.extract import extract_message, find_codes
 from consultant.pipeline.parse import parse
 from tests.conftest import need, shared_dir
 
