@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
 from consultant.errors import ReviewError
-from consultant.pipeline.mime import decode_words
+from consultant.mime import decode_words
 
 MAX_ROUNDS = 10  # encoded-words inside encoded-words: more than this is an attack
 LINE = 78  # RFC 5322 2.1.1: lines SHOULD be at most 78 characters

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from consultant.pipeline.mime import raw_headers, strip_comments
+from consultant.mime import raw_headers, strip_comments
 
 
 @dataclass(frozen=True, slots=True)

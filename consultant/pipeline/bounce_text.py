@@ -11,7 +11,7 @@ import quopri
 import re
 from email.message import Message
 
-from consultant.pipeline.mime import MAIL_ERRORS, first_header
+from consultant.mime import MAIL_ERRORS, first_header
 from consultant.pipeline.robots import content_type
 
 _TAGS = re.compile(r"<[^<>]*>")

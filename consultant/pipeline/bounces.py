@@ -15,14 +15,14 @@ import re
 from dataclasses import dataclass
 from email.message import EmailMessage, Message
 
-from consultant.pipeline.bounce_text import is_text, part_text
-from consultant.pipeline.mime import (
+from consultant.mime import (
     MAIL_ERRORS,
     first_header,
     header,
     raw_headers,
     strip_comments,
 )
+from consultant.pipeline.bounce_text import is_text, part_text
 from consultant.pipeline.robots import (
     address_in,
     content_type,

@@ -24,8 +24,8 @@ from inscriptis.css_profiles import CSS_PROFILES
 from inscriptis.model.config import ParserConfig
 from lxml.etree import ParserError
 
+from consultant import mime
 from consultant.errors import Quarantine
-from consultant.pipeline import mime
 from consultant.pipeline.bounces import Bounce, detect_bounce
 from consultant.pipeline.quotes import Split, split_reply
 from consultant.pipeline.rawmail import fingerprint, rfc_message_id_of

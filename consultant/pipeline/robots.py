@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterator
 from email.message import EmailMessage, Message
 
-from consultant.pipeline.mime import MAIL_ERRORS, first_header, header, raw_headers, strip_comments
-from consultant.pipeline.mime import content_type as mime_type
+from consultant.mime import MAIL_ERRORS, first_header, header, raw_headers, strip_comments
+from consultant.mime import content_type as mime_type
 
 # Real mail has a handful of parts; a crafted one may have millions.
 _MAX_PARTS = 500

@@ -18,7 +18,7 @@ from datetime import datetime
 from email.message import Message
 from itertools import islice
 
-from consultant.pipeline import mime
+from consultant import mime
 from consultant.pipeline.parse import (
     MAX_PARTS,
     UUENCODED,

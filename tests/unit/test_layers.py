@@ -80,3 +80,24 @@ def test_a_pure_module_reaches_no_database_intake_or_broker(module: str) -> None
 def test_the_walk_sees_an_import_of_the_database() -> None:
     # The check above would pass vacuously if the walk found nothing.
     assert "consultant.db.models" in _reach("consultant.pipeline.intake.store")
+
+
+def _modules_under(folder: str) -> list[str]:
+    root = PACKAGE / folder
+    return sorted(
+        "consultant."
+        + ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+        for path in root.rglob("*.py")
+    )
+
+
+@pytest.mark.parametrize("folder", ["codes"])
+def test_code_knowledge_reaches_no_pipeline_stage(folder: str) -> None:
+    """The pipeline uses codes/, never the other way round."""
+    reached = {
+        module: sorted(
+            name for name in _reach(module) if name.startswith(("consultant.pipeline", "workers"))
+        )
+        for module in _modules_under(folder)
+    }
+    assert {module: names for module, names in reached.items() if names} == {}

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from consultant import mime
 from consultant.db.session import session_scope
 from consultant.errors import Quarantine
-from consultant.pipeline import mime
 from consultant.pipeline.classify import Kind, classify
 from consultant.pipeline.parse import ParsedMessage, load, parse
 from consultant.settings import Settings

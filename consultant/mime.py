@@ -1,4 +1,5 @@
-"""Tolerant MIME reading for the parse stage: headers, charsets, text parts.
+"""Tolerant MIME reading: headers, charsets, text parts (for parse, the robot and
+bounce checks, the console's mail view and the header module).
 
 Real mail lies about its charset, breaks its encoded-words, folds headers
 badly and nests parts in ways no RFC allows. Everything here returns

@@ -1,0 +1,40 @@
+"""ICD-10-PCS: seven characters of 0-9 and A-Z without I and O (inpatient
+procedures). Found, never confirmed: consultant loads no ICD-10-PCS set. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from consultant.codes.systems.base import CodeSystem, Hit, Vocabulary
+from consultant.codes.systems.icd10cm import undotted
+from consultant.codes.systems.text import is_identifier
+
+# ICD-10-PCS: seven characters of 0-9 and A-Z without I and O. The first is the
+# section (0-9, B, C, D, F, G, H, X).
+_PCS = re.compile(
+    r"(?<![A-Za-z0-9.\\/-])[0-9BCDFGHXbcdfghx][0-9A-HJ-NP-Za-hj-np-z]{6}(?![A-Za-z0-9]|[.-][A-Za-z0-9])"
+)
+_PCS_HINT = re.compile(r"\b(?:pcs|icd-?10-?pcs|inpatient procedure|procedure codes?)\b", re.I)
+
+
+def recognise(text: str, vocabulary: Vocabulary | None = None) -> Iterator[Hit]:
+    """ICD-10-PCS codes in text.
+
+    `vocabulary` is not read: the shape and the words around decide.
+    """
+    for match in _PCS.finditer(text):
+        token, start, end = match.group(), match.start(), match.end()
+        upper = token.upper()
+        if not any(c.isdigit() for c in upper) or not any(c.isalpha() for c in upper):
+            continue
+        if upper[0].isalpha() and undotted(upper, None) is not None:
+            continue  # a seven-character ICD-10-CM code written without its dot
+        if upper[0].isalpha() and upper[1].isalpha() and upper[2].isalpha():
+            continue  # words and acronyms: "BCDFGHX" shapes are not worth the risk
+        if token != upper and not _PCS_HINT.search(text, max(0, start - 60), start):
+            continue  # lower case only after "PCS"
+        if is_identifier(text, start, end, numeric=False):
+            continue
+        yield upper, CodeSystem.ICD10PCS, start, end
