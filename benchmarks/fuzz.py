@@ -27,16 +27,16 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from consultant.db.session import session_scope  # noqa: E402
-from tests.fuzz.pipeline_fuzz import (  # noqa: E402
+from tests.fuzz.support.pipeline_fuzz import (  # noqa: E402
     Tally,
     fuzz_pipeline,
     fuzz_settings,
     prepare_database,
 )
-from tests.fuzz.seeds import load_seeds  # noqa: E402
-from tests.fuzz.smtp_fuzz import fuzz_smtp  # noqa: E402
-from tests.fuzz.smtp_intake import running_intake  # noqa: E402
-from tests.fuzz.smtp_store import check_store  # noqa: E402
+from tests.fuzz.support.seeds import load_seeds  # noqa: E402
+from tests.fuzz.support.smtp_fuzz import fuzz_smtp  # noqa: E402
+from tests.fuzz.support.smtp_intake import running_intake  # noqa: E402
+from tests.fuzz.support.smtp_store import check_store  # noqa: E402
 
 SHARED = Path(os.environ.get("CONSULTANT_SHARED_DIR", REPO.parent / "shared"))
 CHUNK = 2000  # pipeline inputs per database session

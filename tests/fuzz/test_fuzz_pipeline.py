@@ -10,8 +10,8 @@ import pytest
 
 from consultant.db.session import session_scope
 from tests.conftest import need, shared_dir
-from tests.fuzz.mutate import MUTATORS, mutated_mail
-from tests.fuzz.pipeline_fuzz import (
+from tests.fuzz.support.mutate import MUTATORS, mutated_mail
+from tests.fuzz.support.pipeline_fuzz import (
     REFUSALS,
     Broken,
     check_one,
@@ -20,7 +20,7 @@ from tests.fuzz.pipeline_fuzz import (
     prepare_database,
     refusal_kind,
 )
-from tests.fuzz.seeds import Seeds, load_seeds
+from tests.fuzz.support.seeds import Seeds, load_seeds
 
 SEED = int(os.environ.get("FUZZ_SEED", "7"))
 INPUTS = 1500

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import need, shared_dir
-from tests.fuzz.seeds import Seeds, load_seeds
-from tests.fuzz.smtp_fuzz import fuzz_smtp
-from tests.fuzz.smtp_intake import running_intake
-from tests.fuzz.smtp_replies import LIMIT, LINE_LIMIT, model_data, reply_kind
-from tests.fuzz.smtp_store import check_store
+from tests.fuzz.support.seeds import Seeds, load_seeds
+from tests.fuzz.support.smtp_fuzz import fuzz_smtp
+from tests.fuzz.support.smtp_intake import running_intake
+from tests.fuzz.support.smtp_replies import LIMIT, LINE_LIMIT, model_data, reply_kind
+from tests.fuzz.support.smtp_store import check_store
 
 SEED = int(os.environ.get("FUZZ_SEED", "7"))
 SESSIONS = 1000

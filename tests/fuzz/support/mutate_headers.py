@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from tests.fuzz.rawmail import (
+from tests.fuzz.support.rawmail import (
     field_name,
     header_fields,
     join_mail,
@@ -21,7 +21,14 @@ from tests.fuzz.rawmail import (
     split_mail,
     with_headers,
 )
-from tests.fuzz.seeds import AUTHSERV_ID, CASE_REF, CASE_SENDER, INBOUND_ID, OUTBOUND_ID, Seeds
+from tests.fuzz.support.seeds import (
+    AUTHSERV_ID,
+    CASE_REF,
+    CASE_SENDER,
+    INBOUND_ID,
+    OUTBOUND_ID,
+    Seeds,
+)
 
 
 def duplicate_header(rng: random.Random, raw: bytes, seeds: Seeds) -> bytes:

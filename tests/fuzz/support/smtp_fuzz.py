@@ -3,7 +3,7 @@
 Input: the intake's port, seed mails, a run seed and a session index range.
 Each session is rebuilt from (seed, index) alone: greetings, garbage and
 overlong commands, out-of-order commands, bad and unknown recipients,
-pipelined commands, DATA with mutated mail (tests/fuzz/smtp_replies.py makes
+pipelined commands, DATA with mutated mail (tests/fuzz/support/smtp_replies.py makes
 the payload) and premature disconnects. Output: an `SmtpTally` of reply kinds,
 the mails acknowledged with 250, and the findings.
 
@@ -23,10 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from consultant.pipeline.rawmail import fingerprint, rfc_message_id_of
-from tests.fuzz.mutate import mutated_mail
-from tests.fuzz.seeds import Seeds
-from tests.fuzz.smtp_client import Client, Closed, Stalled
-from tests.fuzz.smtp_replies import (
+from tests.fuzz.support.mutate import mutated_mail
+from tests.fuzz.support.seeds import Seeds
+from tests.fuzz.support.smtp_client import Client, Closed, Stalled
+from tests.fuzz.support.smtp_replies import (
     FINDING_KINDS,
     LIMIT,
     QUEUED,

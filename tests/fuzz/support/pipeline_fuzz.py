@@ -34,8 +34,8 @@ from consultant.pipeline.classify import Kind, Verdict, classify
 from consultant.pipeline.extract import CodeRef, extract_message
 from consultant.pipeline.parse import ENCRYPTED, TOO_DEEP, ParsedMessage, parse
 from consultant.settings import Settings
-from tests.fuzz.mutate import mutated_mail
-from tests.fuzz.seeds import (
+from tests.fuzz.support.mutate import mutated_mail
+from tests.fuzz.support.seeds import (
     AUTHSERV_ID,
     CASE_REF,
     CASE_SENDER,

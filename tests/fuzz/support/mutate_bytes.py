@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import random
 
-from tests.fuzz.rawmail import (
+from tests.fuzz.support.rawmail import (
     newline,
     noise,
     pick,
     sized,
     split_mail,
 )
-from tests.fuzz.seeds import Seeds
+from tests.fuzz.support.seeds import Seeds
 
 
 def flip_bytes(rng: random.Random, raw: bytes, seeds: Seeds) -> bytes:

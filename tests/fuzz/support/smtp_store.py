@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from consultant.db.models import InboundMessage
 from consultant.db.session import session_scope
-from tests.fuzz.smtp_fuzz import SmtpTally
-from tests.fuzz.smtp_intake import Intake
+from tests.fuzz.support.smtp_fuzz import SmtpTally
+from tests.fuzz.support.smtp_intake import Intake
 
 
 def check_store(intake: Intake, tally: SmtpTally) -> list[str]:

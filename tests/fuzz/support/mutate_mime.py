@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 
-from tests.fuzz.rawmail import (
+from tests.fuzz.support.rawmail import (
     field_name,
     header_fields,
     join_mail,
@@ -21,7 +21,7 @@ from tests.fuzz.rawmail import (
     split_mail,
     with_headers,
 )
-from tests.fuzz.seeds import CASE_SENDER, OUTBOUND_ID, Seeds
+from tests.fuzz.support.seeds import CASE_SENDER, OUTBOUND_ID, Seeds
 
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))""", re.I)
 _CHARSET = re.compile(rb"""charset\s*=\s*(?:"[^"\r\n]*"|[^\s;"]+)""", re.I)

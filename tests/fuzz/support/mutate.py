@@ -1,6 +1,6 @@
 """Mutated real mail, deterministic from (seed, index): the driver and its mutator registry.
 
-Input: the seed mails (tests/fuzz/seeds.py). Output: `mutated_mail(seeds,
+Input: the seed mails (tests/fuzz/support/seeds.py). Output: `mutated_mail(seeds,
 seed, index)`, a `Sample` whose bytes are one seed mail run through one to four
 mutators from MUTATORS: byte-level (mutate_bytes.py), header-level
 (mutate_headers.py), MIME-level (mutate_mime.py) and body content
@@ -15,8 +15,8 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tests.fuzz.mutate_body import armour, giant_code_list, html_body
-from tests.fuzz.mutate_bytes import (
+from tests.fuzz.support.mutate_body import armour, giant_code_list, html_body
+from tests.fuzz.support.mutate_bytes import (
     flip_bytes,
     line_endings,
     nul_bytes,
@@ -24,7 +24,7 @@ from tests.fuzz.mutate_bytes import (
     splice,
     truncate,
 )
-from tests.fuzz.mutate_headers import (
+from tests.fuzz.support.mutate_headers import (
     bad_addresses,
     bad_dates,
     drop_header,
@@ -34,7 +34,7 @@ from tests.fuzz.mutate_headers import (
     huge_header,
     thread_headers,
 )
-from tests.fuzz.mutate_mime import (
+from tests.fuzz.support.mutate_mime import (
     bad_base64,
     bogus_charset,
     bogus_cte,
@@ -43,7 +43,7 @@ from tests.fuzz.mutate_mime import (
     nest_multipart,
     nest_rfc822,
 )
-from tests.fuzz.seeds import Seeds
+from tests.fuzz.support.seeds import Seeds
 
 MAX_SAMPLE_SIZE = 4 * 1024 * 1024
 

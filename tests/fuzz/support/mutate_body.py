@@ -11,14 +11,14 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from tests.fuzz.rawmail import (
+from tests.fuzz.support.rawmail import (
     newline,
     pick,
     sized,
     split_mail,
     with_headers,
 )
-from tests.fuzz.seeds import Seeds
+from tests.fuzz.support.seeds import Seeds
 
 CODES = (
     b"99213",

@@ -18,8 +18,8 @@ from pathlib import Path
 from consultant.db.migrate import upgrade
 from consultant.pipeline.intake.smtp import IntakeController, make_controller
 from consultant.settings import Settings
-from tests.fuzz.pipeline_fuzz import where
-from tests.fuzz.smtp_replies import LIMIT
+from tests.fuzz.support.pipeline_fuzz import where
+from tests.fuzz.support.smtp_replies import LIMIT
 from tests.ports import free_port
 
 
