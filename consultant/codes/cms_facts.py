@@ -31,6 +31,7 @@ from consultant.codes.facts import (
     Source,
 )
 from consultant.codes.modifiers import LEVEL_ONE, bypass_group
+from consultant.codes.systems import CodeSystem
 from consultant.db.models.codes import ADDON, CPT_DESCRIPTORS, HCPCS, MUE, NCCI_PTP, PFS
 
 SECTIONS = Source(CONSULTANT, "CPT section ranges (own table)")
@@ -45,7 +46,7 @@ LICENCE_NOTE = (
 
 def procedure_facts(rows: CmsRows, code: str, system: str, in_mail: Sequence[str]) -> CodeFacts:
     """Facts about a CPT or HCPCS Level II code; `in_mail` are the mail's procedure codes."""
-    if system == "hcpcs":
+    if system == CodeSystem.HCPCS:
         status, description, facts = _hcpcs(rows, code)
     else:
         status, description, facts = _cpt(rows, code)
@@ -205,4 +206,4 @@ def modifier_facts(rows: CmsRows, code: str) -> CodeFacts:
             "indicator is 1, when the documentation supports it"
         )
         facts.append(Fact("ncci", text, NCCI_MODIFIERS))
-    return CodeFacts(code, "modifier", status, description, tuple(facts))
+    return CodeFacts(code, CodeSystem.MODIFIER, status, description, tuple(facts))

@@ -29,6 +29,7 @@ from consultant.codes.facts import (
     Source,
 )
 from consultant.codes.icd10cm_rows import Entry, Note, Tabular, read_children, read_tabular
+from consultant.codes.systems import CodeSystem
 
 # Notes in the order a coder applies them, with their tabular names.
 NOTE_TITLES = {
@@ -87,7 +88,7 @@ def _one_code(tabular: Tabular, source: Source, code: str) -> tuple[CodeFacts, l
     if seventh is not None:
         facts.append(_seventh_fact(source, code, seventh))
     facts.extend(_note_facts(tabular, source, lineage))
-    return CodeFacts(code, "icd10cm", status, entry.description, tuple(facts)), findings
+    return CodeFacts(code, CodeSystem.ICD10CM, status, entry.description, tuple(facts)), findings
 
 
 def _not_billable(
@@ -194,7 +195,7 @@ def _not_an_entry(tabular: Tabular, source: Source, code: str) -> tuple[CodeFact
         if seventh is not None:
             facts.append(_seventh_fact(source, nearest.code, seventh))
     finding = Finding("invalid_code", ERROR, (code,), text, source)
-    return CodeFacts(code, "icd10cm", INVALID, "", tuple(facts)), [finding]
+    return CodeFacts(code, CodeSystem.ICD10CM, INVALID, "", tuple(facts)), [finding]
 
 
 def _why_not(
