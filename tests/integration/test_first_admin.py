@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from consultant.cli import _ensure_admin, _print_welcome, main
+from consultant.cli import main
+from consultant.cli.up import _ensure_admin, _print_welcome
 from consultant.settings import Settings
 from consultant.web.app import create_app
 from tests.conftest import set_env

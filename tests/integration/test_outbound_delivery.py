@@ -26,10 +26,10 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from consultant.cases import fingerprint
+from consultant.cli.outbox import outbox
 from consultant.db.base import utcnow
 from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage, OutboundState
 from consultant.db.session import session_factory, session_scope
-from consultant.mailer.outbox_cli import outbox
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.notify import queue_auto_mail
 from consultant.pipeline.parse import parse

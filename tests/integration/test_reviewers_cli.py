@@ -13,9 +13,9 @@ from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consultant.cli.reviewers import reviewers
 from consultant.db.models import AuditEntry, Reviewer
 from consultant.db.session import session_scope
-from consultant.reviewers_cli import reviewers
 from consultant.settings import Settings
 from consultant.web.app import create_app
 from tests.web.conftest import csrf_of, log_in
@@ -170,7 +170,7 @@ def test_the_commands_run_in_their_own_process_reading_stdin(
     migrated: Settings, env: dict[str, str]
 ) -> None:
     """A real process: stdin is a pipe, the actor is the login user, the exit status is 1."""
-    command = [sys.executable, "-c", "from consultant.reviewers_cli import reviewers; reviewers()"]
+    command = [sys.executable, "-c", "from consultant.cli.reviewers import reviewers; reviewers()"]
 
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         return subprocess.run(

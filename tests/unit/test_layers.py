@@ -91,9 +91,9 @@ def _modules_under(folder: str) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("folder", ["codes"])
-def test_code_knowledge_reaches_no_pipeline_stage(folder: str) -> None:
-    """The pipeline uses codes/, never the other way round."""
+@pytest.mark.parametrize("folder", ["codes", "mailer"])
+def test_code_knowledge_and_mail_writing_reach_no_pipeline_stage(folder: str) -> None:
+    """The pipeline uses codes/ and mailer/, never the other way round."""
     reached = {
         module: sorted(
             name for name in _reach(module) if name.startswith(("consultant.pipeline", "workers"))

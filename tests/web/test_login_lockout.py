@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consultant.cli.reviewers import reviewers
 from consultant.db.models import AuditEntry
 from consultant.db.session import session_scope
-from consultant.reviewers_cli import reviewers
 from consultant.settings import Settings
 from consultant.web.app import API_PREFIX, create_app
 from tests.web.conftest import OTHER, REVIEWER

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from consultant.cli.reviewers import reviewers
 from consultant.db.models import Reviewer, WebSession
 from consultant.db.session import session_scope
-from consultant.reviewers_cli import reviewers
 from consultant.settings import Settings
 from consultant.web.app import API_PREFIX
 from consultant.web.auth import CSRF_HEADER, SESSION_COOKIE

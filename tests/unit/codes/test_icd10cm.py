@@ -265,7 +265,7 @@ def test_loading_again_changes_nothing(loaded: Loaded) -> None:
 def test_the_loader_never_imports_simple_icd_10_cm() -> None:
     script = (
         "import sys\n"
-        "import consultant.codes.cli\n"
+        "import consultant.cli.codes\n"
         "from consultant.codes.icd10cm import package_data\n"
         "from consultant.codes.icd10cm_tabular import read_tabular\n"
         "data = package_data()\n"

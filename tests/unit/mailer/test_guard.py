@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import pytest
 from click.testing import CliRunner
 
-from consultant import cli
+from consultant.cli import main, services
 from consultant.mailer import compose, guard
 
 
@@ -112,11 +112,11 @@ def test_processes_that_write_mail_refuse_to_start(
     from workers.app import app
 
     _affected_and_naive(monkeypatch)
-    monkeypatch.setattr(cli, "_start_intake", _started)
-    monkeypatch.setattr(cli, "_check_port", _started)
+    monkeypatch.setattr(services, "start_intake", _started)
+    monkeypatch.setattr(services, "check_port", _started)
     monkeypatch.setattr(app, "worker_main", _started)
     monkeypatch.setattr(migrate, "upgrade", _started)
-    result = CliRunner().invoke(cli.main, list(command))
+    result = CliRunner().invoke(main, list(command))
     print(result.output)
     assert result.exit_code == 1 and not isinstance(result.exception, AssertionError)
     assert "CVE-2024-6923" in result.output and "Refusing to write mail" in result.output

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from consultant.cli_common import actor, cli_settings
+from consultant.cli.common import actor, cli_settings, one_line
 from consultant.retention import RetentionError, erase, purge
 
 
@@ -30,10 +30,8 @@ def purge_command(days: int | None, dry_run: bool, who: str | None) -> None:
     if not days:
         click.echo("retention is off (CONSULTANT_RETENTION_DAYS=0): nothing purged")
         return
-    try:
+    with one_line(RetentionError):
         erased = purge(settings, days, actor=actor(who), dry_run=dry_run)
-    except RetentionError as error:
-        raise click.ClickException(str(error)) from error
     done = "would purge" if dry_run else "purged"
     click.echo(f"{done} (older than {days} days): {erased.line()}")
 
@@ -44,8 +42,6 @@ def purge_command(days: int | None, dry_run: bool, who: str | None) -> None:
 @click.option("--as", "who", help="Who the audit log names (default: $CONSULTANT_REVIEWER).")
 def erase_command(ref: str, force: bool, who: str | None) -> None:
     """Erase one case's mail data now (a request to delete), and close the case."""
-    try:
+    with one_line(RetentionError):
         erased = erase(cli_settings(), ref, actor=actor(who), force=force)
-    except RetentionError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(f"erased {ref.strip().upper()}: {erased.line()}")

@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import inspect
 
-from consultant.codes.icd10cm import Progress
-from consultant.codes.importers import IMPORT_KINDS
+from consultant.cli.common import one_line
+from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
+from consultant.codes.importers import IMPORT_KINDS, CodeImportError, import_file
 from consultant.codes.releases import LoadResult
 from consultant.codes.status import KindStatus, code_status
+from consultant.db.session import session_scope
+from consultant.settings import Settings, get_settings
 
 
 @click.group()
@@ -40,24 +44,15 @@ def load(code_set: str, effective: str | None) -> None:
 
     icd10cm is the CDC ICD-10-CM tabular bundled in the simple-icd-10-cm package.
     """
-    from consultant.codes.icd10cm import UnknownPackage, load_icd10cm
-    from consultant.db.session import session_scope
-    from consultant.settings import get_settings
-
-    try:
-        on = date.fromisoformat(effective) if effective else None
-    except ValueError as error:
-        raise click.BadParameter(str(error), param_hint="--effective") from error
-    try:
-        settings = get_settings()
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"configuration error: {error}") from error
+    on = _effective_date(effective)
+    settings = _settings()
     started = time.perf_counter()
-    try:
-        with _load_progress(code_set) as progress, session_scope(settings) as session:
-            result = load_icd10cm(session, effective=on, progress=progress)
-    except UnknownPackage as error:
-        raise click.ClickException(str(error)) from error
+    with (
+        one_line(UnknownPackage),
+        _load_progress(code_set) as progress,
+        session_scope(settings) as session,
+    ):
+        result = load_icd10cm(session, effective=on, progress=progress)
     click.echo(_load_summary(result, time.perf_counter() - started))
 
 
@@ -114,15 +109,10 @@ def import_(kind: str, file: Path, label: str | None, effective: str | None) -> 
     cpt-descriptors (your AMA-licensed data file). A different file for the same
     effective date replaces the release loaded before.
     """
-    from consultant.codes.importers import CodeImportError, import_file
-
     on = _effective_date(effective)
     started = time.perf_counter()
-    try:
-        with _import_progress(kind) as progress, _code_session() as session:
-            result = import_file(session, kind, file, label=label, effective=on, progress=progress)
-    except CodeImportError as error:
-        raise click.ClickException(str(error)) from error
+    with one_line(CodeImportError), _import_progress(kind) as progress, _code_session() as session:
+        result = import_file(session, kind, file, label=label, effective=on, progress=progress)
     click.echo(_import_summary(result, file.name, time.perf_counter() - started, on))
 
 
@@ -133,19 +123,18 @@ def _effective_date(value: str | None) -> date | None:
         raise click.BadParameter(str(error), param_hint="--effective") from error
 
 
+def _settings() -> Settings:
+    """The settings, or a configuration error (pydantic's full text) instead of a traceback."""
+    try:
+        return get_settings()
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        raise click.ClickException(f"configuration error: {error}") from error
+
+
 @contextmanager
 def _code_session() -> Iterator[Any]:
     """A session on a database that has the code tables (no implicit migration)."""
-    from sqlalchemy import inspect
-
-    from consultant.db.session import session_scope
-    from consultant.settings import get_settings
-
-    try:
-        settings = get_settings()
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"configuration error: {error}") from error
-    with session_scope(settings) as session:
+    with session_scope(_settings()) as session:
         if not inspect(session.connection()).has_table("code_releases"):
             raise click.ClickException(
                 "the database has no code tables yet: run `consultant db upgrade` first"

@@ -15,18 +15,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.cli_common import actor, cli_settings
+from consultant.cli.common import actor, cli_session, cli_settings, enqueuers
 from consultant.db.models import Case, OutboundMessage, OutboundState
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
 
 STATES = [state.value for state in OutboundState]
-
-
-_settings = cli_settings
-
-
-_actor = actor
 
 
 @click.group()
@@ -41,7 +35,7 @@ def outbox() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 def outbox_list(state: str | None, ref: str | None, limit: int, as_json: bool) -> None:
     """List outgoing mail, newest first, with the last error or bounce."""
-    with session_scope(_settings()) as session:
+    with session_scope(cli_settings()) as session:
         if ref and session.scalar(select(Case.id).where(Case.ref == ref.strip().upper())) is None:
             raise click.ClickException(f"no case {ref}")
         rows = _rows(session, state, ref, limit)
@@ -131,24 +125,20 @@ def outbox_retry(outbound_id: int) -> None:
     failed again. The case's attention note about
     the failure is taken back.
     """
+    # On use: the send stage loads DKIM signing (dkimpy, PyNaCl, dnspython).
     from consultant.pipeline.send import requeue_failed
 
-    try:
-        with session_scope(_settings()) as session:
-            row = requeue_failed(session, outbound_id, _actor())
-            attempts = row.attempts
-    except ReviewError as error:
-        raise click.ClickException(str(error)) from error
+    with cli_session(cli_settings(), ReviewError) as session:
+        row = requeue_failed(session, outbound_id, actor())
+        attempts = row.attempts
     click.echo(f"outbound {outbound_id} queued again ({attempts} earlier attempts)")
     _enqueue(outbound_id)
 
 
 def _enqueue(outbound_id: int) -> None:
     """Hand the row to a worker now; if the broker is down, the sweep will."""
-    from workers.tasks import enqueue_send
-
     try:
-        enqueue_send(outbound_id)
+        enqueuers()[1](outbound_id)
     except Exception:  # The row is committed as queued; the sweep enqueues it.
         click.echo(
             f"warning: the broker is unreachable; the sweep will send outbound {outbound_id}",

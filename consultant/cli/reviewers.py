@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -22,9 +21,8 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.cli_common import actor, cli_settings
+from consultant.cli.common import actor, cli_session, cli_settings
 from consultant.db.models import Reviewer
-from consultant.db.session import session_scope
 from consultant.reviewers import (
     ROLES,
     ReviewerError,
@@ -41,20 +39,9 @@ PASSWORD_STDIN = click.option(
 )
 
 
-_settings = cli_settings
-
-
-_actor = actor
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
+def _session() -> AbstractContextManager[Session]:
     """A session whose ReviewerError becomes a one-line message and exit status 1."""
-    try:
-        with session_scope(_settings()) as session:
-            yield session
-    except ReviewerError as error:
-        raise click.ClickException(str(error)) from error
+    return cli_session(cli_settings(), ReviewerError)
 
 
 def _find(session: Session, email: str) -> Reviewer:
@@ -89,7 +76,7 @@ def reviewers_add(email: str, role: str, name: str, password_stdin: bool) -> Non
     password = _read_password(password_stdin)
     with _session() as session:
         created = add_reviewer(
-            session, email, role=role, name=name, password=password, actor=_actor()
+            session, email, role=role, name=name, password=password, actor=actor()
         )
         address = created.reviewer.email
     click.echo(f"reviewer {address} added as {role}")
@@ -140,9 +127,9 @@ def reviewers_set_password(email: str, password_stdin: bool) -> None:
     password = _read_password(password_stdin)
     with _session() as session:
         reviewer = _find(session, email)
-        one_time = set_password(session, reviewer, password, _actor())
+        one_time = set_password(session, reviewer, password, actor())
         address = reviewer.email
-    forget_first_password(_settings(), address)
+    forget_first_password(cli_settings(), address)
     if one_time:
         click.echo(f"one-time password for {address}: {one_time}")
     click.echo(f"password of {address} replaced; their console sessions are ended")
@@ -156,7 +143,7 @@ def reviewers_set_role(email: str, role: str) -> None:
     with _session() as session:
         reviewer = _find(session, email)
         old = reviewer.role
-        update_reviewer(session, reviewer, _actor(), role=role)
+        update_reviewer(session, reviewer, actor(), role=role)
         address = reviewer.email
     click.echo(f"{address}: role {old} -> {role}" if old != role else f"{address} is a {role}")
 
@@ -164,7 +151,7 @@ def reviewers_set_role(email: str, role: str) -> None:
 def _switch(email: str, active: bool) -> None:
     with _session() as session:
         reviewer = _find(session, email)
-        update_reviewer(session, reviewer, _actor(), active=active)
+        update_reviewer(session, reviewer, actor(), active=active)
         address = reviewer.email
     click.echo(f"{address} enabled" if active else f"{address} disabled and logged out")
 

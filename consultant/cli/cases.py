@@ -1,0 +1,137 @@
+"""`consultant cases`: the review queue at a terminal (list, show, approve, reject).
+
+Input: a reviewer's command. Output: lines for people; approve and reject go
+through consultant/pipeline/review.py, which holds the rules and writes the
+audit entries, and an approved answer is handed to a worker to send (or left
+to the sweep when the broker is down). `cases erase` lives in retention.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TextIO
+
+import click
+from sqlalchemy import func, select
+
+from consultant.cli.common import actor, cli_session, cli_settings, enqueuers
+from consultant.db.models import CaseCode
+from consultant.errors import ReviewError
+
+
+@click.group()
+def cases() -> None:
+    """List, show, approve, reject and erase cases."""
+
+
+@cases.command("list")
+@click.option("--state", help="Only cases in this state (drafted, approved, sent, …).")
+@click.option("--limit", default=50, show_default=True)
+def cases_list(state: str | None, limit: int) -> None:
+    """List cases, oldest first."""
+    from consultant.pipeline.review import list_cases  # Jinja2 and lxml, on use
+
+    with cli_session(cli_settings()) as session:
+        rows = list_cases(session, state, limit)
+        counts: dict[int, int] = {
+            case_id: count
+            for case_id, count in session.execute(
+                select(CaseCode.case_id, func.count())
+                .where(CaseCode.case_id.in_([c.id for c in rows]))
+                .group_by(CaseCode.case_id)
+            )
+        }
+    if not rows:
+        click.echo("no cases")
+        return
+    click.echo(f"{'REF':<16} {'STATE':<16} {'RECEIVED':<17} {'CODES':>5}  {'SENDER':<30} SUBJECT")
+    for c in rows:
+        click.echo(
+            f"{c.ref or '':<16} {c.state:<16} {c.created_at:%Y-%m-%d %H:%M}  "
+            f"{counts.get(c.id, 0):>5}  {c.sender[:30]:<30} {c.subject[:60]}"
+        )
+
+
+@cases.command("show")
+@click.argument("ref")
+def cases_show(ref: str) -> None:
+    """Show a case: sender, state, codes found, and the current draft."""
+    from consultant.pipeline.review import view_case  # Jinja2 and lxml, on use
+
+    with cli_session(cli_settings(), ReviewError) as session:
+        _echo_case(view_case(session, ref))
+
+
+def _echo_case(view: Any) -> None:
+    case = view.case
+    click.echo(f"{case.ref}  [{case.state}]{'  ' + case.state_reason if case.state_reason else ''}")
+    click.echo(f"From:     {case.sender_name} <{case.sender}>")
+    click.echo(f"Subject:  {case.subject}")
+    click.echo(f"Received: {case.created_at:%Y-%m-%d %H:%M} UTC; messages: {len(view.inbound)}")
+    click.echo(
+        "Codes:    "
+        + (
+            ", ".join(f"{c.code} ({c.system}{', quoted' if c.quoted else ''})" for c in view.codes)
+            or "none found"
+        )
+    )
+    for out in view.outbound:
+        click.echo(
+            f"Outbound: {out.rfc_message_id} {out.state} attempts={out.attempts}"
+            + (f" last error: {out.last_error}" if out.last_error else "")
+        )
+    if view.draft is not None:
+        d = view.draft
+        click.echo(f"\n--- draft v{d.version} by {d.author} ---\nSubject: {d.subject}\n")
+        click.echo(d.body_text)
+
+
+@cases.command("approve")
+@click.argument("ref")
+@click.option(
+    "--edit",
+    "edit_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Replace the draft text with this file's content (- for standard input).",
+)
+@click.option("--subject", help="Replace the draft's subject.")
+@click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
+@click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
+def cases_approve(
+    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None, take_over: bool
+) -> None:
+    """Approve the case's draft and queue the answer for delivery."""
+    from consultant.pipeline.review import approve  # Jinja2 and lxml, on use
+
+    settings = cli_settings()
+    text = edit_file.read() if edit_file else None
+    if text is not None and not text.strip():
+        raise click.ClickException("the edited answer is empty")
+    with cli_session(settings, ReviewError) as session:
+        outbound = approve(
+            session, settings, ref, actor(reviewer), text, subject, take_over=take_over
+        )
+        outbound_id, message_id = outbound.id, outbound.rfc_message_id
+    try:
+        enqueuers()[1](outbound_id)
+        queued = "queued for delivery"
+    except Exception:  # The outbox row is committed; the sweep delivers it.
+        queued = "stored; the broker is unreachable, the sweep will deliver it"
+    click.echo(f"approved {ref.upper()}: answer {message_id} {queued}")
+
+
+@cases.command("reject")
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why the case gets no answer (kept in the log).")
+@click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
+@click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
+def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -> None:
+    """Reject the case: no answer is sent."""
+    from consultant.pipeline.review import reject  # Jinja2 and lxml, on use
+
+    with cli_session(cli_settings(), ReviewError) as session:
+        reject(session, ref, actor(reviewer), reason, take_over=take_over)
+    click.echo(f"rejected {ref.upper()}")
