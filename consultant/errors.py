@@ -1,8 +1,11 @@
 """The three outcomes of a stage: done, Quarantine (the mail is the problem),
 Transient (the world is the problem). Anything else is a bug.
 
-Outside the pipeline: ReviewError (a reviewer's request refused) and, for the
-code file importers, CodeImportError and its ImportFormatError (file, line, why)."""
+Outside the pipeline: ReviewError (a reviewer's or operator's request refused)
+with its kinds NotFound and Conflict, which each shell maps in one place (the
+console and the API in consultant/web/refusals.py, the CLI in cli/common.py);
+and, for the code file importers, CodeImportError and its ImportFormatError
+(file, line, why)."""
 
 from pathlib import Path
 
@@ -20,7 +23,12 @@ class Transient(Exception):
 
 
 class ReviewError(Exception):
-    """A reviewer's request that cannot be carried out, with the reason."""
+    """A reviewer's request that cannot be carried out, with the reason: refused by
+    a rule (the case's state, a placeholder left in the answer, an unwritable address)."""
+
+
+class NotFound(ReviewError):
+    """What the request names does not exist: a case reference, an outbound row."""
 
 
 class Conflict(ReviewError):

@@ -36,7 +36,7 @@ from consultant.db.models import (
     OutboundMessage,
     Reviewer,
 )
-from consultant.errors import Conflict, ReviewError
+from consultant.errors import Conflict, NotFound, ReviewError
 from consultant.mailer import headers
 from consultant.mailer.compose import build_reply, mint_message_id
 from consultant.mailer.render import render_mail, text_as_html
@@ -67,7 +67,7 @@ def get_case(session: Session, ref: str) -> Case:
     """The case with public reference `ref`, or ReviewError."""
     case = session.execute(select(Case).where(Case.ref == ref.strip().upper())).scalar_one_or_none()
     if case is None:
-        raise ReviewError(f"no case {ref}")
+        raise NotFound(f"no case {ref}")
     return case
 
 

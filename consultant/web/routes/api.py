@@ -28,7 +28,7 @@ from consultant.db.models import (
     OutboundState,
     Reviewer,
 )
-from consultant.errors import Conflict, ReviewError
+from consultant.errors import ReviewError
 from consultant.pipeline import review
 from consultant.pipeline.queue import review_queue
 from consultant.reviewers import (
@@ -80,6 +80,7 @@ from consultant.web.auth import (
 )
 from consultant.web.casepage import case_page
 from consultant.web.deps import DB, AnyApiLogin, ApiLogin, ClientAddress, SettingsDep, console
+from consultant.web.refusals import status_of
 from consultant.web.routes.api_admin import admin
 from consultant.web.routes.api_common import api_router, refused
 from consultant.web.routes.pages import set_session_cookie
@@ -183,12 +184,8 @@ def refusals() -> Iterator[None]:
     """Turn review.py's refusals into HTTP answers; the request's session rolls back."""
     try:
         yield
-    except Conflict as error:
-        raise HTTPException(409, str(error)) from error
     except ReviewError as error:
-        # get_case's refusal is the one ReviewError about a case that does not exist.
-        status = 404 if str(error).startswith("no case ") else 422
-        raise HTTPException(status, str(error)) from error
+        raise HTTPException(status_of(error), str(error)) from error
 
 
 @cases.get("/cases", responses=problems(422))

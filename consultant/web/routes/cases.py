@@ -10,13 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
 from consultant.db.models import InboundMessage
-from consultant.errors import Conflict, ReviewError
+from consultant.errors import ReviewError
 from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import text_as_html
 from consultant.pipeline import review
 from consultant.web.casepage import VIEWS, case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
 from consultant.web.mailview import attachment
+from consultant.web.refusals import status_of
 from consultant.web.routes.pages import back, render
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def _page(request: Request, session: DB, ref: str, status: int = 200, **extra: o
     try:
         page = case_page(session, ref)
     except ReviewError as error:
-        raise HTTPException(404, str(error)) from error
+        raise HTTPException(status_of(error), str(error)) from error
     return render(request, "case.html.j2", status, page=page, **extra)
 
 
@@ -44,8 +45,7 @@ def _refused(
     request: Request, session: DB, ref: str, error: ReviewError, **extra: object
 ) -> Response:
     session.rollback()
-    status = 409 if isinstance(error, Conflict) else 400
-    return _page(request, session, ref, status, error=str(error), **extra)
+    return _page(request, session, ref, status_of(error), error=str(error), **extra)
 
 
 @router.post("/cases/{ref}/claim")
@@ -156,7 +156,7 @@ def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: in
     try:
         case = review.get_case(session, ref)
     except ReviewError as error:
-        raise HTTPException(404, str(error)) from error
+        raise HTTPException(status_of(error), str(error)) from error
     inbound = session.get(InboundMessage, inbound_id)  # only this mail's bytes are read
     if inbound is None or inbound.case_id != case.id:
         raise HTTPException(404, f"case {ref} has no mail {inbound_id}")
