@@ -19,6 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from consultant.db.models import InboundMessage, InboundState
 from consultant.db.session import session_factory, session_scope
 from consultant.errors import Transient
+from consultant.handoff import hand_over
 from consultant.heartbeat import record_beat
 from consultant.pipeline.process import process_message
 from consultant.pipeline.send import send_outbound
@@ -128,10 +129,7 @@ def enqueue_send(outbound_id: int, **options: Any) -> None:
 
 def _enqueue_send_quietly(outbound_id: int) -> None:
     """Enqueue a committed outbox row; if the broker is down, the sweep sends it later."""
-    try:
-        enqueue_send(outbound_id)
-    except Exception:
-        log.warning("could not enqueue outbound %s; the sweep will", outbound_id)
+    hand_over(enqueue_send, outbound_id, "outbound")
 
 
 def _record_failure(inbound_id: int, trace: str) -> None:

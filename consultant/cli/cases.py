@@ -13,9 +13,10 @@ from typing import Any, TextIO
 import click
 from sqlalchemy import func, select
 
-from consultant.cli.common import actor, cli_session, cli_settings, enqueuers
+from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
 from consultant.db.models import CaseCode
 from consultant.errors import ReviewError
+from consultant.handoff import hand_over
 
 
 @click.group()
@@ -113,10 +114,9 @@ def cases_approve(
             session, settings, ref, actor(reviewer), text, subject, take_over=take_over
         )
         outbound_id, message_id = outbound.id, outbound.rfc_message_id
-    try:
-        enqueuers()[1](outbound_id)
+    if hand_over(enqueue_send, outbound_id, "outbound"):
         queued = "queued for delivery"
-    except Exception:  # The outbox row is committed; the sweep delivers it.
+    else:
         queued = "stored; the broker is unreachable, the sweep will deliver it"
     click.echo(f"approved {ref.upper()}: answer {message_id} {queued}")
 

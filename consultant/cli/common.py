@@ -72,11 +72,23 @@ def cli_session(settings: Settings, *errors: type[Exception]) -> Iterator[Sessio
 
 def enqueuers() -> tuple[Enqueue, Enqueue]:
     """The functions that hand an inbound (process) or outbound (send) id to a worker."""
-    # Imported when called: workers.tasks loads Celery (about 0.3 s), which
-    # `consultant --help` and most commands never need.
-    from workers.tasks import enqueue_process, enqueue_send
-
     return enqueue_process, enqueue_send
+
+
+# Celery is imported when a row is enqueued: workers.tasks loads it (about
+# 0.3 s), which `consultant --help` and most commands never need; and an import
+# that fails then fails the enqueue, which consultant.handoff turns into "the
+# sweep will".
+def enqueue_process(inbound_id: int) -> None:
+    from workers.tasks import enqueue_process as enqueue
+
+    enqueue(inbound_id)
+
+
+def enqueue_send(outbound_id: int) -> None:
+    from workers.tasks import enqueue_send as enqueue
+
+    enqueue(outbound_id)
 
 
 def explain(error: BaseException) -> str | None:

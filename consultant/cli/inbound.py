@@ -12,9 +12,10 @@ import click
 from sqlalchemy import select, update
 
 from consultant.cases import audit
-from consultant.cli.common import actor, cli_settings, enqueuers
+from consultant.cli.common import actor, cli_settings, enqueue_process
 from consultant.db.models import InboundMessage, InboundState
 from consultant.db.session import session_scope
+from consultant.handoff import hand_over
 
 
 @click.group()
@@ -68,8 +69,7 @@ def inbound_retry(inbound_id: int) -> None:
             audit(session, actor(), "inbound.retried", None, inbound_id=inbound_id)
     if not moved:
         raise click.ClickException(f"inbound {inbound_id} is not failed, quarantined or ignored")
-    try:
-        enqueuers()[0](inbound_id)
+    if hand_over(enqueue_process, inbound_id, "inbound"):
         click.echo(f"inbound {inbound_id} queued for processing")
-    except Exception:  # Stored again; the sweep enqueues it.
+    else:
         click.echo(f"inbound {inbound_id} will be picked up by the sweep")

@@ -15,10 +15,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.cli.common import actor, cli_session, cli_settings, enqueuers
+from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
 from consultant.db.models import Case, OutboundMessage, OutboundState
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
+from consultant.handoff import hand_over
 
 STATES = [state.value for state in OutboundState]
 
@@ -137,9 +138,7 @@ def outbox_retry(outbound_id: int) -> None:
 
 def _enqueue(outbound_id: int) -> None:
     """Hand the row to a worker now; if the broker is down, the sweep will."""
-    try:
-        enqueuers()[1](outbound_id)
-    except Exception:  # The row is committed as queued; the sweep enqueues it.
+    if not hand_over(enqueue_send, outbound_id, "outbound"):
         click.echo(
             f"warning: the broker is unreachable; the sweep will send outbound {outbound_id}",
             err=True,

@@ -11,7 +11,6 @@ queue is down, the sweep sends it later and the answer says so (`queued`).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,6 +28,7 @@ from consultant.db.models import (
     Reviewer,
 )
 from consultant.errors import ReviewError
+from consultant.handoff import hand_over
 from consultant.pipeline import review
 from consultant.pipeline.queue import review_queue
 from consultant.reviewers import (
@@ -84,8 +84,6 @@ from consultant.web.refusals import status_of
 from consultant.web.routes.api_admin import admin
 from consultant.web.routes.api_common import api_router, refused
 from consultant.web.routes.pages import set_session_cookie
-
-log = logging.getLogger(__name__)
 
 public = APIRouter(tags=["session"])
 logged_in, cases, logs = api_router("session"), api_router("cases"), api_router("log")
@@ -260,12 +258,8 @@ def save_draft(
 
 def _queued(request: Request, row: OutboundMessage) -> QueuedOut:
     """Hand a committed outbox row to the send task; if the broker is down, the sweep will."""
-    try:
-        console(request).enqueue_send(row.id)
-    except Exception:  # the row is committed: any failure to enqueue only delays it
-        log.warning("outbound %s stored; the queue is unreachable", row.id, exc_info=True)
-        return QueuedOut(outbound_id=row.id, rfc_message_id=row.rfc_message_id, queued=False)
-    return QueuedOut(outbound_id=row.id, rfc_message_id=row.rfc_message_id, queued=True)
+    queued = hand_over(console(request).enqueue_send, row.id, "outbound")
+    return QueuedOut(outbound_id=row.id, rfc_message_id=row.rfc_message_id, queued=queued)
 
 
 @cases.post("/cases/{ref}/approve", **changes(404, 409, 422))

@@ -4,13 +4,13 @@ translate forms into its calls and its refusals into messages."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
 from consultant.db.models import InboundMessage
 from consultant.errors import ReviewError
+from consultant.handoff import hand_over
 from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import text_as_html
 from consultant.pipeline import review
@@ -20,7 +20,6 @@ from consultant.web.mailview import attachment
 from consultant.web.refusals import status_of
 from consultant.web.routes.pages import back, render
 
-log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(max_length=200_000)]
 Line = Annotated[str, Form(max_length=998)]
@@ -103,12 +102,9 @@ def draft_action(
 
 def _queue(request: Request, outbound_id: int, what: str) -> str:
     """Hand a committed outbox row to the send task; if the broker is down, the sweep will."""
-    try:
-        console(request).enqueue_send(outbound_id)
-    except Exception as error:
-        log.warning("could not queue outbound %s (%s); the sweep will", outbound_id, error)
-        return f"{what} is stored; the queue is unreachable, the sweep will send it."
-    return f"{what} is on its way."
+    if hand_over(console(request).enqueue_send, outbound_id, "outbound"):
+        return f"{what} is on its way."
+    return f"{what} is stored; the queue is unreachable, the sweep will send it."
 
 
 @router.post("/cases/{ref}/reject")
