@@ -15,7 +15,7 @@ from consultant.cli.up import _ensure_admin, _print_welcome
 from consultant.settings import Settings
 from consultant.web.app import create_app
 from tests.conftest import set_env
-from tests.web.conftest import csrf_of
+from tests.unit.web.conftest import csrf_of
 
 pytestmark = pytest.mark.integration
 

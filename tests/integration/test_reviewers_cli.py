@@ -18,7 +18,7 @@ from consultant.db.models import AuditEntry, Reviewer
 from consultant.db.session import session_scope
 from consultant.settings import Settings
 from consultant.web.app import create_app
-from tests.web.conftest import csrf_of, log_in
+from tests.unit.web.conftest import csrf_of, log_in
 
 pytestmark = pytest.mark.integration
 

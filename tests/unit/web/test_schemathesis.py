@@ -42,14 +42,14 @@ from consultant.web.api_models import REF_PATTERN
 from consultant.web.app import API_PREFIX, create_app
 from consultant.web.auth import CSRF_HEADER, SESSION_COOKIE, load_session, start_session
 from tests.conftest import mail_bytes, module_database
-from tests.web.conftest import (
+from tests.unit.web.conftest import (
     ADMIN,
     CHEAP_HASHER,  # the fuzzer tests the routes, not argon2
     REVIEWER,
     Sent,
     process,
 )
-from tests.web.test_routes_require_login import endpoints
+from tests.unit.web.test_routes_require_login import endpoints
 
 REF = re.compile(REF_PATTERN)
 MAX_EXAMPLES = 25

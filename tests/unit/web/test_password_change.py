@@ -16,7 +16,7 @@ from consultant.db.session import session_scope
 from consultant.settings import Settings
 from consultant.web.app import API_PREFIX
 from consultant.web.auth import CSRF_HEADER, SESSION_COOKIE
-from tests.web.conftest import OTHER, REVIEWER, csrf_of
+from tests.unit.web.conftest import OTHER, REVIEWER, csrf_of
 
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]
 NEW = "rita-has-a-new-one"

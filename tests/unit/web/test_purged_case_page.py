@@ -11,7 +11,7 @@ from consultant.db.session import session_scope
 from consultant.pipeline.review import save_draft
 from consultant.retention import erase
 from consultant.settings import Settings
-from tests.web.conftest import REVIEWER
+from tests.unit.web.conftest import REVIEWER
 
 
 def test_an_erased_case_page_says_the_mail_was_erased_and_shows_edit_sizes(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from consultant.db.models import Case, CaseState, Draft, OutboundMessage
 from consultant.db.session import session_scope
 from consultant.settings import Settings
-from tests.web.conftest import OTHER, REVIEWER
+from tests.unit.web.conftest import OTHER, REVIEWER
 
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]
 API = "/api/v1"

@@ -14,7 +14,7 @@ from consultant.db.session import session_scope
 from consultant.settings import Settings
 from consultant.web.app import create_app
 from consultant.web.auth import SESSION_COOKIE
-from tests.web.conftest import ADMIN, OTHER, REVIEWER, Sent
+from tests.unit.web.conftest import ADMIN, OTHER, REVIEWER, Sent
 
 API = "/api/v1"
 ApiLogin = Callable[[tuple[str, str]], tuple[TestClient, str]]

@@ -15,7 +15,7 @@ from consultant.db.models import Account, AuditEntry, Reviewer, WebSession
 from consultant.db.session import session_scope
 from consultant.settings import Settings
 from tests.conftest import mail_bytes
-from tests.web.conftest import ADMIN, REVIEWER, log_in, process
+from tests.unit.web.conftest import ADMIN, REVIEWER, log_in, process
 
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]
 PASSWORD = re.compile(r'<code class="password">([^<]+)</code>')

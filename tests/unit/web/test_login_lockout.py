@@ -19,7 +19,7 @@ from consultant.db.models import AuditEntry
 from consultant.db.session import session_scope
 from consultant.settings import Settings
 from consultant.web.app import API_PREFIX, create_app
-from tests.web.conftest import OTHER, REVIEWER
+from tests.unit.web.conftest import OTHER, REVIEWER
 
 PROXY = ("10.0.0.7", 40000)  # in CONSULTANT_TRUSTED_PROXIES below
 STRANGER = ("192.0.2.9", 40000)  # not

@@ -18,7 +18,7 @@ from consultant.db.models import (
 )
 from consultant.db.session import session_scope
 from consultant.settings import Settings
-from tests.web.conftest import REVIEWER, Sent, process
+from tests.unit.web.conftest import REVIEWER, Sent, process
 
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]
 

@@ -16,7 +16,7 @@ from consultant.web import mailview
 from consultant.web.app import create_app
 from tests.conftest import set_env
 from tests.mime_shapes import many_parts
-from tests.web.conftest import REVIEWER, log_in
+from tests.unit.web.conftest import REVIEWER, log_in
 
 Client = Callable[[tuple[str, str]], tuple[TestClient, str]]
 

@@ -19,7 +19,7 @@ from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.settings import Settings
 from tests.injection import ASKER, INJECTION, LEVELS, check_outgoing, encoded, question, texts
-from tests.web.conftest import REVIEWER, process
+from tests.unit.web.conftest import REVIEWER, process
 
 API = "/api/v1"
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]

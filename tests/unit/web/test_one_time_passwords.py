@@ -17,8 +17,8 @@ from consultant.reviewers import add_reviewer, set_password
 from consultant.settings import Settings
 from consultant.web.app import API_PREFIX
 from consultant.web.auth import CSRF_HEADER
-from tests.web.conftest import REVIEWER, csrf_of
-from tests.web.test_routes_require_login import concrete, endpoints
+from tests.unit.web.conftest import REVIEWER, csrf_of
+from tests.unit.web.test_routes_require_login import concrete, endpoints
 
 NINA = "nina@desk.example"
 CHOSEN = "nina-chose-this-one"

@@ -23,7 +23,7 @@ from consultant.settings import Settings
 from consultant.web.app import API_PREFIX
 from consultant.web.auth import CSRF_HEADER
 from consultant.web.deps import api_admin, page_admin
-from tests.web.conftest import REVIEWER
+from tests.unit.web.conftest import REVIEWER
 
 Login = Callable[[tuple[str, str]], tuple[TestClient, str]]
 
