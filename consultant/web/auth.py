@@ -22,7 +22,9 @@ leaves the window):
 
 The client is the peer address, or the one a trusted proxy reports (deps.py
 `client_address`). A successful login clears only its own (address, client)
-count, so guessing from elsewhere is still counted.
+count, so guessing from elsewhere is still counted. `log_in` is the one login
+the form and the API share: throttle, check, count or clear, open the session,
+audit and commit.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from consultant.cases import audit
 from consultant.db.base import utcnow
 from consultant.db.models import LoginFailure, Reviewer, WebSession
+from consultant.reviewers import check_password, forget_first_password
 from consultant.settings import Settings
 
 SESSION_COOKIE = "consultant_session"
@@ -183,3 +187,42 @@ def unlock(session: Session, email: str, client: str | None = None) -> int:
         keys = keys | LoginFailure.key.startswith(f"pair:{client[:64]}|", autoescape=True)
     removed = session.execute(delete(LoginFailure).where(keys))
     return int(removed.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    """What a login attempt came to: a session's token, or a wait, or neither (refused)."""
+
+    token: str | None = None  # the new session's cookie value
+    one_time: bool = False  # a one-time password was used up: a new one is due first
+    wait: int = 0  # seconds before this address may try again from this client
+
+
+def log_in(
+    session: Session,
+    settings: Settings,
+    email: str,
+    password: str,
+    client: str,
+    via: str | None = None,
+) -> LoginOutcome:
+    """Throttle, check the password, count or clear the failure, open the session, audit
+    (with `via`, e.g. "api") and commit. A one-time password's file is gone after it."""
+    wait = throttled(session, settings, email, client)
+    if wait:
+        return LoginOutcome(wait=wait)
+    where = {"client": client, **({"via": via} if via else {})}
+    reviewer = check_password(session, email, password)
+    if reviewer is None:
+        record_failure(session, settings, email, client)
+        audit(session, email.strip().lower()[:320] or "?", "login.failed", None, **where)
+        session.commit()
+        return LoginOutcome()
+    clear_failures(session, email, client)
+    one_time = reviewer.must_change_password
+    token = start_session(session, settings, reviewer)
+    audit(session, reviewer.email, "login.one_time" if one_time else "login", None, **where)
+    session.commit()
+    if one_time:
+        forget_first_password(settings, reviewer.email)
+    return LoginOutcome(token, one_time)

@@ -34,7 +34,6 @@ from consultant.pipeline.queue import review_queue
 from consultant.reviewers import (
     ReviewerError,
     change_own_password,
-    check_password,
     forget_first_password,
 )
 from consultant.settings import Settings
@@ -70,13 +69,10 @@ from consultant.web.api_models import (
 from consultant.web.auth import (
     SESSION_COOKIE,
     Login,
-    clear_failures,
     end_session,
     load_session,
-    record_failure,
+    log_in,
     rotate_sessions,
-    start_session,
-    throttled,
 )
 from consultant.web.casepage import case_page
 from consultant.web.deps import DB, AnyApiLogin, ApiLogin, ClientAddress, SettingsDep, console
@@ -97,26 +93,13 @@ def open_session(
     body: LoginIn, response: Response, session: DB, settings: SettingsDep, client: ClientAddress
 ) -> SessionOut:
     """Log in (throttled and audited as the login form); sets the session cookie."""
-    wait = throttled(session, settings, body.email, client)
-    if wait:
-        message = f"too many failed logins; try again in {wait} s"
-        raise HTTPException(429, message, {"Retry-After": str(wait)})
-    reviewer = check_password(session, body.email, body.password)
-    if reviewer is None:
-        record_failure(session, settings, body.email, client)
-        actor = body.email.strip().lower()[:320] or "?"
-        audit(session, actor, "login.failed", None, client=client, via="api")
-        session.commit()
+    outcome = log_in(session, settings, body.email, body.password, client, via="api")
+    if outcome.wait:
+        message = f"too many failed logins; try again in {outcome.wait} s"
+        raise HTTPException(429, message, {"Retry-After": str(outcome.wait)})
+    if outcome.token is None:
         raise HTTPException(401, "wrong address or password")
-    clear_failures(session, body.email, client)
-    one_time = reviewer.must_change_password
-    token = start_session(session, settings, reviewer)
-    action = "login.one_time" if one_time else "login"
-    audit(session, reviewer.email, action, None, client=client, via="api")
-    session.commit()
-    if one_time:
-        forget_first_password(settings, reviewer.email)
-    return _opened(session, settings, response, token)
+    return _opened(session, settings, response, outcome.token)
 
 
 def _opened(session: Session, settings: Settings, response: Response, token: str) -> SessionOut:

@@ -21,20 +21,16 @@ from consultant.pipeline.queue import UNASSIGNED, review_queue
 from consultant.reviewers import (
     ReviewerError,
     change_own_password,
-    check_password,
     forget_first_password,
 )
 from consultant.settings import Settings
 from consultant.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    clear_failures,
     end_session,
+    log_in,
     new_token,
-    record_failure,
     rotate_sessions,
-    start_session,
-    throttled,
     tokens_match,
 )
 from consultant.web.deps import (
@@ -98,25 +94,15 @@ def login(
 ) -> Response:
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise HTTPException(403, "the login form expired; reload the page and try again")
-    wait = throttled(session, settings, email, client)
-    if wait:
-        return _login_again(request, 429, f"Too many failed logins. Try again in {wait} s.")
-    reviewer = check_password(session, email, password)
-    if reviewer is None:
-        record_failure(session, settings, email, client)
-        audit(session, email.strip().lower()[:320] or "?", "login.failed", None, client=client)
-        session.commit()
+    outcome = log_in(session, settings, email, password, client)
+    if outcome.wait:
+        message = f"Too many failed logins. Try again in {outcome.wait} s."
+        return _login_again(request, 429, message)
+    if outcome.token is None:
         return _login_again(request, 401, "Wrong address or password.")
-    clear_failures(session, email, client)
-    one_time = reviewer.must_change_password
-    token = start_session(session, settings, reviewer)
-    audit(session, reviewer.email, "login.one_time" if one_time else "login", None, client=client)
-    session.commit()
-    if one_time:
-        forget_first_password(settings, reviewer.email)
-    target = ACCOUNT_URL if one_time else safe_next(next)
+    target = ACCOUNT_URL if outcome.one_time else safe_next(next)
     response = RedirectResponse(target, status_code=303)
-    set_session_cookie(response, settings, token)
+    set_session_cookie(response, settings, outcome.token)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
