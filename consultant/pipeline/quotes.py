@@ -16,14 +16,35 @@ with "Subject:" is its inline forward; Outlook's "-----Original Message-----" is
 """
 
 # The vocabulary below is deliberately multilingual (Cyrillic, Greek, CJK, dotless i).
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
 import bisect
-import re
 from dataclasses import dataclass
 from itertools import accumulate
+
+from consultant.pipeline.quote_words import (
+    COLONS,
+    DATE,
+    DECOR,
+    FORWARD,
+    FROM,
+    MAX_SIG_LINES,
+    ORIGINAL,
+    SENT_FROM,
+    SUBJECT,
+    WROTE,
+)
+from consultant.pipeline.reply_lines import (
+    header_key,
+    is_rule,
+    is_sent_from,
+    is_wrote_header,
+    marker_words,
+    sig_like,
+    signature_start,
+    starts_like_header,
+)
 
 __all__ = ["Split", "split_reply"]
 
@@ -64,110 +85,6 @@ class Split:
         return i >= 0 and self.quoted[i][0] <= offset < self.quoted[i][1]
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split("|"))
-
-
-def _phrases(text: str) -> tuple[str, ...]:
-    return tuple(text.split("|"))
-
-
-# Outlook-style header keys, by role; lower-cased, as they appear before the colon.
-_FROM, _DATE, _TO, _SUBJECT, _CC = range(5)
-_KEYS: dict[str, int] = {
-    key: role
-    for role, keys in enumerate(
-        (
-            "from|von|de|van|da|från|fra|od|от|lähettäjä|feladó|kimden|expéditeur|remitente"
-            "|afzender|avsändare|nadawca|mittente|remetente|absender|差出人|发件人|寄件者"
-            "|보낸 사람|보낸사람|sender",
-            "sent|date|gesendet|datum|envoyé|envoyé le|message du|enviado|enviado el|enviada"
-            "|enviada em|enviado em|fecha|data|verzonden|inviato|skickat|sendt|wysłano|wysłane"
-            "|отправлено|дата|odesláno|lähetetty|päivämäärä|elküldve|dátum|gönderildi|tarih"
-            "|送信日時|日付|发送时间|發送時間|日期|时间|보낸 날짜|날짜",
-            "to|an|à|a|para|aan|till|til|do|кому|komu|vastaanottaja|címzett|kime|宛先|收件人"
-            "|收件者|받는 사람|받는사람",
-            "subject|betreff|objet|sujet|asunto|assunto|onderwerp|oggetto|ämne|emne|temat"
-            "|тема|předmět|aihe|tárgy|konu|件名|主题|主旨|제목",
-            "cc|bcc|kopie|copie|copie à|kopia|копия|抄送|副本|참조",
-        )
-    )
-    for key in keys.split("|")
-}
-
-# Marker lines, compared after stripping decoration ("-", "=", "_", "*", ":", spaces).
-_FORWARD = _words(
-    "forwarded message|forwarded e-mail|forwarded email|begin forwarded message"
-    "|weitergeleitete nachricht|anfang der weitergeleiteten nachricht|message transféré"
-    "|début du message réexpédié|message réexpédié|mensaje reenviado"
-    "|inicio del mensaje reenviado|comienzo del mensaje reenviado|doorgestuurd bericht"
-    "|begin doorgestuurd bericht|messaggio inoltrato|inizio messaggio inoltrato"
-    "|mensagem encaminhada|início da mensagem encaminhada|início da mensagem reencaminhada"
-    "|mensagem reencaminhada|vidarebefordrat meddelande|vidarebefordrat brev"
-    "|videresendt meddelelse|videresendt besked|videresendt melding|przekazana wiadomość"
-    "|wiadomość przekazana|początek przekazywanej wiadomości|пересылаемое сообщение"
-    "|пересланное сообщение|начало переадресованного сообщения|välitetty viesti"
-    "|edelleenlähetetty viesti|přeposlaná zpráva|továbbított üzenet|iletilen mesaj"
-    "|転送されたメッセージ|転送メッセージ|转发的邮件|轉寄的郵件|转发邮件|전달된 메시지"
-)
-_ORIGINAL = _words(
-    "original message|original|ursprüngliche nachricht|originalnachricht|message d'origine"
-    "|message original|mensaje original|oorspronkelijk bericht|origineel bericht"
-    "|messaggio originale|mensagem original|ursprungligt meddelande|oprindelig meddelelse"
-    "|oprindelig besked|opprinnelig melding|oryginalna wiadomość|wiadomość oryginalna"
-    "|исходное сообщение|исходное письмо|alkuperäinen viesti|původní zpráva|eredeti üzenet"
-    "|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|원본 메시지|reply message"
-)
-_COLONS = ":\uff1a"  # ASCII and full-width (CJK) colons
-_DECOR = " \t-=_*<>[]" + _COLONS
-
-# First words of "On <date>, <name> wrote:" style headers in the languages we know.
-_HEADER_START = _words(
-    "on|am|le|el|op|il|in|em|às|as|w|dnia|dne|den|quoting|zitat|citando"
-    "|mon|tue|wed|thu|fri|sat|sun|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
-    "|jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec|january|february|march|april"
-    "|june|july|august|september|october|november|december"
-    "|mo|di|mi|do|fr|sa|so|man|tir|ons|tor|fre|lør|søn|mån|tis|tors|lör|sön"
-    "|ma|ti|ke|to|pe|la|su|пн|вт|ср|чт|пт|сб|вс|pon|wt|śr|czw|pt|sob|niedz"
-    "|seg|ter|qua|qui|sex|sáb|dom|lun|mer|jeu|ven|sam|gio|po|út|st|čt|pá|ne|в|在|於|于"
-)
-# Verbs that end such a header, looked for in the header's last 160 characters.
-_WROTE = _phrases(
-    "wrote|writes|schrieb|a écrit|a ecrit|escribió|escribio|schreef|geschreven|ha scritto"
-    "|escreveu|pisze|napisał|napisal|napsal|написал|написав|пишет|skrev|kirjoitti|yazdı"
-    "|írta|a scris|έγραψε|写道|寫道|のメール|書きました|작성"
-)
-_ADDRESS_COLON = re.compile(r"@[^\s@<>]{1,253}[>)\]]{0,3}\s{0,3}[:\uff1a]$")
-_DATEISH = re.compile(r"\d{1,2}[:.h]\d\d|\d{4}|\d{1,2}[./-]\d{1,2}")
-
-_SENT_FROM = _phrases(
-    "sent from my |sent from yahoo mail|sent from mail for windows|sent from outlook"
-    "|sent from samsung|sent from the all new aol|sent with |sent via |get outlook for "
-    "|envoyé de mon|envoyé depuis|envoyé à partir de|gesendet von|von meinem|enviado desde"
-    "|enviado do meu|enviado de meu|inviato da|verzonden vanaf|verstuurd vanaf|skickat från"
-    "|sendt fra|wysłane z|wysłano z|отправлено с|lähetetty|iphoneから送信|从我的|发自我的"
-    "|發自我的"
-)
-_SENT_FIRST = frozenset("sSgGeEvViIwWlL\u043e\u041e从发發")  # with Cyrillic o, O
-_CLOSING = re.compile(
-    r"(?:thanks|thank you|thx|many thanks|regards|best regards|kind regards|warm regards"
-    r"|warmest regards|best|best wishes|all the best|cheers|sincerely|yours truly|respectfully"
-    r"|cordially|take care|mit freundlichen grüßen|viele grüße|grüße|gruß|liebe grüße"
-    r"|cordialement|bien à vous|merci|saludos|atentamente|un saludo|gracias"
-    r"|met vriendelijke groet|groeten|cordiali saluti|saluti|grazie|atenciosamente|obrigad[oa]"
-    r"|abraços|med vänliga hälsningar|vänliga hälsningar|hälsningar|mvh|med venlig hilsen"
-    r"|venlig hilsen|hilsen|pozdrawiam|z poważaniem|с уважением|спасибо)\b"
-)
-_CONTACT = re.compile(
-    r"[\w.+-]@[\w-]+\.\w|https?://|www\.|\+?\d[\d ().-]{6,}\d"
-    r"|^(?:phone|tel|fax|mobile|cell|direct|office|ph|email|e-mail|web)\b",
-    re.IGNORECASE,
-)
-_QUESTION_START = _words("what|how|can|could|should|would|is|are|does|do|which|why|when|where")
-_NAME_PARTICLES = _words("de|van|von|da|di|la|le|du|of|and|at|&|der|den|y|e")
-_MAX_SIG_LINES = 12
-
-
 @dataclass(slots=True)
 class _Lines:
     """The text cut into lines: offsets, stripped bodies without quote markers, depths."""
@@ -201,12 +118,12 @@ def _scan(text: str) -> _Lines:
             rest = body.lstrip("> \t")
             depths[i] = body.count(">", 0, len(body) - len(rest))
             bodies[i] = rest
-    enders = [(b[-1:] in _ENDERS and b != "") or b.endswith(_WROTE) for b in bodies]
+    enders = [(b[-1:] in _ENDERS and b != "") or b.endswith(WROTE) for b in bodies]
     return _Lines(text, [0, *ends[:-1]], ends, bodies, depths, enders)
 
 
-_ENDERS = frozenset(_COLONS + "-")
-_SENT_HEADS = frozenset(p[:3] for p in _SENT_FROM)
+_ENDERS = frozenset(COLONS + "-")
+_SENT_HEADS = frozenset(p[:3] for p in SENT_FROM)
 
 
 def _candidates(lines: _Lines) -> list[int]:
@@ -220,25 +137,13 @@ def _candidates(lines: _Lines) -> list[int]:
         and not lines.depths[i]
         and (
             i in near_end
-            or b[0] in _DECOR
-            or b[-1] in _DECOR
+            or b[0] in DECOR
+            or b[-1] in DECOR
             or ":" in b[:30]
-            or _COLONS[1] in b[:30]
+            or COLONS[1] in b[:30]
             or b[:3].casefold() in _SENT_HEADS
         )
     ]
-
-
-def _key(body: str) -> tuple[int, str] | None:
-    """Return (role, value) of an Outlook header line such as "*From:* Jane"."""
-    head = body.lstrip("* \t")
-    colon = head.find(":", 1, 30)
-    if colon < 0:
-        colon = head.find(_COLONS[1], 1, 30)
-        if colon < 0:
-            return None
-    role = _KEYS.get(head[:colon].strip(" *\t\u00a0").casefold())
-    return None if role is None else (role, head[colon + 1 :].strip(" *\t"))
 
 
 def _header_block(lines: _Lines, i: int) -> tuple[int, set[int]]:
@@ -249,14 +154,14 @@ def _header_block(lines: _Lines, i: int) -> tuple[int, set[int]]:
         body = lines.bodies[j]
         if not body or lines.depths[j] != lines.depths[i]:
             break
-        found = _key(body)
+        found = header_key(body)
         if found is None:
             loose += 1
             if loose > 2:
                 break
             continue
         role, value = found
-        if role == _FROM and value and not any(c.isalpha() for c in value):
+        if role == FROM and value and not any(c.isalpha() for c in value):
             break  # "From: 01/01/2026" is a date-of-service range, not a sender.
         roles.add(role)
         end, loose = j + 1, 0
@@ -264,40 +169,7 @@ def _header_block(lines: _Lines, i: int) -> tuple[int, set[int]]:
 
 
 def _is_from_block(roles: set[int]) -> bool:
-    return _FROM in roles and (_DATE in roles or _SUBJECT in roles or len(roles) >= 3)
-
-
-def _marker(body: str) -> str:
-    """Return a short decorated line's words ("--- Forwarded message ---"), else ""."""
-    if len(body) > 80 or (body[:1] not in _DECOR and body[-1:] not in _DECOR):
-        return ""
-    return body.strip(_DECOR).casefold()
-
-
-def _is_rule(body: str, least: int = 5) -> bool:
-    """Tell whether a line is a separator rule of dashes, underscores or equals signs."""
-    return len(body) >= least and not body.strip("-_=* ")
-
-
-def _starts_like_header(body: str) -> bool:
-    first = body.split(None, 1)[0].strip(",.:;(").casefold() if body else ""
-    return first in _HEADER_START or any(c.isdigit() for c in first[:12])
-
-
-def _is_wrote_header(joined: str, prefixed: bool) -> bool:
-    low = joined.casefold()
-    if not any(c.isdigit() or c == "@" for c in low):
-        return False
-    if not prefixed:  # "John <j@x.tr>, 3 Mar 2026 10:00 tarihinde ... yazd\u0131:"
-        return low.endswith(tuple(_COLONS)) and low.rstrip(" " + _COLONS).endswith(_WROTE)
-    if low.startswith("-") and low.endswith("-"):  # Zoho: "---- On ... wrote ----"
-        low = low.strip("- ")
-    tail = low[-160:]
-    if low.endswith(tuple(_COLONS)):
-        return any(v in tail for v in _WROTE) or (
-            _ADDRESS_COLON.search(tail) is not None and _DATEISH.search(low) is not None
-        )
-    return "@" in low and low.endswith(_WROTE)
+    return FROM in roles and (DATE in roles or SUBJECT in roles or len(roles) >= 3)
 
 
 def _wrote_header(lines: _Lines, i: int) -> int:
@@ -306,7 +178,7 @@ def _wrote_header(lines: _Lines, i: int) -> int:
     if not any(lines.enders[i : i + 3]):
         return 0
     # A header opens with "On", a date or a weekday; or else with the sender's address.
-    prefixed = _starts_like_header(bodies[i].lstrip("-> "))
+    prefixed = starts_like_header(bodies[i].lstrip("-> "))
     if not prefixed and "@" not in bodies[i]:
         return 0
     for k in range(1, 4):
@@ -316,7 +188,7 @@ def _wrote_header(lines: _Lines, i: int) -> int:
         joined = " ".join(bodies[i : j + 1])
         if len(joined) > 400:
             return 0
-        if _is_wrote_header(joined, prefixed):
+        if is_wrote_header(joined, prefixed):
             return k
     return 0
 
@@ -328,7 +200,7 @@ def _rule_above(lines: _Lines, i: int) -> int:
             return i
         body = lines.bodies[j]
         if body:
-            is_sep = _is_rule(body, 3) or (body[0] == "-" and _marker(body) in _ORIGINAL)
+            is_sep = is_rule(body, 3) or (body[0] == "-" and marker_words(body) in ORIGINAL)
             return j if is_sep else i
     return i
 
@@ -337,15 +209,6 @@ def _next_nonblank(lines: _Lines, i: int) -> int:
     while i < len(lines.bodies) and not lines.bodies[i] and not lines.depths[i]:
         i += 1
     return i
-
-
-def _is_sent_from(body: str) -> bool:
-    if len(body) > 90 or body[:1] not in _SENT_FIRST or ", " in body or body[-1:] in "?!":
-        return False
-    low = body.casefold()
-    if low.startswith("sent from ") and len(low.split()) <= 6 and not low.endswith("."):
-        return True  # "Sent from TypeApp<http://...>", "Sent from Mail for Windows 10"
-    return low.startswith(_SENT_FROM) and (not low.endswith(".") or len(low.split()) <= 7)
 
 
 @dataclass(slots=True)
@@ -385,16 +248,16 @@ def _reply(lines: _Lines, walk: _Walk, start: int, end: int) -> int:
 def _step(lines: _Lines, walk: _Walk, i: int) -> int:
     """Handle the unquoted line i; return the next line to look at."""
     body = lines.bodies[i]
-    marker = _marker(body)
-    if marker in _FORWARD:
+    marker = marker_words(body)
+    if marker in FORWARD:
         return _forward(lines, walk, i)
-    if body[:1] == "-" and marker in _ORIGINAL:
+    if body[:1] == "-" and marker in ORIGINAL:
         j = _next_nonblank(lines, i + 1)
-        found = _key(lines.bodies[j]) if j < len(lines.bodies) else None
-        if found is not None and found[0] == _SUBJECT:
+        found = header_key(lines.bodies[j]) if j < len(lines.bodies) else None
+        if found is not None and found[0] == SUBJECT:
             return _forward(lines, walk, i)
         return _reply(lines, walk, i, i + 1)
-    if i >= walk.blocks_from and _key(body) is not None:
+    if i >= walk.blocks_from and header_key(body) is not None:
         end, roles = _header_block(lines, i)
         if _is_from_block(roles):
             return _reply(lines, walk, _rule_above(lines, i), end)
@@ -402,7 +265,7 @@ def _step(lines: _Lines, walk: _Walk, i: int) -> int:
     span = _wrote_header(lines, i)
     if span:
         return _reply(lines, walk, i, i + span)
-    if _is_sent_from(body):
+    if is_sent_from(body):
         return _after_sent_from(lines, walk, i)
     return i + 1
 
@@ -417,7 +280,7 @@ def _after_sent_from(lines: _Lines, walk: _Walk, i: int) -> int:
     # A few short lines right below are more signature ("Sent from my iPhone / Jane");
     # anything else below the sender's own sign-off is history the client left unmarked.
     tail = [b for b in lines.bodies[j : j + 5] if b]
-    if j > i + 1 or len(tail) > 3 or j + 5 < n or not all(map(_sig_like, tail)):
+    if j > i + 1 or len(tail) > 3 or j + 5 < n or not all(map(sig_like, tail)):
         _quote(walk, j, n)
         return n
     return i + 1
@@ -426,9 +289,9 @@ def _after_sent_from(lines: _Lines, walk: _Walk, i: int) -> int:
 def _header_starts(lines: _Lines, j: int) -> bool:
     body = lines.bodies[j]
     return (
-        _marker(body) in _FORWARD
-        or (body[:1] == "-" and _marker(body) in _ORIGINAL)
-        or _is_rule(body)
+        marker_words(body) in FORWARD
+        or (body[:1] == "-" and marker_words(body) in ORIGINAL)
+        or is_rule(body)
         or _is_from_block(_header_block(lines, j)[1])
         or _wrote_header(lines, j) > 0
     )
@@ -464,71 +327,6 @@ def _lazy_wrap(lines: _Lines, i: int) -> bool:
     return lines.depths[i - 1] > 0 < lines.depths[i + 1] and len(lines.bodies[i - 1]) >= 60
 
 
-def _sig_like(body: str) -> bool:
-    """Tell whether a line could belong to a signature: short, not a sentence or question."""
-    if len(body) > 80 or body.endswith("?"):
-        return False
-    words = body.split()
-    if words and words[0].casefold() in _QUESTION_START and len(words) >= 3:
-        return False
-    return len(words) < 10 and not (len(words) >= 6 and body.endswith((".", "!", ":")))
-
-
-def _name_like(body: str) -> bool:
-    words = body.replace(",", " ").split()
-    if not 1 <= len(words) <= 6 or not body[:1].isupper() or not _sig_like(body):
-        return False
-    lower = [w for w in words if w[:1].islower() and w.casefold() not in _NAME_PARTICLES]
-    return len(lower) <= 1 and "?" not in body
-
-
-def _is_closing(body: str) -> bool:
-    low = body.casefold()
-    m = _CLOSING.match(low)
-    if m is None:
-        return False
-    rest = low[m.end() :].strip()
-    return len(rest.split()) <= 2 and not rest.endswith("?") and len(body) <= 40
-
-
-def _signature_start(bodies: list[str], rows: list[int]) -> int | None:
-    """Find where the signature starts among the last non-blank lines `rows`; None if none."""
-    for pos, row in enumerate(rows):
-        body, after = bodies[row], [bodies[r] for r in rows[pos + 1 :]]
-        if body in ("--", "__") and len(after) <= _MAX_SIG_LINES:
-            if not any(a.endswith("?") for a in after):
-                return row
-        elif _is_rule(body, 2):
-            if 1 <= len(after) <= _MAX_SIG_LINES and all(map(_sig_like, after)):
-                return row
-        elif _is_sent_from(body):
-            if len(after) <= 3 and all(map(_sig_like, after)):
-                return row
-        elif _is_closing(body) and pos + 1 < len(rows) and len(after) <= 8:
-            if _name_like(after[0]) and all(map(_sig_like, after)):
-                return rows[pos + 1]
-        elif _DASH_NAME.fullmatch(body) and len(after) <= 8 and all(map(_sig_like, after)):
-            return row
-    return _contact_block(bodies, rows)
-
-
-_DASH_NAME = re.compile(r"-[A-Z][\w.'-]{0,30}(?: [A-Z][\w.'-]{0,30}){0,3}")
-
-
-def _contact_block(bodies: list[str], rows: list[int]) -> int | None:
-    """Find a trailing "Name / email / phone / url" paragraph with no sign-off above it."""
-    para = [r for r in rows if r > (rows[-1] if rows else 0) - 8]
-    while len(para) > 1 and para[-1] - para[0] != len(para) - 1:
-        para = para[1:]
-    if not 3 <= len(para) <= 6 or para[0] == rows[0] or bodies[para[0] - 1]:
-        return None
-    rest = [bodies[r] for r in para[1:]]
-    contacts = sum(1 for b in rest if _CONTACT.search(b))
-    if _name_like(bodies[para[0]]) and contacts >= 2 and all(map(_sig_like, rest)):
-        return para[0]
-    return None
-
-
 def _signature(lines: _Lines, walk: _Walk) -> tuple[int, int] | None:
     """Find the sender's signature in the last stretch of new text."""
     limit = walk.forward_at if walk.forward_at >= 0 else len(lines.bodies)
@@ -539,10 +337,10 @@ def _signature(lines: _Lines, walk: _Walk) -> tuple[int, int] | None:
                 break
         elif lines.bodies[row]:
             tail.append(row)
-            if len(tail) > _MAX_SIG_LINES + 8:
+            if len(tail) > MAX_SIG_LINES + 8:
                 break
     tail.reverse()
-    start = _signature_start(lines.bodies, tail) if tail else None
+    start = signature_start(lines.bodies, tail) if tail else None
     first = next((i for i in range(limit) if lines.bodies[i] and not walk.quoted[i]), None)
     if start is None or start == first:
         return None
