@@ -96,16 +96,7 @@ def queue_auto_mail(
         _suppress(session, kind, case_id, inbound_id, why_not)
         return None
     try:
-        rendered = render_mail(
-            kind,
-            {
-                "subject": headers.clean(strip_reply_prefixes(parsed.subject), SUBJECT_LIMIT),
-                "from_name": settings.from_name,
-                "registration_url": settings.registration_url,
-                **context,
-            },
-            settings.templates_dir,
-        )
+        raw, rfc_message_id = _compose(settings, kind, parsed, to, context)
     except TemplateError as error:
         # An override in CONSULTANT_TEMPLATES_DIR that does not render (a variable
         # automatic mail no longer gets, say) costs this mail, not the case.
@@ -113,19 +104,6 @@ def queue_auto_mail(
         log.error("no %s for inbound %s: %s (CONSULTANT_TEMPLATES_DIR)", kind, inbound_id, why_not)
         _suppress(session, kind, case_id, inbound_id, why_not)
         return None
-    rfc_message_id = mint_message_id(context.get("ref") or kind, settings.mail_domain)
-    raw = build_reply(
-        from_name=settings.from_name,
-        from_address=settings.from_address,
-        to=to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        rfc_message_id=rfc_message_id,
-        in_reply_to=parsed.rfc_message_id,
-        references=parsed.references,
-        auto_submitted=True,
-    )
     outbound = OutboundMessage(
         case_id=case_id,
         kind=kind,
@@ -148,6 +126,36 @@ def queue_auto_mail(
         outbound_id=outbound.id,
     )
     return outbound
+
+
+def _compose(
+    settings: Settings, kind: str, parsed: ParsedMessage, to: str, context: dict[str, Any]
+) -> tuple[bytes, str]:
+    """The mail's bytes and Message-ID: template `kind`, threaded onto `parsed`."""
+    rendered = render_mail(
+        kind,
+        {
+            "subject": headers.clean(strip_reply_prefixes(parsed.subject), SUBJECT_LIMIT),
+            "from_name": settings.from_name,
+            "registration_url": settings.registration_url,
+            **context,
+        },
+        settings.templates_dir,
+    )
+    rfc_message_id = mint_message_id(context.get("ref") or kind, settings.mail_domain)
+    raw = build_reply(
+        from_name=settings.from_name,
+        from_address=settings.from_address,
+        to=to,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        rfc_message_id=rfc_message_id,
+        in_reply_to=parsed.rfc_message_id,
+        references=parsed.references,
+        auto_submitted=True,
+    )
+    return raw, rfc_message_id
 
 
 def _suppress(
