@@ -14,13 +14,12 @@ from typing import Any
 import click
 from sqlalchemy import inspect
 
-from consultant.cli.common import one_line
+from consultant.cli.common import cli_settings, one_line
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
 from consultant.codes.importers import IMPORT_KINDS, CodeImportError, import_file
 from consultant.codes.releases import LoadResult
 from consultant.codes.status import KindStatus, code_status
 from consultant.db.session import session_scope
-from consultant.settings import Settings, get_settings
 
 
 @click.group()
@@ -45,7 +44,7 @@ def load(code_set: str, effective: str | None) -> None:
     icd10cm is the CDC ICD-10-CM tabular bundled in the simple-icd-10-cm package.
     """
     on = _effective_date(effective)
-    settings = _settings()
+    settings = cli_settings()
     started = time.perf_counter()
     with (
         one_line(UnknownPackage),
@@ -123,18 +122,10 @@ def _effective_date(value: str | None) -> date | None:
         raise click.BadParameter(str(error), param_hint="--effective") from error
 
 
-def _settings() -> Settings:
-    """The settings, or a configuration error (pydantic's full text) instead of a traceback."""
-    try:
-        return get_settings()
-    except ValueError as error:  # pydantic's ValidationError is a ValueError
-        raise click.ClickException(f"configuration error: {error}") from error
-
-
 @contextmanager
 def _code_session() -> Iterator[Any]:
     """A session on a database that has the code tables (no implicit migration)."""
-    with session_scope(_settings()) as session:
+    with session_scope(cli_settings()) as session:
         if not inspect(session.connection()).has_table("code_releases"):
             raise click.ClickException(
                 "the database has no code tables yet: run `consultant db upgrade` first"

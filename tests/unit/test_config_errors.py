@@ -54,6 +54,15 @@ def test_an_invalid_value_names_the_variable_not_the_field(
     assert "CONSULTANT_SMTP_PORT" in line and "integer" in line
 
 
+@pytest.mark.parametrize("command", [["cases", "list"], ["codes", "status"]])
+def test_every_command_group_says_a_bad_value_in_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.setenv("CONSULTANT_SMTP_PORT", "twenty-five")
+    line = one_line_error(run(*command))
+    assert line.startswith("Error: configuration error: CONSULTANT_SMTP_PORT")
+
+
 def test_an_unparsable_database_url_is_named_without_its_value(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
