@@ -28,7 +28,8 @@ from consultant.db.models import (
     OutboundState,
 )
 from consultant.db.models.codes import RELEASE_KINDS
-from consultant.pipeline.queue import OPEN, review_queue
+from consultant.review.cases import REVIEWABLE
+from consultant.review.queue import review_queue
 from consultant.settings import Settings
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -89,7 +90,7 @@ def _backlog(session: Session) -> Iterator[Metric]:
 
 def _review(session: Session, settings: Settings) -> Iterator[Metric]:
     waiting = session.scalar(
-        select(func.count()).select_from(Case).where(Case.state.in_([s.value for s in OPEN]))
+        select(func.count()).select_from(Case).where(Case.state.in_([s.value for s in REVIEWABLE]))
     )
     yield _gauge(
         "consultant_drafts_waiting_review",

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from consultant import review
 from consultant.db.models import Case, Draft, OutboundMessage, Reviewer
 from consultant.db.session import session_scope
-from consultant.pipeline import review
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.reviewers import add_reviewer

@@ -21,8 +21,8 @@ from consultant.db.models import Case, InboundMessage, OutboundMessage
 from consultant.db.session import get_engine, session_factory, session_scope
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
-from consultant.pipeline.review import approve, save_draft
 from consultant.pipeline.send import Outcome, send_outbound
+from consultant.review import approve, save_draft
 from consultant.settings import Settings
 
 

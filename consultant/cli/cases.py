@@ -1,7 +1,7 @@
 """`consultant cases`: the review queue at a terminal (list, show, approve, reject).
 
 Input: a reviewer's command. Output: lines for people; approve and reject go
-through consultant/pipeline/review.py, which holds the rules and writes the
+through consultant/review/, which holds the rules and writes the
 audit entries, and an approved answer is handed to a worker to send (or left
 to the sweep when the broker is down). `cases erase` lives in retention.py.
 """
@@ -29,7 +29,7 @@ def cases() -> None:
 @click.option("--limit", default=50, show_default=True)
 def cases_list(state: str | None, limit: int) -> None:
     """List cases, oldest first."""
-    from consultant.pipeline.review import list_cases  # Jinja2 and lxml, on use
+    from consultant.review import list_cases  # Jinja2 and lxml, on use
 
     with cli_session(cli_settings()) as session:
         rows = list_cases(session, state, limit)
@@ -56,7 +56,7 @@ def cases_list(state: str | None, limit: int) -> None:
 @click.argument("ref")
 def cases_show(ref: str) -> None:
     """Show a case: sender, state, codes found, and the current draft."""
-    from consultant.pipeline.review import view_case  # Jinja2 and lxml, on use
+    from consultant.review import view_case  # Jinja2 and lxml, on use
 
     with cli_session(cli_settings(), ReviewError) as session:
         _echo_case(view_case(session, ref))
@@ -103,7 +103,7 @@ def cases_approve(
     ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None, take_over: bool
 ) -> None:
     """Approve the case's draft and queue the answer for delivery."""
-    from consultant.pipeline.review import approve  # Jinja2 and lxml, on use
+    from consultant.review import approve  # Jinja2 and lxml, on use
 
     settings = cli_settings()
     text = edit_file.read() if edit_file else None
@@ -130,7 +130,7 @@ def cases_approve(
 )
 def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -> None:
     """Reject the case: no answer is sent."""
-    from consultant.pipeline.review import reject  # Jinja2 and lxml, on use
+    from consultant.review import reject  # Jinja2 and lxml, on use
 
     with cli_session(cli_settings(), ReviewError) as session:
         reject(session, ref, actor(reviewer), reason, take_over=take_over)

@@ -32,8 +32,8 @@ from consultant.db.base import utcnow
 from consultant.db.models import InboundMessage, OutboundMessage
 from consultant.logs import redact_address
 from consultant.mailer import headers
-from consultant.mailer.compose import build_reply, mint_message_id
-from consultant.mailer.render import render_mail, strip_reply_prefixes
+from consultant.mailer.render import Rendered, render_mail, strip_reply_prefixes
+from consultant.outbound import Thread, write_outbound
 from consultant.pipeline.parse import ParsedMessage
 from consultant.settings import Settings
 
@@ -96,7 +96,7 @@ def queue_auto_mail(
         _suppress(session, kind, case_id, inbound_id, why_not)
         return None
     try:
-        raw, rfc_message_id = _compose(settings, kind, parsed, to, context)
+        mail = _render(settings, kind, parsed, context)
     except TemplateError as error:
         # An override in CONSULTANT_TEMPLATES_DIR that does not render (a variable
         # automatic mail no longer gets, say) costs this mail, not the case.
@@ -104,18 +104,17 @@ def queue_auto_mail(
         log.error("no %s for inbound %s: %s (CONSULTANT_TEMPLATES_DIR)", kind, inbound_id, why_not)
         _suppress(session, kind, case_id, inbound_id, why_not)
         return None
-    outbound = OutboundMessage(
-        case_id=case_id,
+    outbound = write_outbound(
+        session,
+        settings,
         kind=kind,
+        to=to,
+        mail=mail,
+        thread=Thread(parsed.rfc_message_id, parsed.references),
+        case_id=case_id,
+        ref=context.get("ref") or kind,
         auto=True,
-        rcpt=to.lower(),
-        rfc_message_id=rfc_message_id,
-        mail_from="",  # RFC 3834 3.3: a null reverse-path, so nothing bounces back
-        recipients=[to],
-        raw=raw,
     )
-    session.add(outbound)
-    session.flush()
     audit(
         session,
         "system",
@@ -128,11 +127,11 @@ def queue_auto_mail(
     return outbound
 
 
-def _compose(
-    settings: Settings, kind: str, parsed: ParsedMessage, to: str, context: dict[str, Any]
-) -> tuple[bytes, str]:
-    """The mail's bytes and Message-ID: template `kind`, threaded onto `parsed`."""
-    rendered = render_mail(
+def _render(
+    settings: Settings, kind: str, parsed: ParsedMessage, context: dict[str, Any]
+) -> Rendered:
+    """Template `kind` for the mail `parsed`: its subject cleaned and capped, no name."""
+    return render_mail(
         kind,
         {
             "subject": headers.clean(strip_reply_prefixes(parsed.subject), SUBJECT_LIMIT),
@@ -142,20 +141,6 @@ def _compose(
         },
         settings.templates_dir,
     )
-    rfc_message_id = mint_message_id(context.get("ref") or kind, settings.mail_domain)
-    raw = build_reply(
-        from_name=settings.from_name,
-        from_address=settings.from_address,
-        to=to,
-        subject=rendered.subject,
-        text=rendered.text,
-        html=rendered.html,
-        rfc_message_id=rfc_message_id,
-        in_reply_to=parsed.rfc_message_id,
-        references=parsed.references,
-        auto_submitted=True,
-    )
-    return raw, rfc_message_id
 
 
 def _suppress(

@@ -23,7 +23,7 @@ from consultant.db.models import (
     Draft,
     OutboundMessage,
 )
-from consultant.pipeline.queue import QueueItem, Similar
+from consultant.review.queue import QueueItem, Similar
 from consultant.web.auth import CSRF_HEADER
 from consultant.web.casepage import CasePage, Message, Senders
 

@@ -1,4 +1,4 @@
-"""The reviewer console: server-rendered pages and a JSON API over pipeline/review.py.
+"""The reviewer console: server-rendered pages and a JSON API over consultant/review/.
 
 Plain HTML and one stylesheet; nothing loads from the internet and no page
 runs a script. Every response carries a Content-Security-Policy that allows

@@ -23,8 +23,8 @@ from consultant.errors import Quarantine
 from consultant.mailer import headers
 from consultant.pipeline.limits import mime_limit_reason
 from consultant.pipeline.notify import NULL_PATH, auto_recipient, envelope_sender
-from consultant.pipeline.queue import Similar, similar_cases
-from consultant.pipeline.review import REVIEWABLE, CaseView, view_case
+from consultant.review import REVIEWABLE, CaseView, view_case
+from consultant.review.queue import Similar, similar_cases
 from consultant.web.mailview import MailView, view_mail
 
 AUDIT_ON_PAGE = 50

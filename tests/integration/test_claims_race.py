@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from consultant import review
 from consultant.db.models import Case, CaseState, Reviewer
 from consultant.db.session import session_scope
 from consultant.errors import Conflict
-from consultant.pipeline import review
 from consultant.settings import Settings
 from tests.claims_support import ACTIONS, OTTO, RITA, case_state, claimed_case
 

@@ -34,8 +34,8 @@ from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.notify import queue_auto_mail
 from consultant.pipeline.parse import parse
 from consultant.pipeline.process import process_message
-from consultant.pipeline.review import approve
 from consultant.pipeline.send import Outcome, send_outbound
+from consultant.review import approve
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, need, set_env
 from tests.integration.conftest import Child, Sink, wait_for

@@ -17,8 +17,8 @@ from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage, O
 from consultant.db.session import session_factory, session_scope
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
-from consultant.pipeline.review import approve
 from consultant.pipeline.send import Outcome, send_outbound
+from consultant.review import approve
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, set_env
 from tests.integration.conftest import Sink

@@ -14,7 +14,7 @@ from consultant.cases import audit
 from consultant.db.migrate import upgrade
 from consultant.db.models import AuditEntry
 from consultant.db.session import session_scope
-from consultant.pipeline.review import reject, save_draft
+from consultant.review import reject, save_draft
 from consultant.settings import Settings
 from tests.retention_support import database_hits, new_marker, old_audit_entries, open_case
 

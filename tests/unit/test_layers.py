@@ -101,3 +101,23 @@ def test_code_knowledge_and_mail_writing_reach_no_pipeline_stage(folder: str) ->
         for module in _modules_under(folder)
     }
     assert {module: names for module, names in reached.items() if names} == {}
+
+
+def _direct(module: str, prefixes: tuple[str, ...]) -> list[str]:
+    return sorted(name for name in _imports(module) if name.startswith(prefixes))
+
+
+def test_the_pipeline_keeps_only_the_stages_a_mail_goes_through() -> None:
+    """Reviewer actions and read models live in consultant/review/; no stage imports
+    them, the console, or the CLI."""
+    shells = ("consultant.review", "consultant.web", "consultant.cli")
+    found = {m: _direct(m, shells) for m in _modules_under("pipeline")}
+    assert {module: names for module, names in found.items() if names} == {}
+
+
+def test_the_review_layer_knows_no_shell() -> None:
+    """The console, the API and the CLI call the review layer, never the reverse."""
+    shells = ("consultant.web", "consultant.cli", "click", "fastapi", "starlette", "workers")
+    reached = {m: _reach(m) for m in _modules_under("review")}
+    bad = {m: sorted(n for n in names if n.startswith(shells)) for m, names in reached.items()}
+    assert {module: names for module, names in bad.items() if names} == {}

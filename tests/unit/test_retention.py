@@ -87,7 +87,7 @@ def test_purge_keeps_open_cases_and_cases_younger_than_the_period(migrated: Sett
 
 
 def test_purge_waits_for_a_refusal_still_in_the_outbox(migrated: Settings) -> None:
-    from consultant.pipeline.review import reject
+    from consultant.review import reject
 
     marker = new_marker()
     ref = open_case(migrated, marker)
@@ -190,7 +190,7 @@ def test_erase_refuses_a_case_whose_answer_waits_in_the_outbox_unless_forced(
 ) -> None:
     marker = new_marker()
     ref = open_case(migrated, marker)
-    from consultant.pipeline.review import approve
+    from consultant.review import approve
 
     with session_scope(migrated) as session:
         approve(session, migrated, ref, "r@example.org", "Use modifier 59.\n")

@@ -2,7 +2,7 @@
 
 Input: JSON requests under /api/v1 with the session cookie (POST /session
 opens one) and, on every change, the session's X-CSRF-Token header. Output:
-JSON, or a Problem with the reason. The rules are pipeline/review.py's, as on
+JSON, or a Problem with the reason. The rules are consultant/review/'s, as on
 the case page: a refusal is 404 (no such case), 409 (someone else changed it
 first) or 422 (not possible now, or malformed). An approval, refusal or
 question is committed first and only then handed to the send task; when the
@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from consultant import review
 from consultant.cases import audit
 from consultant.db.models import (
     AuditEntry,
@@ -29,8 +30,7 @@ from consultant.db.models import (
 )
 from consultant.errors import ReviewError
 from consultant.handoff import hand_over
-from consultant.pipeline import review
-from consultant.pipeline.queue import review_queue
+from consultant.review.queue import review_queue
 from consultant.reviewers import (
     ReviewerError,
     change_own_password,

@@ -1,5 +1,5 @@
 """The case page and what a reviewer does there: claim, edit, preview, approve,
-reject, ask the sender. Rules live in pipeline/review.py; these routes only
+reject, ask the sender. Rules live in consultant/review/; these routes only
 translate forms into its calls and its refusals into messages."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
+from consultant import review
 from consultant.db.models import InboundMessage
 from consultant.errors import ReviewError
 from consultant.handoff import hand_over
 from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import text_as_html
-from consultant.pipeline import review
 from consultant.web.casepage import VIEWS, case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
 from consultant.web.mailview import attachment

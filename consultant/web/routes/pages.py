@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from consultant.cases import audit
 from consultant.db.models import CaseState, Reviewer
-from consultant.pipeline.queue import UNASSIGNED, review_queue
+from consultant.review.queue import UNASSIGNED, review_queue
 from consultant.reviewers import (
     ReviewerError,
     change_own_password,

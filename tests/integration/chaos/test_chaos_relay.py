@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from consultant.db.models import AuditEntry, Case, OutboundMessage, OutboundState
 from consultant.db.session import session_scope
-from consultant.pipeline.review import approve
+from consultant.review import approve
 from consultant.settings import Settings
 from tests.integration.chaos.conftest import (
     BATCH,

@@ -25,8 +25,8 @@ from consultant.db.models import (
 from consultant.db.session import session_factory, session_scope
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import Processed, process_message
-from consultant.pipeline.review import approve
 from consultant.pipeline.send import send_outbound
+from consultant.review import approve
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, need, shared_dir
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from consultant import review
 from consultant.accounts import create_account
 from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage
 from consultant.db.session import session_scope
 from consultant.errors import ReviewError
-from consultant.pipeline import review
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.settings import Settings

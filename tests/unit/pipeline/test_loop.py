@@ -23,8 +23,8 @@ from consultant.db.session import session_factory, session_scope
 from consultant.errors import ReviewError
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
-from consultant.pipeline.review import approve, reject
 from consultant.pipeline.send import Outcome, send_outbound
+from consultant.review import approve, reject
 from consultant.settings import Settings
 from tests.conftest import mail_bytes
 

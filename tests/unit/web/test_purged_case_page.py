@@ -8,8 +8,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from consultant.db.session import session_scope
-from consultant.pipeline.review import save_draft
 from consultant.retention import erase
+from consultant.review import save_draft
 from consultant.settings import Settings
 from tests.unit.web.conftest import REVIEWER
 

@@ -8,13 +8,13 @@ from email import message_from_bytes, policy
 import pytest
 from sqlalchemy import select
 
+from consultant import review
 from consultant.db.models import AuditEntry, Case, CaseState, Draft, OutboundMessage, Reviewer
 from consultant.db.session import session_scope
 from consultant.errors import Conflict, ReviewError
-from consultant.pipeline import review
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
-from consultant.pipeline.queue import review_queue, similar_cases
+from consultant.review.queue import review_queue, similar_cases
 from consultant.reviewers import add_reviewer
 from consultant.settings import Settings
 from tests.conftest import mail_bytes

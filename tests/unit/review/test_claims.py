@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from consultant import review
 from consultant.db.models import AuditEntry, CaseState, Reviewer
 from consultant.db.session import session_scope
 from consultant.errors import Conflict
-from consultant.pipeline import review
 from consultant.settings import Settings
 from tests.claims_support import ACTIONS, ANSWER, OTTO, RITA, case_state, claimed_case
 

@@ -18,9 +18,9 @@ from consultant.accounts import GUEST_PLAN, load_plans
 from consultant.codes.systems import CodeSystem
 from consultant.db.base import utcnow
 from consultant.db.models import Account, Case, CaseCode, CaseState, Reviewer
+from consultant.review.cases import REVIEWABLE
 from consultant.settings import Settings
 
-OPEN = (CaseState.DRAFTED, CaseState.IN_REVIEW)  # awaiting a reviewer
 ANSWERED = (CaseState.SENT, CaseState.CLOSED)
 UNASSIGNED = "none"
 
@@ -107,7 +107,7 @@ def _in_states(states: tuple[str, ...] | None) -> ColumnElement[bool]:
     if states:
         return Case.state.in_(states)
     undelivered = and_(Case.state == CaseState.APPROVED.value, Case.attention.is_not(None))
-    return or_(Case.state.in_([s.value for s in OPEN]), undelivered)
+    return or_(Case.state.in_([s.value for s in REVIEWABLE]), undelivered)
 
 
 def _codes_of(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...]]:

@@ -1,7 +1,7 @@
-"""Review: what a coding expert does with a drafted case.
+"""Review actions: what a coding expert does with a drafted case.
 
-Approving writes the outbox row (Message-ID minted, MIME rendered) in the
-same transaction as the state change and the audit entry; the caller commits
+Approving writes the outbox row (consultant.outbound: Message-ID minted,
+MIME built) in the same transaction as the state change and the audit entry; the caller commits
 and only then enqueues delivery. Nothing leaves without an approval. The
 same holds for a refusal and for a question to the sender.
 
@@ -13,7 +13,7 @@ race past that check collide on the (case, version) unique key instead.
 Claims: a case another reviewer has claimed cannot be edited, approved,
 rejected or used to ask the sender (Conflict, naming the holder) unless the
 caller takes it over (`take_over=True`, which moves the claim to them and is
-audited). An unclaimed case is open to every reviewer.
+audited; consultant.review.claims). An unclaimed case is open to every reviewer.
 """
 
 from __future__ import annotations
@@ -21,96 +21,27 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit
-from consultant.db.base import utcnow
-from consultant.db.models import (
-    Case,
-    CaseCode,
-    CaseState,
-    Draft,
-    InboundMessage,
-    OutboundMessage,
-    Reviewer,
-)
-from consultant.errors import Conflict, NotFound, ReviewError
+from consultant.db.models import Case, CaseState, Draft, InboundMessage, OutboundMessage, Reviewer
+from consultant.errors import Conflict, ReviewError
 from consultant.mailer import headers
-from consultant.mailer.compose import build_reply, mint_message_id
-from consultant.mailer.render import render_mail, text_as_html
-from consultant.pipeline.claims import check_claim
+from consultant.mailer.render import Rendered, render_mail, text_as_html
+from consultant.outbound import Thread, write_outbound
 from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.parse import parse
+from consultant.review.cases import REVIEWABLE, get_case, latest_draft
+from consultant.review.claims import check_claim
 from consultant.settings import Settings
-
-REVIEWABLE = (CaseState.DRAFTED, CaseState.IN_REVIEW)
-
-
-@dataclass(frozen=True, slots=True)
-class CaseView:
-    case: Case
-    draft: Draft | None
-    codes: list[CaseCode]
-    inbound: list[InboundMessage]
-    outbound: list[OutboundMessage]
 
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
     case: Case
     refusal: OutboundMessage | None  # the polite refusal's outbox row, when one was asked for
-
-
-def get_case(session: Session, ref: str) -> Case:
-    """The case with public reference `ref`, or ReviewError."""
-    case = session.execute(select(Case).where(Case.ref == ref.strip().upper())).scalar_one_or_none()
-    if case is None:
-        raise NotFound(f"no case {ref}")
-    return case
-
-
-def latest_draft(session: Session, case_id: int) -> Draft | None:
-    return session.execute(
-        select(Draft).where(Draft.case_id == case_id).order_by(Draft.version.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
-def list_cases(session: Session, state: str | None = None, limit: int = 50) -> list[Case]:
-    """Cases, oldest first, optionally of one state."""
-    query = select(Case).order_by(Case.created_at, Case.id).limit(limit)
-    if state:
-        query = query.where(Case.state == state)
-    return list(session.execute(query).scalars())
-
-
-def view_case(session: Session, ref: str) -> CaseView:
-    """Everything a reviewer needs to see about one case."""
-    case = get_case(session, ref)
-    return CaseView(
-        case=case,
-        draft=latest_draft(session, case.id),
-        codes=list(
-            session.scalars(
-                select(CaseCode).where(CaseCode.case_id == case.id).order_by(CaseCode.position)
-            )
-        ),
-        inbound=list(
-            session.scalars(
-                select(InboundMessage)
-                .where(InboundMessage.case_id == case.id)
-                .order_by(InboundMessage.id)
-            )
-        ),
-        outbound=list(
-            session.scalars(
-                select(OutboundMessage)
-                .where(OutboundMessage.case_id == case.id)
-                .order_by(OutboundMessage.id)
-            )
-        ),
-    )
 
 
 def _reviewer_id(session: Session, reviewer: str) -> int | None:
@@ -157,15 +88,7 @@ def edit_draft(
         author=reviewer,
         reviewer_id=_reviewer_id(session, reviewer),
     )
-    try:
-        with session.begin_nested():
-            session.add(draft)
-            session.flush()
-    except IntegrityError as error:
-        raise Conflict(
-            f"case {case.ref}: another reviewer saved version {draft.version} at the same "
-            "moment; nothing was changed. Reload the case."
-        ) from error
+    _insert(session, case, draft)
     diff = difflib.unified_diff(
         current.body_text.splitlines(),
         text.splitlines(),
@@ -175,6 +98,19 @@ def edit_draft(
     )
     audit(session, reviewer, "draft.edited", case.id, version=draft.version, diff="\n".join(diff))
     return draft
+
+
+def _insert(session: Session, case: Case, draft: Draft) -> None:
+    """Add the new version; two saves that raced past the base check collide here."""
+    try:
+        with session.begin_nested():
+            session.add(draft)
+            session.flush()
+    except IntegrityError as error:
+        raise Conflict(
+            f"case {case.ref}: another reviewer saved version {draft.version} at the same "
+            "moment; nothing was changed. Reload the case."
+        ) from error
 
 
 def save_draft(
@@ -198,48 +134,6 @@ def save_draft(
     return draft
 
 
-def claim(session: Session, ref: str, reviewer: Reviewer, *, take_over: bool = False) -> Case:
-    """Assign the case to `reviewer`; another reviewer's claim is kept unless `take_over`."""
-    case = get_case(session, ref)
-    if case.state not in REVIEWABLE:
-        raise ReviewError(f"case {case.ref} is {case.state}; only open cases can be claimed")
-    holder = case.assignee_id
-    if holder not in (None, reviewer.id) and not take_over:
-        other = session.get(Reviewer, holder)
-        raise Conflict(f"case {case.ref} is claimed by {other.email if other else 'someone'}")
-    moved = session.execute(
-        update(Case)
-        .where(Case.id == case.id, _same_holder(holder))
-        .values(assignee_id=reviewer.id, assigned_at=utcnow())
-    )
-    if not moved.rowcount:  # type: ignore[attr-defined]
-        raise Conflict(f"case {case.ref} was claimed by someone else just now; reload it")
-    advance(
-        session, case.id, CaseState.IN_REVIEW, actor=reviewer.email, sources=[CaseState.DRAFTED]
-    )
-    audit(session, reviewer.email, "case.claimed", case.id, previous_assignee_id=holder)
-    session.refresh(case)
-    return case
-
-
-def _same_holder(holder: int | None) -> ColumnElement[bool]:
-    return Case.assignee_id.is_(None) if holder is None else Case.assignee_id == holder
-
-
-def unclaim(session: Session, ref: str, reviewer: Reviewer) -> Case:
-    """Give the case back to the queue."""
-    case = get_case(session, ref)
-    if case.assignee_id is None:
-        return case
-    if case.assignee_id != reviewer.id and reviewer.role != "admin":
-        raise ReviewError(f"case {case.ref} is claimed by another reviewer")
-    previous = case.assignee_id
-    case.assignee_id = None
-    case.assigned_at = None
-    audit(session, reviewer.email, "case.unclaimed", case.id, previous_assignee_id=previous)
-    return case
-
-
 def approve(
     session: Session,
     settings: Settings,
@@ -256,17 +150,7 @@ def approve(
     if case.state not in REVIEWABLE:
         raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be approved")
     check_claim(session, case, reviewer, take_over=take_over)
-    current = latest_draft(session, case.id)
-    if current is None:
-        raise ReviewError(f"case {case.ref} has no draft")
-    _check_base(case, current, base_version)
-    new_subject = bool(subject) and subject != current.subject
-    edited = text is not None and (text.replace("\r\n", "\n") != current.body_text or new_subject)
-    draft = (
-        edit_draft(session, settings, case, reviewer, text or "", subject, current.version)
-        if edited
-        else current
-    )
+    draft = _final_draft(session, settings, case, reviewer, text, subject, base_version)
     if PLACEHOLDER in draft.body_text:
         raise ReviewError(
             f"the draft of {case.ref} still holds the placeholder for the expert's answer; "
@@ -274,7 +158,8 @@ def approve(
         )
     if not advance(session, case.id, CaseState.APPROVED, actor=reviewer, sources=REVIEWABLE):
         raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
-    outbound = _outbox_row(session, settings, case, draft)
+    answer = Rendered(draft.subject, draft.body_text, draft.body_html)
+    outbound = _reply_row(session, settings, case, "answer", answer, draft_id=draft.id)
     audit(
         session,
         reviewer,
@@ -284,6 +169,28 @@ def approve(
         outbound_rfc_message_id=outbound.rfc_message_id,
     )
     return outbound
+
+
+def _final_draft(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    reviewer: str,
+    text: str | None,
+    subject: str | None,
+    base_version: int | None,
+) -> Draft:
+    """The draft an approval sends: the newest, or a new version when the approval
+    carries a changed text or subject."""
+    current = latest_draft(session, case.id)
+    if current is None:
+        raise ReviewError(f"case {case.ref} has no draft")
+    _check_base(case, current, base_version)
+    new_subject = bool(subject) and subject != current.subject
+    edited = text is not None and (text.replace("\r\n", "\n") != current.body_text or new_subject)
+    if not edited:
+        return current
+    return edit_draft(session, settings, case, reviewer, text or "", subject, current.version)
 
 
 def reject(
@@ -377,20 +284,7 @@ def _template_row(
         },
         settings.templates_dir,
     )
-    return _reply_row(session, settings, case, kind, rendered.subject, rendered.text, rendered.html)
-
-
-def _outbox_row(session: Session, settings: Settings, case: Case, draft: Draft) -> OutboundMessage:
-    return _reply_row(
-        session,
-        settings,
-        case,
-        "answer",
-        draft.subject,
-        draft.body_text,
-        draft.body_html,
-        draft_id=draft.id,
-    )
+    return _reply_row(session, settings, case, kind, rendered)
 
 
 def _reply_row(
@@ -398,9 +292,7 @@ def _reply_row(
     settings: Settings,
     case: Case,
     kind: str,
-    subject: str,
-    text: str,
-    html: str,
+    mail: Rendered,
     draft_id: int | None = None,
 ) -> OutboundMessage:
     """Write the outbox row of a reviewer's mail, threaded onto the asker's newest mail.
@@ -409,33 +301,18 @@ def _reply_row(
     module; one it cannot write is a HeaderError, which the caller's rollback undoes.
     """
     to = headers.addr_spec(case.sender)
-    asker = _latest_inbound(session, case.id)
-    parsed = parse(asker.raw)
-    rfc_message_id = mint_message_id(case.ref or "case", settings.mail_domain)
-    raw = build_reply(
-        from_name=settings.from_name,
-        from_address=settings.from_address,
-        to=to,
-        subject=subject,
-        text=text,
-        html=html,
-        rfc_message_id=rfc_message_id,
-        in_reply_to=parsed.rfc_message_id,
-        references=parsed.references,
-    )
-    outbound = OutboundMessage(
-        case_id=case.id,
-        draft_id=draft_id,
+    asker = parse(_latest_inbound(session, case.id).raw)
+    return write_outbound(
+        session,
+        settings,
         kind=kind,
-        rcpt=to.lower(),
-        rfc_message_id=rfc_message_id,
-        mail_from=settings.from_address,
-        recipients=[to],
-        raw=raw,
+        to=to,
+        mail=mail,
+        thread=Thread(asker.rfc_message_id, asker.references),
+        case_id=case.id,
+        ref=case.ref or "case",
+        draft_id=draft_id,
     )
-    session.add(outbound)
-    session.flush()
-    return outbound
 
 
 def _latest_inbound(session: Session, case_id: int) -> InboundMessage:

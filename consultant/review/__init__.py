@@ -1,0 +1,48 @@
+"""The review layer: everything a coding expert or an operator does to a case, and
+every list they read, in one place under the console, the JSON API and the CLI.
+
+- `actions`: save a draft, approve, reject, ask the sender (each writes its
+  state change, audit entry and outbox row in the caller's transaction);
+- `claims`: claim, give back, take over, and the claim check every action makes;
+- `cases`, `queue`, `listings`: the read models (one case, the review queue and
+  similar cases, the outbox and the audit log) with one set of filters each.
+
+Refusals are consultant.errors' types; each shell maps them in one place
+(consultant/web/refusals.py, consultant/cli/common.py). The shells only parse
+their input, call here, commit, hand rows to the broker
+(consultant.handoff), and present the result.
+"""
+
+from consultant.review.actions import Rejection, approve, ask_sender, edit_draft, reject, save_draft
+from consultant.review.cases import (
+    REVIEWABLE,
+    CaseView,
+    get_case,
+    latest_draft,
+    list_cases,
+    view_case,
+)
+from consultant.review.claims import check_claim, claim, unclaim
+from consultant.review.queue import QueueItem, Similar, review_queue, similar_cases
+
+__all__ = [
+    "REVIEWABLE",
+    "CaseView",
+    "QueueItem",
+    "Rejection",
+    "Similar",
+    "approve",
+    "ask_sender",
+    "check_claim",
+    "claim",
+    "edit_draft",
+    "get_case",
+    "latest_draft",
+    "list_cases",
+    "reject",
+    "review_queue",
+    "save_draft",
+    "similar_cases",
+    "unclaim",
+    "view_case",
+]
