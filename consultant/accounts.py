@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from consultant.cases import audit
 from consultant.db.base import utcnow
 from consultant.db.models import Account, AccountAddress, Case, OutboundMessage, OutboundState
+from consultant.errors import Refused
 from consultant.settings import Settings
 
 GUEST_PLAN = "guest"
@@ -33,7 +34,7 @@ MAX_ADDRESS = 320
 MAX_NAME = 200
 
 
-class AccountError(Exception):
+class AccountError(Refused):
     """An operator's request that cannot be done; the message says why, in one line."""
 
 

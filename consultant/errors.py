@@ -1,10 +1,14 @@
 """The three outcomes of a stage: done, Quarantine (the mail is the problem),
 Transient (the world is the problem). Anything else is a bug.
 
-Outside the pipeline: ReviewError (a reviewer's or operator's request refused)
-with its kinds NotFound and Conflict, which each shell maps in one place (the
-console and the API in consultant/web/refusals.py, the CLI in cli/common.py);
-and, for the code file importers, CodeImportError and its ImportFormatError
+Outside the pipeline: Refused, a person's request (a reviewer's, an admin's, an
+operator's) that a rule refuses, with the reason; its kinds NotFound and
+Conflict, and the refusals of the account, reviewer and retention rules
+(AccountError, ReviewerError, RetentionError) and the header module
+(HeaderError). Each shell maps them in one place: the console and the API to
+an HTTP status in consultant/web/refusals.py, the CLI to a one-line message
+and exit status 1 in consultant/cli/common.py. And, for the code file
+importers, CodeImportError and its ImportFormatError
 (file, line, why)."""
 
 from pathlib import Path
@@ -22,16 +26,17 @@ class Transient(Exception):
     """A temporary failure outside the mail (server down, 4xx); retry later."""
 
 
-class ReviewError(Exception):
-    """A reviewer's request that cannot be carried out, with the reason: refused by
-    a rule (the case's state, a placeholder left in the answer, an unwritable address)."""
+class Refused(Exception):
+    """A request that cannot be carried out, with the reason: refused by a rule (the
+    case's state, a placeholder left in the answer, an unwritable address, a plan
+    the plans file does not define, a password too short)."""
 
 
-class NotFound(ReviewError):
+class NotFound(Refused):
     """What the request names does not exist: a case reference, an outbound row."""
 
 
-class Conflict(ReviewError):
+class Conflict(Refused):
     """Someone else changed the case or draft since the reviewer loaded it."""
 
 

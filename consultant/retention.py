@@ -53,6 +53,7 @@ from consultant.db.models import (
     OutboundState,
 )
 from consultant.db.session import get_engine, session_scope
+from consultant.errors import Refused
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ BATCH = 200  # cases per transaction
 ERASED = "mail data erased on request"
 
 
-class RetentionError(Exception):
+class RetentionError(Refused):
     """The request cannot be carried out; nothing was changed."""
 
 

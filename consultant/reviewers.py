@@ -27,6 +27,7 @@ from consultant.accounts import normalize_address
 from consultant.cases import audit
 from consultant.db.base import utcnow
 from consultant.db.models import Reviewer, WebSession
+from consultant.errors import Refused
 from consultant.settings import Settings
 
 ROLES = ("reviewer", "admin")
@@ -37,7 +38,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class ReviewerError(Exception):
+class ReviewerError(Refused):
     """A request about reviewers that cannot be done; the message says why."""
 
 

@@ -58,7 +58,7 @@ def _account_data(session: Any, settings: Settings, account: Any) -> dict[str, A
 def accounts_add(name: str, addresses: tuple[str, ...], plan: str | None) -> None:
     """Create an account NAME that writes from the given addresses."""
     settings = cli_settings()
-    with cli_session(settings, AccountError) as session:
+    with cli_session(settings) as session:
         account = create_account(session, settings, name, addresses, plan, actor())
         line = (
             f"account {account.id} ({account.name}) created on plan {account.plan}: "
@@ -76,7 +76,7 @@ def accounts_list(plan: str | None, as_json: bool) -> None:
     query = select(Account).options(selectinload(Account.addresses)).order_by(Account.id)
     if plan:
         query = query.where(Account.plan == plan)
-    with cli_session(settings, AccountError) as session:
+    with cli_session(settings) as session:
         rows = [_account_data(session, settings, a) for a in session.scalars(query)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -99,7 +99,7 @@ def accounts_list(plan: str | None, as_json: bool) -> None:
 def accounts_show(key: str, as_json: bool) -> None:
     """Show an account (KEY: its id or one of its addresses) and its newest cases."""
     settings = cli_settings()
-    with cli_session(settings, AccountError) as session:
+    with cli_session(settings) as session:
         account = get_account(session, key)
         data = _account_data(session, settings, account)
         newest = session.scalars(
@@ -144,7 +144,7 @@ def _echo_account(data: dict[str, Any]) -> None:
 def accounts_set_plan(key: str, plan: str) -> None:
     """Move the account KEY (id or address) to PLAN."""
     settings = cli_settings()
-    with cli_session(settings, AccountError) as session:
+    with cli_session(settings) as session:
         account = get_account(session, key)
         old = account.plan
         set_plan(session, settings, account, plan, actor())
@@ -157,7 +157,7 @@ def accounts_set_plan(key: str, plan: str) -> None:
 @click.argument("address")
 def accounts_add_address(key: str, address: str) -> None:
     """Let the account KEY (id or address) also write from ADDRESS."""
-    with cli_session(cli_settings(), AccountError) as session:
+    with cli_session(cli_settings()) as session:
         account = get_account(session, key)
         row = add_address(session, account, address, actor())
         line = f"account {account.id} ({account.name}): added {row.address}"

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 
 from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
 from consultant.db.models import CaseCode
-from consultant.errors import ReviewError
 from consultant.handoff import hand_over
 
 
@@ -58,7 +57,7 @@ def cases_show(ref: str) -> None:
     """Show a case: sender, state, codes found, and the current draft."""
     from consultant.review import view_case  # Jinja2 and lxml, on use
 
-    with cli_session(cli_settings(), ReviewError) as session:
+    with cli_session(cli_settings()) as session:
         _echo_case(view_case(session, ref))
 
 
@@ -109,7 +108,7 @@ def cases_approve(
     text = edit_file.read() if edit_file else None
     if text is not None and not text.strip():
         raise click.ClickException("the edited answer is empty")
-    with cli_session(settings, ReviewError) as session:
+    with cli_session(settings) as session:
         outbound = approve(
             session, settings, ref, actor(reviewer), text, subject, take_over=take_over
         )
@@ -132,6 +131,6 @@ def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -
     """Reject the case: no answer is sent."""
     from consultant.review import reject  # Jinja2 and lxml, on use
 
-    with cli_session(cli_settings(), ReviewError) as session:
+    with cli_session(cli_settings()) as session:
         reject(session, ref, actor(reviewer), reason, take_over=take_over)
     click.echo(f"rejected {ref.upper()}")

@@ -4,9 +4,10 @@ Input: any exception a `consultant` command raises. Output: for a known kind
 (settings that do not validate, a secret file that cannot be read, a database
 or broker URL that is malformed or unreachable, a database not yet migrated) a
 `click.ClickException` whose one line names the CONSULTANT_* variable to fix
-(`explain`, used by the `consultant` group); a domain error a command expects
-(ReviewError, AccountError, …) becomes its own message and exit status 1;
-anything else passes through untouched. `consultant --debug` prints the full
+(`explain`, used by the `consultant` group); a refusal (consultant.errors.Refused
+and its kinds: NotFound, Conflict, AccountError, ReviewerError, …) becomes its
+own message and exit status 1, in `one_line`, the CLI's one table of
+refusals; anything else passes through untouched. `consultant --debug` prints the full
 traceback as well.
 """
 
@@ -25,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from consultant.db.session import session_scope
+from consultant.errors import Refused
 from consultant.settings import ConfigError, Settings, describe_config_error, get_settings
 
 NOT_MIGRATED = "the database is not migrated: run `consultant db upgrade`"
@@ -56,16 +58,19 @@ def actor(value: str | None = None) -> str:
 
 @contextmanager
 def one_line(*errors: type[Exception]) -> Iterator[None]:
-    """Turn the given errors into their one-line message and exit status 1."""
+    """Turn a refusal, and any of the given errors, into its one-line message and exit
+    status 1."""
+    caught: tuple[type[Exception], ...] = (Refused, *errors)
     try:
         yield
-    except errors as error:
+    except caught as error:
         raise click.ClickException(str(error)) from error
 
 
 @contextmanager
 def cli_session(settings: Settings, *errors: type[Exception]) -> Iterator[Session]:
-    """A session whose given errors become a one-line message and exit status 1."""
+    """A session whose refusals (and given errors) become a one-line message and exit
+    status 1; the session rolls back."""
     with one_line(*errors), session_scope(settings) as session:
         yield session
 
@@ -93,6 +98,8 @@ def enqueue_send(outbound_id: int) -> None:
 
 def explain(error: BaseException) -> str | None:
     """The one line for a known configuration or connection error, else None."""
+    if isinstance(error, Refused):
+        return str(error)
     if isinstance(error, ConfigError | ValidationError):
         return f"configuration error: {describe_config_error(error)}"
     if isinstance(error, sa_exc.ArgumentError):

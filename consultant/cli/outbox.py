@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
 from consultant.db.models import Case, OutboundMessage, OutboundState
 from consultant.db.session import session_scope
-from consultant.errors import ReviewError
 from consultant.handoff import hand_over
 
 STATES = [state.value for state in OutboundState]
@@ -129,7 +128,7 @@ def outbox_retry(outbound_id: int) -> None:
     # On use: the send stage loads DKIM signing (dkimpy, PyNaCl, dnspython).
     from consultant.pipeline.send import requeue_failed
 
-    with cli_session(cli_settings(), ReviewError) as session:
+    with cli_session(cli_settings()) as session:
         row = requeue_failed(session, outbound_id, actor())
         attempts = row.attempts
     click.echo(f"outbound {outbound_id} queued again ({attempts} earlier attempts)")

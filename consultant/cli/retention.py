@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from consultant.cli.common import actor, cli_settings, one_line
-from consultant.retention import RetentionError, erase, purge
+from consultant.retention import erase, purge
 
 
 @click.command("purge")
@@ -30,7 +30,7 @@ def purge_command(days: int | None, dry_run: bool, who: str | None) -> None:
     if not days:
         click.echo("retention is off (CONSULTANT_RETENTION_DAYS=0): nothing purged")
         return
-    with one_line(RetentionError):
+    with one_line():
         erased = purge(settings, days, actor=actor(who), dry_run=dry_run)
     done = "would purge" if dry_run else "purged"
     click.echo(f"{done} (older than {days} days): {erased.line()}")
@@ -42,6 +42,6 @@ def purge_command(days: int | None, dry_run: bool, who: str | None) -> None:
 @click.option("--as", "who", help="Who the audit log names (default: $CONSULTANT_REVIEWER).")
 def erase_command(ref: str, force: bool, who: str | None) -> None:
     """Erase one case's mail data now (a request to delete), and close the case."""
-    with one_line(RetentionError):
+    with one_line():
         erased = erase(cli_settings(), ref, actor=actor(who), force=force)
     click.echo(f"erased {ref.strip().upper()}: {erased.line()}")

@@ -41,7 +41,7 @@ PASSWORD_STDIN = click.option(
 
 def _session() -> AbstractContextManager[Session]:
     """A session whose ReviewerError becomes a one-line message and exit status 1."""
-    return cli_session(cli_settings(), ReviewerError)
+    return cli_session(cli_settings())
 
 
 def _find(session: Session, email: str) -> Reviewer:

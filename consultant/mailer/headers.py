@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
-from consultant.errors import ReviewError
+from consultant.errors import Refused
 from consultant.mime import decode_words
 
 MAX_ROUNDS = 10  # encoded-words inside encoded-words: more than this is an attack
@@ -39,10 +39,10 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 _WORD_BYTES = 42  # UTF-8 bytes per encoded-word: "=?utf-8?b?" + 56 + "?=" = 68 characters
 
 
-class HeaderError(ReviewError):
+class HeaderError(Refused):
     """A value that cannot be written into a header; the reason says why.
 
-    A ReviewError, so the console, the API and the CLI refuse the reviewer's
+    A Refused, so the console, the API and the CLI refuse the reviewer's
     request with this message instead of failing.
     """
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from consultant.cases import advance, audit, fingerprint, flag, unflag
 from consultant.db.base import utcnow
 from consultant.db.models import AuditEntry, CaseState, OutboundMessage, OutboundState
-from consultant.errors import NotFound, ReviewError, Transient
+from consultant.errors import NotFound, Refused, Transient
 from consultant.logs import redact_address
 from consultant.mailer.dkim import sign
 from consultant.mailer.relay import DeliveryRefused, deliver
@@ -214,7 +214,7 @@ def requeue_failed(session: Session, outbound_id: int, actor: str) -> OutboundMe
     if row is None:
         raise NotFound(f"no outbound message {outbound_id}")
     if not moved:
-        raise ReviewError(f"outbound {outbound_id} is {row.state}; only failed mail can be retried")
+        raise Refused(f"outbound {outbound_id} is {row.state}; only failed mail can be retried")
     cleared = _unflag_case(session, row)
     audit(
         session,

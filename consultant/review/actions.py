@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from consultant.cases import advance, audit
 from consultant.db.models import Case, CaseState, Draft, InboundMessage, OutboundMessage, Reviewer
-from consultant.errors import Conflict, ReviewError
+from consultant.errors import Conflict, Refused
 from consultant.mailer import headers
 from consultant.mailer.render import Rendered, render_mail, text_as_html
 from consultant.outbound import Thread, write_outbound
@@ -71,11 +71,11 @@ def edit_draft(
     """Save a new draft version written by `reviewer`, with its diff in the audit log."""
     current = latest_draft(session, case.id)
     if current is None:
-        raise ReviewError(f"case {case.ref} has no draft yet")
+        raise Refused(f"case {case.ref} has no draft yet")
     _check_base(case, current, base_version)
     text = text.replace("\r\n", "\n")
     if not text.strip():
-        raise ReviewError("the answer is empty")
+        raise Refused("the answer is empty")
     if subject is not None:
         # Decoded fully first: an encoded line break is a line break (CVE-2024-6923).
         subject = headers.one_line(subject)
@@ -127,7 +127,7 @@ def save_draft(
     """Save a reviewer's edit of an open case; a drafted case moves to in_review."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
-        raise ReviewError(f"case {case.ref} is {case.state}; its draft can no longer be edited")
+        raise Refused(f"case {case.ref} is {case.state}; its draft can no longer be edited")
     check_claim(session, case, reviewer, take_over=take_over)
     draft = edit_draft(session, settings, case, reviewer, text, subject, base_version)
     advance(session, case.id, CaseState.IN_REVIEW, actor=reviewer, sources=[CaseState.DRAFTED])
@@ -148,16 +148,16 @@ def approve(
     """Approve the case's newest draft (after an optional edit) and put it in the outbox."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
-        raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be approved")
+        raise Refused(f"case {case.ref} is {case.state}; only drafted cases can be approved")
     check_claim(session, case, reviewer, take_over=take_over)
     draft = _final_draft(session, settings, case, reviewer, text, subject, base_version)
     if PLACEHOLDER in draft.body_text:
-        raise ReviewError(
+        raise Refused(
             f"the draft of {case.ref} still holds the placeholder for the expert's answer; "
             "write the answer first (approve --edit FILE)"
         )
     if not advance(session, case.id, CaseState.APPROVED, actor=reviewer, sources=REVIEWABLE):
-        raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
+        raise Refused(f"case {case.ref} was changed by someone else; reload it")
     answer = Rendered(draft.subject, draft.body_text, draft.body_html)
     outbound = _reply_row(session, settings, case, "answer", answer, draft_id=draft.id)
     audit(
@@ -184,7 +184,7 @@ def _final_draft(
     carries a changed text or subject."""
     current = latest_draft(session, case.id)
     if current is None:
-        raise ReviewError(f"case {case.ref} has no draft")
+        raise Refused(f"case {case.ref} has no draft")
     _check_base(case, current, base_version)
     new_subject = bool(subject) and subject != current.subject
     edited = text is not None and (text.replace("\r\n", "\n") != current.body_text or new_subject)
@@ -209,10 +209,10 @@ def reject(
     outbox row is written in this transaction, like an answer's).
     """
     if not reason.strip():
-        raise ReviewError("a rejection needs a reason")
+        raise Refused("a rejection needs a reason")
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
-        raise ReviewError(f"case {case.ref} is {case.state}; only drafted cases can be rejected")
+        raise Refused(f"case {case.ref} is {case.state}; only drafted cases can be rejected")
     check_claim(session, case, reviewer, take_over=take_over)
     if not advance(
         session,
@@ -222,11 +222,11 @@ def reject(
         reason=reason.strip(),
         sources=REVIEWABLE,
     ):
-        raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
+        raise Refused(f"case {case.ref} was changed by someone else; reload it")
     if not send_refusal:
         return Rejection(case, None)
     if settings is None:
-        raise ReviewError("sending a refusal needs the settings")
+        raise Refused("sending a refusal needs the settings")
     row = _template_row(session, settings, case, "refusal", reviewer, reason=reason.strip())
     audit(session, reviewer, "refusal.queued", case.id, outbound_id=row.id)
     return Rejection(case, row)
@@ -244,10 +244,10 @@ def ask_sender(
     """Mail the asker a question; the case waits in awaiting_sender until they reply."""
     question = question.replace("\r\n", "\n").strip()
     if not question:
-        raise ReviewError("write the question for the sender first")
+        raise Refused("write the question for the sender first")
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
-        raise ReviewError(f"case {case.ref} is {case.state}; only open cases can ask the sender")
+        raise Refused(f"case {case.ref} is {case.state}; only open cases can ask the sender")
     check_claim(session, case, reviewer, take_over=take_over)
     if not advance(
         session,
@@ -257,7 +257,7 @@ def ask_sender(
         reason="asked the sender for information",
         sources=REVIEWABLE,
     ):
-        raise ReviewError(f"case {case.ref} was changed by someone else; reload it")
+        raise Refused(f"case {case.ref} was changed by someone else; reload it")
     row = _template_row(session, settings, case, "information_request", reviewer, question=question)
     audit(session, reviewer, "information_request.queued", case.id, outbound_id=row.id)
     return row

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from consultant.cases import advance, audit
 from consultant.db.base import utcnow
 from consultant.db.models import Case, CaseState, Reviewer
-from consultant.errors import Conflict, ReviewError
+from consultant.errors import Conflict, Refused
 from consultant.review.cases import REVIEWABLE, get_case
 
 
@@ -70,7 +70,7 @@ def claim(session: Session, ref: str, reviewer: Reviewer, *, take_over: bool = F
     """Assign the case to `reviewer`; another reviewer's claim is kept unless `take_over`."""
     case = get_case(session, ref)
     if case.state not in REVIEWABLE:
-        raise ReviewError(f"case {case.ref} is {case.state}; only open cases can be claimed")
+        raise Refused(f"case {case.ref} is {case.state}; only open cases can be claimed")
     holder = case.assignee_id
     if holder not in (None, reviewer.id) and not take_over:
         other = session.get(Reviewer, holder)
@@ -100,7 +100,7 @@ def unclaim(session: Session, ref: str, reviewer: Reviewer) -> Case:
     if case.assignee_id is None:
         return case
     if case.assignee_id != reviewer.id and reviewer.role != "admin":
-        raise ReviewError(f"case {case.ref} is claimed by another reviewer")
+        raise Refused(f"case {case.ref} is claimed by another reviewer")
     previous = case.assignee_id
     case.assignee_id = None
     case.assigned_at = None

@@ -4,15 +4,30 @@ or claim 409, any other refusal by a rule 422. The text is the refusal's own."""
 
 from __future__ import annotations
 
-from consultant.errors import Conflict, NotFound, ReviewError
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-STATUS: tuple[tuple[type[ReviewError], int], ...] = (
+from fastapi import HTTPException
+
+from consultant.errors import Conflict, NotFound, Refused
+
+STATUS: tuple[tuple[type[Refused], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
-    (ReviewError, 422),
+    (Refused, 422),
 )
 
 
-def status_of(error: ReviewError) -> int:
+def status_of(error: Refused) -> int:
     """The HTTP status of a refusal: the first row of STATUS its type belongs to."""
     return next(status for kind, status in STATUS if isinstance(error, kind))
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Answer a refusal raised inside with its status and its own text (the JSON API's
+    Problem, or the console's error page); the request's session rolls back."""
+    try:
+        yield
+    except Refused as error:
+        raise HTTPException(status_of(error), str(error)) from error

@@ -37,6 +37,7 @@ from consultant.db.models import (
 from consultant.reviewers import ROLES, ReviewerError, add_reviewer, set_password, update_reviewer
 from consultant.settings import Settings
 from consultant.web.deps import DB, PageAdmin, PageLogin, SettingsDep
+from consultant.web.refusals import status_of
 from consultant.web.routes.pages import back, render
 
 router = APIRouter(include_in_schema=False)
@@ -200,7 +201,7 @@ def reviewer_add(
     except ReviewerError as error:
         session.rollback()
         form = {"email": email, "name": name, "role": role}
-        return _reviewers_page(request, session, 400, error=str(error), form=form)
+        return _reviewers_page(request, session, status_of(error), error=str(error), form=form)
     session.commit()
     address = created.reviewer.email
     one_time = (address, created.one_time_password)
@@ -221,7 +222,9 @@ def reviewer_change(
         update_reviewer(session, reviewer, login.email, role=role or None, active=_switch(active))
     except ReviewerError as error:
         session.rollback()
-        return _reviewers_page(request, session, 400, error=f"{reviewer.email}: {error}")
+        return _reviewers_page(
+            request, session, status_of(error), error=f"{reviewer.email}: {error}"
+        )
     session.commit()
     state = "active" if reviewer.active else "disabled (logged out everywhere)"
     return back("/admin/reviewers", f"{reviewer.email}: {reviewer.role}, {state}.")
@@ -296,7 +299,7 @@ def _account_refused(
     request: Request, session: Session, settings: Settings, error: AccountError, **extra: Any
 ) -> Response:
     session.rollback()
-    return _accounts_page(request, session, settings, 400, error=str(error), **extra)
+    return _accounts_page(request, session, settings, status_of(error), error=str(error), **extra)
 
 
 @router.get("/admin/accounts")

@@ -11,9 +11,6 @@ queue is down, the sweep sends it later and the answer says so (`queued`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import Select, func, select
@@ -28,11 +25,9 @@ from consultant.db.models import (
     OutboundState,
     Reviewer,
 )
-from consultant.errors import ReviewError
 from consultant.handoff import hand_over
 from consultant.review.queue import review_queue
 from consultant.reviewers import (
-    ReviewerError,
     change_own_password,
     forget_first_password,
 )
@@ -76,9 +71,9 @@ from consultant.web.auth import (
 )
 from consultant.web.casepage import case_page
 from consultant.web.deps import DB, AnyApiLogin, ApiLogin, ClientAddress, SettingsDep, console
-from consultant.web.refusals import status_of
+from consultant.web.refusals import refusals
 from consultant.web.routes.api_admin import admin
-from consultant.web.routes.api_common import api_router, refused
+from consultant.web.routes.api_common import api_router
 from consultant.web.routes.pages import set_session_cookie
 
 public = APIRouter(tags=["session"])
@@ -126,7 +121,7 @@ def change_password(
 ) -> SessionOut:
     """Choose a new password: other sessions end; this one gets a new cookie and CSRF token."""
     reviewer = session.get_one(Reviewer, login.reviewer.id)
-    with refused(422, ReviewerError):
+    with refusals():
         change_own_password(session, reviewer, body.current, body.new, body.new)
     token = rotate_sessions(session, settings, reviewer)
     session.commit()
@@ -158,15 +153,6 @@ def openapi(request: Request, login: ApiLogin) -> JSONResponse:
 
 
 # --- cases --------------------------------------------------------------------
-
-
-@contextmanager
-def refusals() -> Iterator[None]:
-    """Turn review.py's refusals into HTTP answers; the request's session rolls back."""
-    try:
-        yield
-    except ReviewError as error:
-        raise HTTPException(status_of(error), str(error)) from error
 
 
 @cases.get("/cases", responses=problems(422))

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from consultant.accounts import AccountError, create_account, find_account, load_plans, set_plan
+from consultant.accounts import create_account, find_account, load_plans, set_plan
 from consultant.db.models import Account, Reviewer
-from consultant.reviewers import ReviewerError, add_reviewer, find_reviewer, update_reviewer
+from consultant.reviewers import add_reviewer, find_reviewer, update_reviewer
 from consultant.web.api_admin_models import (
     AccountChangeIn,
     AccountIn,
@@ -25,6 +25,7 @@ from consultant.web.api_admin_models import (
 )
 from consultant.web.api_models import Limit, RowId, changes, problems
 from consultant.web.deps import DB, ApiAdmin, SettingsDep
+from consultant.web.refusals import refusals
 from consultant.web.routes.api_common import api_router, refused
 
 admin = api_router("admin", 403)
@@ -42,7 +43,7 @@ def add_reviewer_(login: ApiAdmin, session: DB, body: ReviewerIn) -> ReviewerCre
     if find_reviewer(session, body.email) is not None:
         raise HTTPException(409, f"{body.email.strip().lower()} is already a reviewer")
     # IntegrityError: someone else added them since we looked.
-    with refused(409, IntegrityError), refused(422, ReviewerError):
+    with refused(409, IntegrityError), refusals():
         created = add_reviewer(
             session, body.email, role=body.role, name=body.name, actor=login.email
         )
@@ -61,7 +62,7 @@ def change_reviewer(
     reviewer = session.get(Reviewer, reviewer_id)
     if reviewer is None:
         raise HTTPException(404, f"no reviewer {reviewer_id}")
-    with refused(422, ReviewerError):
+    with refusals():
         update_reviewer(session, reviewer, login.email, role=body.role, active=body.active)
     session.commit()
     return ReviewerOut.of(reviewer)
@@ -82,7 +83,7 @@ def add_account(login: ApiAdmin, session: DB, settings: SettingsDep, body: Accou
         owner = find_account(session, address)
         if owner is not None:
             raise HTTPException(409, f"{address.strip().lower()} belongs to account {owner.id}")
-    with refused(422, AccountError):
+    with refusals():
         account = create_account(
             session, settings, body.name, body.addresses, body.plan, actor=login.email
         )
@@ -98,7 +99,7 @@ def change_account(
     account = session.get(Account, account_id)
     if account is None:
         raise HTTPException(404, f"no account {account_id}")
-    with refused(422, AccountError):
+    with refusals():
         set_plan(session, settings, account, body.plan, actor=login.email)
     session.commit()
     return AccountOut.of(account)

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Form, HTTPException, Request, Response
 
 from consultant import review
 from consultant.db.models import InboundMessage
-from consultant.errors import ReviewError
+from consultant.errors import Refused
 from consultant.handoff import hand_over
 from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import text_as_html
 from consultant.web.casepage import VIEWS, case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
 from consultant.web.mailview import attachment
-from consultant.web.refusals import status_of
+from consultant.web.refusals import refusals, status_of
 from consultant.web.routes.pages import back, render
 
 router = APIRouter(include_in_schema=False)
@@ -26,10 +26,8 @@ Line = Annotated[str, Form(max_length=998)]
 
 
 def _page(request: Request, session: DB, ref: str, status: int = 200, **extra: object) -> Response:
-    try:
+    with refusals():
         page = case_page(session, ref)
-    except ReviewError as error:
-        raise HTTPException(status_of(error), str(error)) from error
     return render(request, "case.html.j2", status, page=page, **extra)
 
 
@@ -40,9 +38,7 @@ def show_case(
     return _page(request, session, ref, notice=notice)
 
 
-def _refused(
-    request: Request, session: DB, ref: str, error: ReviewError, **extra: object
-) -> Response:
+def _refused(request: Request, session: DB, ref: str, error: Refused, **extra: object) -> Response:
     session.rollback()
     return _page(request, session, ref, status_of(error), error=str(error), **extra)
 
@@ -53,7 +49,7 @@ def claim_case(
 ) -> Response:
     try:
         review.claim(session, ref, login.reviewer, take_over=bool(take_over))
-    except ReviewError as error:
+    except Refused as error:
         return _refused(request, session, ref, error)
     session.commit()
     return back(f"/cases/{ref}", "Claimed: the case is yours.")
@@ -63,7 +59,7 @@ def claim_case(
 def unclaim_case(request: Request, login: PageLogin, session: DB, ref: str) -> Response:
     try:
         review.unclaim(session, ref, login.reviewer)
-    except ReviewError as error:
+    except Refused as error:
         return _refused(request, session, ref, error)
     session.commit()
     return back(f"/cases/{ref}", "Back in the queue.")
@@ -92,7 +88,7 @@ def draft_action(
             outbound = review.approve(session, settings, ref, email, text, subject, base_version)
         else:
             review.save_draft(session, settings, ref, email, text, subject, base_version)
-    except ReviewError as error:
+    except Refused as error:
         return _refused(request, session, ref, error, edit=edit)
     session.commit()
     if action != "approve":
@@ -126,7 +122,7 @@ def reject_case(
             settings=settings,
             send_refusal=bool(send_refusal),
         )
-    except ReviewError as error:
+    except Refused as error:
         return _refused(request, session, ref, error)
     session.commit()
     row = rejection.refusal
@@ -140,7 +136,7 @@ def ask_sender(
 ) -> Response:
     try:
         outbound = review.ask_sender(session, settings, ref, login.reviewer.email, question)
-    except ReviewError as error:
+    except Refused as error:
         return _refused(request, session, ref, error, question=question)
     session.commit()
     return back(f"/cases/{ref}", _queue(request, outbound.id, "The question to the sender"))
@@ -149,10 +145,8 @@ def ask_sender(
 @router.get("/cases/{ref}/mail/{inbound_id}/attachments/{index}")
 def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: int) -> Response:
     """An attachment, always as a download (never shown inline), by its index in the mail."""
-    try:
+    with refusals():
         case = review.get_case(session, ref)
-    except ReviewError as error:
-        raise HTTPException(status_of(error), str(error)) from error
     inbound = session.get(InboundMessage, inbound_id)  # only this mail's bytes are read
     if inbound is None or inbound.case_id != case.id:
         raise HTTPException(404, f"case {ref} has no mail {inbound_id}")

@@ -42,6 +42,7 @@ from consultant.web.deps import (
     SettingsDep,
     safe_next,
 )
+from consultant.web.refusals import status_of
 
 router = APIRouter(include_in_schema=False)
 STATES = [state.value for state in CaseState]
@@ -185,7 +186,7 @@ def change_password(
         change_own_password(session, reviewer, current, new, repeat)
     except ReviewerError as error:
         session.rollback()
-        return render(request, "account.html.j2", 400, notice="", error=str(error))
+        return render(request, "account.html.j2", status_of(error), notice="", error=str(error))
     token = rotate_sessions(session, settings, reviewer)
     session.commit()
     forget_first_password(settings, reviewer.email)

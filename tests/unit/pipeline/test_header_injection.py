@@ -13,7 +13,7 @@ from consultant import review
 from consultant.accounts import create_account
 from consultant.db.models import AuditEntry, Case, CaseState, OutboundMessage
 from consultant.db.session import session_scope
-from consultant.errors import ReviewError
+from consultant.errors import Refused
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.settings import Settings
@@ -158,7 +158,7 @@ def test_reply_to_with_an_encoded_break_is_refused_for_every_reviewer_mail(
         ),
     }
     for action, attempt in attempts.items():
-        refused = pytest.raises(ReviewError, match=r"cannot send to .*line break")
+        refused = pytest.raises(Refused, match=r"cannot send to .*line break")
         with refused as refusal, session_scope(migrated) as session:
             attempt(session)
         print(action, "refused:", refusal.value)
@@ -176,7 +176,7 @@ def test_a_reviewer_subject_with_an_encoded_break_is_refused(
     ref, _ = _process(migrated, question())
     assert ref
     subject = "Re: " + encoded("Hi" + INJECTION, level)
-    with pytest.raises(ReviewError, match="one line"), session_scope(migrated) as session:
+    with pytest.raises(Refused, match="one line"), session_scope(migrated) as session:
         review.save_draft(session, migrated, ref, "rita@desk.example", ANSWER, subject)
     with session_scope(migrated) as session:
         edits = session.scalar(

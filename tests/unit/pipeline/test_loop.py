@@ -20,7 +20,7 @@ from consultant.db.models import (
     OutboundState,
 )
 from consultant.db.session import session_factory, session_scope
-from consultant.errors import ReviewError
+from consultant.errors import Refused
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.pipeline.send import Outcome, send_outbound
@@ -85,7 +85,7 @@ def test_mail_without_sender_is_quarantined_not_answered(migrated: Settings) -> 
 
 def test_approval_refuses_a_draft_still_holding_the_placeholder(migrated: Settings) -> None:
     ref = _processed(migrated)
-    with pytest.raises(ReviewError, match="placeholder"), session_scope(migrated) as session:
+    with pytest.raises(Refused, match="placeholder"), session_scope(migrated) as session:
         approve(session, migrated, ref, "r@example.org")
     assert _count(migrated, OutboundMessage) == 0
 
@@ -108,7 +108,7 @@ def test_approval_writes_outbox_row_and_audit_together(migrated: Settings) -> No
     # The audit log keeps the edit's size and hash, not its text (mail data is purged).
     assert edited is not None and set(edited["diff"]) == {"sha256", "size"}
     assert "Here is the answer" not in str(edited)
-    with pytest.raises(ReviewError, match="approved"), session_scope(migrated) as session:
+    with pytest.raises(Refused, match="approved"), session_scope(migrated) as session:
         approve(session, migrated, ref, "r2@example.org", ANSWER)
 
 
@@ -130,7 +130,7 @@ def test_send_twice_delivers_once_to_the_outbox_folder(migrated: Settings) -> No
 
 def test_reject_needs_a_reason_and_closes_the_draft(migrated: Settings) -> None:
     ref = _processed(migrated)
-    with pytest.raises(ReviewError, match="reason"), session_scope(migrated) as session:
+    with pytest.raises(Refused, match="reason"), session_scope(migrated) as session:
         reject(session, ref, "r@example.org", "  ")
     with session_scope(migrated) as session:
         reject(session, ref, "r@example.org", "not a coding question")

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from consultant import review
 from consultant.db.models import AuditEntry, Case, CaseState, Draft, OutboundMessage, Reviewer
 from consultant.db.session import session_scope
-from consultant.errors import Conflict, ReviewError
+from consultant.errors import Conflict, Refused
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.review.queue import review_queue, similar_cases
@@ -108,7 +108,7 @@ def test_reject_with_refusal_queues_the_polite_refusal(migrated: Settings, ref: 
 def test_ask_sender_waits_and_the_reply_threads_back_and_redrafts(
     migrated: Settings, ref: str
 ) -> None:
-    with pytest.raises(ReviewError, match="question"), session_scope(migrated) as session:
+    with pytest.raises(Refused, match="question"), session_scope(migrated) as session:
         review.ask_sender(session, migrated, ref, "rita@desk.example", "   ")
     with session_scope(migrated) as session:
         asked = review.ask_sender(
@@ -149,7 +149,7 @@ def test_similar_cases_share_codes_and_are_answered(migrated: Settings, ref: str
 def test_a_subject_with_a_line_break_is_refused_not_stored(
     migrated: Settings, ref: str, subject: str
 ) -> None:
-    with pytest.raises(ReviewError, match="one line"), session_scope(migrated) as session:
+    with pytest.raises(Refused, match="one line"), session_scope(migrated) as session:
         review.save_draft(session, migrated, ref, "rita@desk.example", ANSWER, subject, 1)
     with session_scope(migrated) as session:
         assert session.scalars(select(Draft.version)).all() == [1]

@@ -83,10 +83,10 @@ def test_admin_adds_a_reviewer_whose_one_time_password_shows_once_and_logs_in(
 def test_adding_a_reviewer_twice_or_with_a_bad_address_is_refused(client_for: Login) -> None:
     admin, csrf = client_for(ADMIN)
     twice = admin.post("/admin/reviewers", data={"csrf_token": csrf, "email": REVIEWER[0]})
-    assert twice.status_code == 400
+    assert twice.status_code == 422
     assert f"{REVIEWER[0]} is already a reviewer" in twice.text
     bad = admin.post("/admin/reviewers", data={"csrf_token": csrf, "email": "no-at-sign"})
-    assert bad.status_code == 400 and "is not an email address" in bad.text
+    assert bad.status_code == 422 and "is not an email address" in bad.text
     assert not PASSWORD.search(bad.text)
 
 
@@ -97,7 +97,7 @@ def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(
     admin_id = _reviewer_id(console_db, ADMIN[0])
     for change in ({"role": "reviewer", "active": "on"}, {"role": "admin", "active": "off"}):
         refused = admin.post(f"/admin/reviewers/{admin_id}", data={"csrf_token": csrf, **change})
-        assert refused.status_code == 400, refused.text
+        assert refused.status_code == 422, refused.text
         assert "this is the last active admin; make another admin first" in refused.text
     with session_scope(console_db) as session:
         row = session.get_one(Reviewer, admin_id)
@@ -167,7 +167,7 @@ def test_unknown_reviewer_and_malformed_switch_are_refused(
     assert missing.status_code == 404
     rita_id = _reviewer_id(console_db, REVIEWER[0])
     odd = admin.post(f"/admin/reviewers/{rita_id}", data={"csrf_token": csrf, "active": "maybe"})
-    assert odd.status_code == 400 and "active must be on or off" in odd.text
+    assert odd.status_code == 422 and "active must be on or off" in odd.text
 
 
 # --- accounts and plans -------------------------------------------------------
@@ -221,11 +221,11 @@ def test_account_refusals_show_the_reason_and_change_nothing(
     form = {"csrf_token": csrf, "name": "North", "addresses": "ann@north.example"}
     assert admin.post("/admin/accounts", data=form, follow_redirects=False).status_code == 303
     taken = admin.post("/admin/accounts", data={**form, "name": "South"})
-    assert taken.status_code == 400
+    assert taken.status_code == 422
     assert "ann@north.example already belongs to account 1 (North)" in taken.text
     assert "South" in taken.text  # the form keeps what was typed
     no_plan = admin.post("/admin/accounts/1/plan", data={"csrf_token": csrf, "plan": "gold"})
-    assert no_plan.status_code == 400 and "no plan named &#39;gold&#39;" in no_plan.text
+    assert no_plan.status_code == 422 and "no plan named &#39;gold&#39;" in no_plan.text
     missing = admin.post(
         "/admin/accounts/99/addresses", data={"csrf_token": csrf, "address": "x@y.z"}
     )

@@ -77,7 +77,7 @@ def test_a_wrong_current_password_changes_nothing_and_ends_nothing(
         "/account/password",
         data={"csrf_token": csrf, "current": "not-my-password", "new": NEW, "repeat": NEW},
     )
-    assert refused.status_code == 400 and "The current password is wrong." in refused.text
+    assert refused.status_code == 422 and "The current password is wrong." in refused.text
     assert sessions_of(console_db, REVIEWER[0]) == 2
     assert elsewhere.get("/", follow_redirects=False).status_code == 200
 
