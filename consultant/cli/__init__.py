@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from consultant.cli.accounts import accounts
+from consultant.cli.audit import audit
 from consultant.cli.cases import cases
 from consultant.cli.codes import codes
 from consultant.cli.common import explain, print_traceback
@@ -56,6 +57,6 @@ def main(debug: bool) -> None:
 
 for command in [db, up, intake, poll, worker, beat, web, sweep_once, mailboxes, ask, extract]:
     main.add_command(command)
-for command in [lookup, cases, inbound, outbox, accounts, reviewers, codes, purge_command]:
+for command in [lookup, cases, inbound, outbox, audit, accounts, reviewers, codes, purge_command]:
     main.add_command(command)
 cases.add_command(erase_command)

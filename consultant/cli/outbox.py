@@ -12,13 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
-from consultant.db.models import Case, OutboundMessage, OutboundState
-from consultant.db.session import session_scope
+from consultant.db.models import OutboundState
 from consultant.handoff import hand_over
+from consultant.review.listings import OutboxRow, outbox_rows
 
 STATES = [state.value for state in OutboundState]
 
@@ -35,10 +33,8 @@ def outbox() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 def outbox_list(state: str | None, ref: str | None, limit: int, as_json: bool) -> None:
     """List outgoing mail, newest first, with the last error or bounce."""
-    with session_scope(cli_settings()) as session:
-        if ref and session.scalar(select(Case.id).where(Case.ref == ref.strip().upper())) is None:
-            raise click.ClickException(f"no case {ref}")
-        rows = _rows(session, state, ref, limit)
+    with cli_session(cli_settings()) as session:
+        rows = [_row_data(row) for row in outbox_rows(session, state=state, case=ref, limit=limit)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -48,25 +44,11 @@ def outbox_list(state: str | None, ref: str | None, limit: int, as_json: bool) -
     _echo_table(rows)
 
 
-def _rows(session: Session, state: str | None, ref: str | None, limit: int) -> list[dict[str, Any]]:
-    query = (
-        select(OutboundMessage, Case.ref)
-        .outerjoin(Case, Case.id == OutboundMessage.case_id)
-        .order_by(OutboundMessage.id.desc())
-        .limit(limit)
-    )
-    if state:
-        query = query.where(OutboundMessage.state == state)
-    if ref:
-        query = query.where(Case.ref == ref.strip().upper())
-    return [_row_data(row, case_ref) for row, case_ref in session.execute(query)]
-
-
-def _row_data(row: OutboundMessage, case_ref: str | None) -> dict[str, Any]:
+def _row_data(row: OutboxRow) -> dict[str, Any]:
     """What list prints about one row, as JSON-ready data."""
     return {
         "id": row.id,
-        "case": case_ref,
+        "case": row.ref,
         "kind": row.kind,
         "recipients": list(row.recipients),
         "state": row.state,

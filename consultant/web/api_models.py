@@ -10,6 +10,7 @@ routes (routes/api.py) stay thin and the OpenAPI document names every field.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -17,12 +18,12 @@ from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from consultant.db.models import (
-    AuditEntry,
     CaseCode,
     CaseState,
     Draft,
     OutboundMessage,
 )
+from consultant.review.listings import AuditRecord, OutboxRow
 from consultant.review.queue import QueueItem, Similar
 from consultant.web.auth import CSRF_HEADER
 from consultant.web.casepage import CasePage, Message, Senders
@@ -302,12 +303,20 @@ class OutboundOut(BaseModel):
 
 
 class OutboxItemOut(OutboundOut):
+    """One row of the outbox list: the columns the console and `consultant outbox list`
+    show too."""
+
     case_ref: str | None
     rcpt: str
+    recipients: list[str]
+    auto: bool
+    next_attempt_at: datetime | None
+    bounce_status: str | None
+    bounce_diagnostic: str | None
 
     @classmethod
-    def row(cls, row: OutboundMessage, case_ref: str | None) -> OutboxItemOut:
-        return cls(**OutboundOut.of(row).model_dump(), case_ref=case_ref, rcpt=row.rcpt)
+    def row(cls, row: OutboxRow) -> OutboxItemOut:
+        return cls.model_validate({**asdict(row), "case_ref": row.ref})
 
 
 class SimilarOut(BaseModel):
@@ -457,12 +466,12 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
     @classmethod
-    def of(cls, entry: AuditEntry, case_ref: str | None) -> AuditOut:
+    def of(cls, record: AuditRecord) -> AuditOut:
         return cls(
-            id=entry.id,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            case_ref=case_ref,
-            detail=entry.detail or {},
+            id=record.id,
+            at=record.at,
+            actor=record.actor,
+            action=record.action,
+            case_ref=record.ref,
+            detail=record.detail,
         )

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
 
 from consultant.accounts import (
     AccountError,
@@ -28,12 +28,11 @@ from consultant.accounts import (
 )
 from consultant.db.models import (
     Account,
-    AuditEntry,
-    Case,
-    OutboundMessage,
     OutboundState,
     Reviewer,
 )
+from consultant.errors import NotFound
+from consultant.review.listings import AuditRecord, audit_records, outbox_rows
 from consultant.reviewers import ROLES, ReviewerError, add_reviewer, set_password, update_reviewer
 from consultant.settings import Settings
 from consultant.web.deps import DB, PageAdmin, PageLogin, SettingsDep
@@ -58,7 +57,7 @@ SEPARATORS = re.compile(r"[,;\s]+")
 class AuditRow:
     """One entry as the page shows it: a draft edit's diff apart, the rest as key: value."""
 
-    entry: AuditEntry
+    entry: AuditRecord
     ref: str | None
     diff: str | None
     fields: list[tuple[str, str]]
@@ -72,30 +71,11 @@ def _readable(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _audit_row(entry: AuditEntry, ref: str | None) -> AuditRow:
-    detail = dict(entry.detail or {})
+def _audit_row(record: AuditRecord) -> AuditRow:
+    detail = dict(record.detail)
     diff = detail.pop("diff") if isinstance(detail.get("diff"), str) else None
     fields = [(str(key), _readable(value)) for key, value in detail.items() if value is not None]
-    return AuditRow(entry, ref, diff, fields)
-
-
-def _audit_query(
-    filters: dict[str, str], case_id: int | None, before: int | None
-) -> Select[AuditEntry, str | None]:
-    query = select(AuditEntry, Case.ref).outerjoin(Case, Case.id == AuditEntry.case_id)
-    if case_id is not None:
-        query = query.where(AuditEntry.case_id == case_id)
-    if filters["actor"]:
-        query = query.where(AuditEntry.actor == filters["actor"])
-    if filters["action"]:
-        query = query.where(AuditEntry.action.startswith(filters["action"], autoescape=True))
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
-    return query.order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE + 1)
-
-
-def _case_id(session: Session, ref: str) -> int | None:
-    return session.scalar(select(Case.id).where(Case.ref == ref)) if ref else None
+    return AuditRow(record, record.ref, diff, fields)
 
 
 @router.get("/audit")
@@ -109,13 +89,20 @@ def audit_log(
     before: int | None = None,
 ) -> Response:
     filters = {"case": case.strip().upper(), "actor": actor.strip(), "action": action.strip()}
-    case_id = _case_id(session, filters["case"])
     context: dict[str, Any] = {"filters": filters, "before": before, "notice": "", "older": None}
-    if filters["case"] and case_id is None:
+    try:
+        found = audit_records(
+            session,
+            case=filters["case"],
+            actor=filters["actor"],
+            action=filters["action"],
+            before=before,
+            limit=AUDIT_PAGE + 1,
+        )
+    except NotFound:
         error = f"There is no case {filters['case']}."
         return render(request, "audit.html.j2", 404, rows=[], error=error, **context)
-    found = session.execute(_audit_query(filters, case_id, before)).all()
-    rows = [_audit_row(entry, ref) for entry, ref in found[:AUDIT_PAGE]]
+    rows = [_audit_row(record) for record in found[:AUDIT_PAGE]]
     if len(found) > AUDIT_PAGE:
         context["older"] = rows[-1].entry.id
     return render(request, "audit.html.j2", rows=rows, error="", **context)
@@ -126,31 +113,23 @@ def audit_log(
 
 @router.get("/outbox")
 def outbox(
-    request: Request, login: PageLogin, session: DB, settings: SettingsDep, state: Filter = ""
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    settings: SettingsDep,
+    state: Filter = "",
+    case: Filter = "",
 ) -> Response:
-    # The raw mail stays in the database: the list needs none of it.
-    query = (
-        select(OutboundMessage, Case.ref)
-        .outerjoin(Case, Case.id == OutboundMessage.case_id)
-        .options(defer(OutboundMessage.raw, raiseload=True))
-        .order_by(OutboundMessage.id.desc())
-        .limit(OUTBOX_LIMIT)
-    )
-    if state:
-        query = query.where(OutboundMessage.state == state)
-    rows = session.execute(query).all()
-    folder = settings.outbox_path() if settings.relay_host is None else None
-    return render(
-        request,
-        "outbox.html.j2",
-        rows=rows,
-        states=OUTBOX_STATES,
-        state=state,
-        folder=folder,
-        limit=OUTBOX_LIMIT,
-        notice="",
-        error="",
-    )
+    case = case.strip().upper()
+    context: dict[str, Any] = {"states": OUTBOX_STATES, "state": state, "case": case}
+    context |= {"limit": OUTBOX_LIMIT, "notice": ""}
+    context["folder"] = settings.outbox_path() if settings.relay_host is None else None
+    try:
+        rows = outbox_rows(session, state=state or None, case=case, limit=OUTBOX_LIMIT)
+    except NotFound:
+        error = f"There is no case {case}."
+        return render(request, "outbox.html.j2", 404, rows=[], error=error, **context)
+    return render(request, "outbox.html.j2", rows=rows, error="", **context)
 
 
 # --- reviewers (admins only) --------------------------------------------------

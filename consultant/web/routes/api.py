@@ -13,19 +13,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from consultant import review
 from consultant.cases import audit
 from consultant.db.models import (
-    AuditEntry,
     Case,
     OutboundMessage,
     OutboundState,
     Reviewer,
 )
 from consultant.handoff import hand_over
+from consultant.review.listings import audit_records, outbox_rows
 from consultant.review.queue import review_queue
 from consultant.reviewers import (
     change_own_password,
@@ -288,7 +287,7 @@ def ask(
 # --- audit log and outbox -----------------------------------------------------
 
 
-@logs.get("/audit", responses=problems(422))
+@logs.get("/audit", responses=problems(404, 422))
 def audit_log(
     login: ApiLogin,
     session: DB,
@@ -298,44 +297,30 @@ def audit_log(
     before: Before = None,
     limit: Limit = 100,
 ) -> list[AuditOut]:
-    """The audit log, newest first; page with `before` (the last id seen)."""
-    query = _audit_query(case, actor, action, before).limit(limit)
-    return [AuditOut.of(entry, ref) for entry, ref in session.execute(query)]
+    """The audit log, newest first; page with `before` (the last id seen). `action`
+    matches an action or the start of one ("draft.")."""
+    with refusals():
+        records = audit_records(
+            session, case=case, actor=actor, action=action, before=before, limit=limit
+        )
+    return [AuditOut.of(record) for record in records]
 
 
-def _audit_query(
-    case: str | None, actor: str | None, action: str | None, before: int | None
-) -> Select[AuditEntry, str | None]:
-    query = (
-        select(AuditEntry, Case.ref)
-        .outerjoin(Case, Case.id == AuditEntry.case_id)
-        .order_by(AuditEntry.id.desc())
-    )
-    if case:
-        query = query.where(Case.ref == case.strip().upper())
-    if actor:
-        query = query.where(func.lower(AuditEntry.actor) == actor.strip().lower())
-    if action:
-        query = query.where(AuditEntry.action == action)
-    if before:
-        query = query.where(AuditEntry.id < before)
-    return query
-
-
-@logs.get("/outbox", responses=problems(422))
+@logs.get("/outbox", responses=problems(404, 422))
 def outbox(
-    login: ApiLogin, session: DB, state: OutboundState | None = None, limit: Limit = 100
+    login: ApiLogin,
+    session: DB,
+    state: OutboundState | None = None,
+    case: RefFilter = None,
+    before: Before = None,
+    limit: Limit = 100,
 ) -> list[OutboxItemOut]:
     """Outgoing mail (answers, refusals, questions, notices), newest first."""
-    query = (
-        select(OutboundMessage, Case.ref)
-        .outerjoin(Case, Case.id == OutboundMessage.case_id)
-        .order_by(OutboundMessage.id.desc())
-        .limit(limit)
-    )
-    if state:
-        query = query.where(OutboundMessage.state == state.value)
-    return [OutboxItemOut.row(row, ref) for row, ref in session.execute(query)]
+    with refusals():
+        rows = outbox_rows(
+            session, state=state.value if state else None, case=case, before=before, limit=limit
+        )
+    return [OutboxItemOut.row(row) for row in rows]
 
 
 router = APIRouter()
