@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from consultant.cases import audit
 from consultant.db.base import utcnow
@@ -161,6 +161,33 @@ def normalize_address(address: str) -> str:
     if len(value) > MAX_ADDRESS:
         raise AccountError(f"{value[:40]}… is longer than {MAX_ADDRESS} characters")
     return value
+
+
+def list_accounts(
+    session: Session,
+    *,
+    plan: str | None = None,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> list[Account]:
+    """Accounts with their addresses loaded, by id, optionally of one plan."""
+    query = select(Account).options(selectinload(Account.addresses))
+    if plan:
+        query = query.where(Account.plan == plan)
+    query = query.order_by(Account.id.desc() if newest_first else Account.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def accounts_per_plan(session: Session) -> dict[str, int]:
+    """How many accounts are on each plan name (including names the plans file lost)."""
+    counted = session.execute(select(Account.plan, func.count()).group_by(Account.plan))
+    return {plan: number for plan, number in counted}
+
+
+def newest_cases(session: Session, account: Account, limit: int) -> list[Case]:
+    """The account's most recent cases, newest first."""
+    query = select(Case).where(Case.account_id == account.id).order_by(Case.id.desc())
+    return list(session.scalars(query.limit(limit)))
 
 
 def find_account(session: Session, address: str) -> Account | None:

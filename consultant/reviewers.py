@@ -59,6 +59,16 @@ def new_password() -> str:
     return secrets.token_urlsafe(15)
 
 
+def list_reviewers(session: Session) -> list[Reviewer]:
+    """Every reviewer, by address: the admin page, the admin API and the CLI list these."""
+    return list(session.scalars(select(Reviewer).order_by(Reviewer.email)))
+
+
+def any_reviewer(session: Session) -> bool:
+    """Whether anyone can log in to the console yet."""
+    return session.scalar(select(Reviewer.id).limit(1)) is not None
+
+
 def find_reviewer(session: Session, email: str) -> Reviewer | None:
     return session.execute(
         select(Reviewer).where(Reviewer.email == email.strip().lower())

@@ -12,19 +12,18 @@ import json
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from consultant.accounts import (
     AccountError,
     add_address,
     create_account,
     get_account,
+    list_accounts,
+    newest_cases,
     set_plan,
     standing,
 )
 from consultant.cli.common import actor, cli_session, cli_settings
-from consultant.db.models import Account, Case
 from consultant.settings import Settings
 
 
@@ -73,11 +72,8 @@ def accounts_add(name: str, addresses: tuple[str, ...], plan: str | None) -> Non
 def accounts_list(plan: str | None, as_json: bool) -> None:
     """List accounts with their plan and consults used this month."""
     settings = cli_settings()
-    query = select(Account).options(selectinload(Account.addresses)).order_by(Account.id)
-    if plan:
-        query = query.where(Account.plan == plan)
     with cli_session(settings) as session:
-        rows = [_account_data(session, settings, a) for a in session.scalars(query)]
+        rows = [_account_data(session, settings, a) for a in list_accounts(session, plan=plan)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
@@ -102,9 +98,7 @@ def accounts_show(key: str, as_json: bool) -> None:
     with cli_session(settings) as session:
         account = get_account(session, key)
         data = _account_data(session, settings, account)
-        newest = session.scalars(
-            select(Case).where(Case.account_id == account.id).order_by(Case.id.desc()).limit(10)
-        )
+        newest = newest_cases(session, account, 10)
         data["cases"] = [
             {
                 "ref": c.ref,

@@ -11,10 +11,8 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 import click
-from sqlalchemy import func, select
 
 from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
-from consultant.db.models import CaseCode
 from consultant.handoff import hand_over
 
 
@@ -28,18 +26,11 @@ def cases() -> None:
 @click.option("--limit", default=50, show_default=True)
 def cases_list(state: str | None, limit: int) -> None:
     """List cases, oldest first."""
-    from consultant.review import list_cases  # Jinja2 and lxml, on use
+    from consultant.review import code_counts, list_cases  # Jinja2 and lxml, on use
 
     with cli_session(cli_settings()) as session:
         rows = list_cases(session, state, limit)
-        counts: dict[int, int] = {
-            case_id: count
-            for case_id, count in session.execute(
-                select(CaseCode.case_id, func.count())
-                .where(CaseCode.case_id.in_([c.id for c in rows]))
-                .group_by(CaseCode.case_id)
-            )
-        }
+        counts = code_counts(session, rows)
     if not rows:
         click.echo("no cases")
         return

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consultant.cli.common import actor, cli_session, cli_settings
@@ -29,6 +28,7 @@ from consultant.reviewers import (
     add_reviewer,
     find_reviewer,
     forget_first_password,
+    list_reviewers,
     set_password,
     update_reviewer,
 )
@@ -105,7 +105,7 @@ def _data(reviewer: Reviewer) -> dict[str, Any]:
 def reviewers_list(as_json: bool) -> None:
     """List reviewers with their role, whether they may log in, and their last login."""
     with _session() as session:
-        rows = [_data(r) for r in session.scalars(select(Reviewer).order_by(Reviewer.email))]
+        rows = [_data(r) for r in list_reviewers(session)]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import func, select
 
 from consultant.cli import services
 from consultant.cli.common import cli_settings
 from consultant.codes.icd10cm import load_icd10cm
 from consultant.codes.releases import release_in_effect
-from consultant.db.models import Reviewer
 from consultant.db.session import session_scope
 from consultant.instance import AlreadyRunning, hold_instance_lock
 from consultant.logs import redact_url, setup_logging
-from consultant.reviewers import add_reviewer, first_admin_address, write_first_password
+from consultant.reviewers import (
+    add_reviewer,
+    any_reviewer,
+    first_admin_address,
+    write_first_password,
+)
 from consultant.settings import Settings
 from consultant.supervise import start_child, stop_child
 
@@ -97,7 +100,7 @@ def _ensure_admin(settings: Settings) -> tuple[str, Path] | None:
     if not settings.embedded:
         return None
     with session_scope(settings) as session:
-        if session.scalar(select(func.count()).select_from(Reviewer)):
+        if any_reviewer(session):
             return None
         created = add_reviewer(session, first_admin_address(settings), role="admin")
         assert created.one_time_password is not None

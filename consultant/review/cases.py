@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from consultant.db.models import Case, CaseCode, CaseState, Draft, InboundMessage, OutboundMessage
+from consultant.db.models import (
+    Case,
+    CaseCode,
+    CaseState,
+    Draft,
+    InboundMessage,
+    OutboundMessage,
+    Reviewer,
+)
 from consultant.errors import NotFound
 
 REVIEWABLE = (CaseState.DRAFTED, CaseState.IN_REVIEW)  # awaiting a reviewer
@@ -47,6 +55,22 @@ def list_cases(session: Session, state: str | None = None, limit: int = 50) -> l
     if state:
         query = query.where(Case.state == state)
     return list(session.execute(query).scalars())
+
+
+def assignee_email(session: Session, case: Case) -> str | None:
+    """The address of the reviewer who claimed `case`, if anyone has."""
+    holder = session.get(Reviewer, case.assignee_id) if case.assignee_id else None
+    return holder.email if holder else None
+
+
+def code_counts(session: Session, cases: list[Case]) -> dict[int, int]:
+    """How many codes each of `cases` names, by case id (absent: none)."""
+    query = (
+        select(CaseCode.case_id, func.count())
+        .where(CaseCode.case_id.in_([case.id for case in cases]))
+        .group_by(CaseCode.case_id)
+    )
+    return {case_id: count for case_id, count in session.execute(query)}
 
 
 def view_case(session: Session, ref: str) -> CaseView:

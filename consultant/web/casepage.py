@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.db.models import AuditEntry, Case, Draft, InboundMessage, Reviewer
+from consultant.db.models import AuditEntry, Case, Draft, InboundMessage
 from consultant.errors import Quarantine
 from consultant.mailer import headers
 from consultant.pipeline.limits import mime_limit_reason
 from consultant.pipeline.notify import NULL_PATH, auto_recipient, envelope_sender
-from consultant.review import REVIEWABLE, CaseView, view_case
+from consultant.review import REVIEWABLE, CaseView, assignee_email, view_case
 from consultant.review.queue import Similar, similar_cases
 from consultant.web.mailview import MailView, view_mail
 
@@ -68,7 +68,6 @@ def case_page(session: Session, ref: str) -> CasePage:
     """The case `ref` with its mail, lookup report, similar cases and recent history."""
     view = view_case(session, ref)
     case = view.case
-    assignee = session.get(Reviewer, case.assignee_id) if case.assignee_id else None
     messages = [_message(inbound) for inbound in view.inbound]
     return CasePage(
         view=view,
@@ -84,7 +83,7 @@ def case_page(session: Session, ref: str) -> CasePage:
                 .limit(AUDIT_ON_PAGE)
             )
         ),
-        assignee=assignee.email if assignee else None,
+        assignee=assignee_email(session, case),
         open=case.state in REVIEWABLE,
     )
 

@@ -121,3 +121,18 @@ def test_the_review_layer_knows_no_shell() -> None:
     reached = {m: _reach(m) for m in _modules_under("review")}
     bad = {m: sorted(n for n in names if n.startswith(shells)) for m, names in reached.items()}
     assert {module: names for module, names in bad.items() if names} == {}
+
+
+QUERY_BUILDERS = tuple(f"sqlalchemy.{name}" for name in ("select", "update", "delete", "insert"))
+
+
+@pytest.mark.parametrize("folder", ["web/routes", "cli"])
+def test_a_shell_writes_no_query(folder: str) -> None:
+    """The console's routes and the CLI commands call the review layer and the domain
+    modules (accounts, reviewers) for every read and change; none builds SQL itself."""
+    found = {m: _direct(m, QUERY_BUILDERS) for m in _modules_under(folder)}
+    assert {module: names for module, names in found.items() if names} == {}
+
+
+def test_the_query_check_sees_a_query() -> None:
+    assert _direct("consultant.review.listings", QUERY_BUILDERS) == ["sqlalchemy.select"]

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from consultant.accounts import (
     AccountError,
+    accounts_per_plan,
     add_address,
     create_account,
+    list_accounts,
     load_plans,
     set_plan,
     standing,
@@ -33,7 +34,14 @@ from consultant.db.models import (
 )
 from consultant.errors import NotFound
 from consultant.review.listings import AuditRecord, audit_records, outbox_rows
-from consultant.reviewers import ROLES, ReviewerError, add_reviewer, set_password, update_reviewer
+from consultant.reviewers import (
+    ROLES,
+    ReviewerError,
+    add_reviewer,
+    list_reviewers,
+    set_password,
+    update_reviewer,
+)
 from consultant.settings import Settings
 from consultant.web.deps import DB, PageAdmin, PageLogin, SettingsDep
 from consultant.web.refusals import status_of
@@ -138,7 +146,7 @@ def outbox(
 def _reviewers_page(
     request: Request, session: Session, status: int = 200, **extra: Any
 ) -> Response:
-    reviewers = session.scalars(select(Reviewer).order_by(Reviewer.email)).all()
+    reviewers = list_reviewers(session)
     context: dict[str, Any] = {"notice": "", "error": "", "one_time": None, "form": {}}
     context |= extra
     return render(
@@ -254,8 +262,7 @@ def _accounts_page(
         plans = list(load_plans(settings))
     except AccountError as error:
         plans, context["error"] = [], context["error"] or str(error)
-    query = select(Account).options(selectinload(Account.addresses)).order_by(Account.id)
-    rows = [_account_row(session, settings, account) for account in session.scalars(query)]
+    rows = [_account_row(session, settings, account) for account in list_accounts(session)]
     return render(
         request,
         "admin_accounts.html.j2",
@@ -352,8 +359,7 @@ def account_address(
 
 @router.get("/admin/plans")
 def plans_page(request: Request, login: PageAdmin, session: DB, settings: SettingsDep) -> Response:
-    counted = session.execute(select(Account.plan, func.count()).group_by(Account.plan))
-    counts: dict[str, int] = {plan: number for plan, number in counted}
+    counts = accounts_per_plan(session)
     try:
         plans, error = list(load_plans(settings).values()), ""
     except AccountError as refused:

@@ -182,12 +182,11 @@ def get_case(login: ApiLogin, session: DB, ref: CaseRef) -> CaseDetailOut:
 
 def _case_out(session: Session, case: Case) -> CaseOut:
     session.refresh(case)
-    holder = session.get(Reviewer, case.assignee_id) if case.assignee_id else None
     return CaseOut(
         ref=case.ref or "",
         state=case.state,
         state_reason=case.state_reason,
-        assignee=holder.email if holder else None,
+        assignee=review.assignee_email(session, case),
         open=case.state in review.REVIEWABLE,
     )
 

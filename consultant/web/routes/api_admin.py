@@ -6,10 +6,9 @@ The conventions are routes/api.py's: the same login, CSRF header and refusals.
 from __future__ import annotations
 
 from fastapi import HTTPException
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
+from consultant import accounts, reviewers
 from consultant.accounts import create_account, find_account, load_plans, set_plan
 from consultant.db.models import Account, Reviewer
 from consultant.reviewers import add_reviewer, find_reviewer, update_reviewer
@@ -34,7 +33,7 @@ admin = api_router("admin", 403)
 @admin.get("/reviewers")
 def list_reviewers(login: ApiAdmin, session: DB) -> list[ReviewerOut]:
     """Every reviewer, active or not."""
-    return [ReviewerOut.of(r) for r in session.scalars(select(Reviewer).order_by(Reviewer.email))]
+    return [ReviewerOut.of(r) for r in reviewers.list_reviewers(session)]
 
 
 @admin.post("/reviewers", status_code=201, **changes(409, 422))
@@ -71,9 +70,8 @@ def change_reviewer(
 @admin.get("/accounts", responses=problems(422))
 def list_accounts(login: ApiAdmin, session: DB, limit: Limit = 100) -> list[AccountOut]:
     """Accounts with their addresses, newest first."""
-    query = select(Account).options(selectinload(Account.addresses))
-    accounts = session.scalars(query.order_by(Account.id.desc()).limit(limit))
-    return [AccountOut.of(account) for account in accounts]
+    newest = accounts.list_accounts(session, newest_first=True, limit=limit)
+    return [AccountOut.of(account) for account in newest]
 
 
 @admin.post("/accounts", status_code=201, **changes(409, 422))

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from consultant.cases import audit
 from consultant.db.models import CaseState, Reviewer
@@ -22,6 +21,7 @@ from consultant.reviewers import (
     ReviewerError,
     change_own_password,
     forget_first_password,
+    list_reviewers,
 )
 from consultant.settings import Settings
 from consultant.web.auth import (
@@ -150,7 +150,7 @@ def queue(
 ) -> Response:
     states = tuple(s for s in state or [] if s in STATES) or None
     items = review_queue(session, settings, states=states, assignee=assignee, code=code)
-    reviewers = session.scalars(select(Reviewer.email).order_by(Reviewer.email)).all()
+    reviewers = [reviewer.email for reviewer in list_reviewers(session)]
     return render(
         request,
         "queue.html.j2",
