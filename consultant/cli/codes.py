@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from consultant.cli.common import cli_settings, one_line
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
 from consultant.codes.importers import IMPORT_KINDS, CodeImportError, import_file
+from consultant.codes.kinds import ICD10CM
 from consultant.codes.releases import LoadResult
 from consultant.codes.status import KindStatus, code_status
 from consultant.db.session import session_scope
@@ -31,7 +32,7 @@ def codes() -> None:
 
 
 @codes.command("load")
-@click.argument("code_set", metavar="SET", type=click.Choice(["icd10cm"]))
+@click.argument("code_set", metavar="SET", type=click.Choice([ICD10CM]))
 @click.option(
     "--effective",
     metavar="YYYY-MM-DD",

@@ -18,6 +18,7 @@ import click
 from consultant.cli import services
 from consultant.cli.common import cli_settings
 from consultant.codes.icd10cm import load_icd10cm
+from consultant.codes.kinds import ICD10CM
 from consultant.codes.releases import release_in_effect
 from consultant.db.session import session_scope
 from consultant.instance import AlreadyRunning, hold_instance_lock
@@ -83,7 +84,7 @@ def _hold_instance_lock(settings: Settings) -> Any:
 def _ensure_icd10cm(settings: Settings) -> None:
     """Load the ICD-10-CM tabular on first start; it ships with consultant (a few seconds)."""
     with session_scope(settings) as session:
-        if release_in_effect(session, "icd10cm") is not None:
+        if release_in_effect(session, ICD10CM) is not None:
             return
         click.echo("loading the ICD-10-CM tabular (first start only)…", err=True)
         result = load_icd10cm(session)

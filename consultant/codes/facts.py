@@ -13,6 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+# KIND_NAMES: how people name the release kinds, in drafts and on the CLI (the
+# code systems' names are in consultant.codes.systems).
+from consultant.codes.kinds import KIND_NAMES as KIND_NAMES
+from consultant.codes.kinds import MUE, NCCI_PTP, TITLES
+
 # CodeFacts.status values.
 VALID = "valid"
 BILLABLE = "billable"
@@ -36,16 +41,7 @@ FINDING_KINDS = (
 CONSULTANT = "consultant"  # Source.kind of consultant's own tables
 
 # How each kind of source is named in a citation.
-_TITLES = {
-    "icd10cm": "ICD-10-CM tabular",
-    "hcpcs": "HCPCS Level II file",
-    "ncci-ptp": "NCCI PTP edits",
-    "mue": "NCCI MUEs",
-    "addon": "NCCI add-on code edits",
-    "pfs": "Physician fee schedule indicators",
-    "cpt-descriptors": "CPT descriptors (AMA licence)",
-    CONSULTANT: "consultant",
-}
+_TITLES = {**TITLES, CONSULTANT: "consultant"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +82,7 @@ class Source:
 
 def _title(kind: str, file: str) -> str:
     title = _TITLES.get(kind, kind)
-    if kind in ("ncci-ptp", "mue"):
+    if kind in (NCCI_PTP, MUE):
         name = file.lower()
         if "prac" in name:
             title += " (practitioner)"
@@ -114,7 +110,7 @@ class CodeFacts:
     """What the loaded sets say about one code of the mail."""
 
     code: str
-    system: str  # cpt, hcpcs, icd10cm, icd10pcs, modifier
+    system: str  # a CodeSystem value: cpt, hcpcs, icd10cm, icd10pcs, modifier
     status: str  # valid, billable, header, deleted, invalid, unchecked
     description: str
     facts: tuple[Fact, ...]
@@ -167,17 +163,3 @@ class Report:
             "findings": [finding.to_dict() for finding in self.findings],
             "not_loaded": list(self.not_loaded),
         }
-
-
-# How people name the release kinds, in drafts and on the CLI (the code
-# systems' names are in consultant.codes.systems).
-KIND_NAMES = {
-    "icd10cm": "ICD-10-CM",
-    "icd10pcs": "ICD-10-PCS",
-    "hcpcs": "HCPCS Level II file",
-    "ncci-ptp": "NCCI PTP edits",
-    "mue": "NCCI MUEs",
-    "addon": "NCCI add-on code edits",
-    "pfs": "physician fee schedule indicators",
-    "cpt-descriptors": "CPT descriptors (AMA licence)",
-}

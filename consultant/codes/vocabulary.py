@@ -9,7 +9,6 @@ running workers at their next mail without a restart.
 
 from __future__ import annotations
 
-import re
 import threading
 from datetime import date
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
 from consultant.codes.systems import Vocabulary
+from consultant.codes.systems.cpt import SHAPE as CPT_SHAPE
 from consultant.db.models.codes import (
     ADDON,
     CPT_DESCRIPTORS,
@@ -32,8 +32,6 @@ from consultant.db.models.codes import (
     MueEdit,
     PfsIndicator,
 )
-
-_CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]")
 
 _lock = threading.Lock()
 _cached: dict[str, tuple[tuple[int, ...], Vocabulary]] = {}
@@ -72,7 +70,7 @@ def build_vocabulary(session: Session, newest: dict[str, ReleaseInfo] | None = N
     cpt: frozenset[str] | None = None
     if cpt_sources:
         query = union(*cpt_sources) if len(cpt_sources) > 1 else cpt_sources[0]
-        cpt = frozenset(code for code in session.scalars(query) if _CPT_SHAPE.fullmatch(code))
+        cpt = frozenset(code for code in session.scalars(query) if CPT_SHAPE.fullmatch(code))
     hcpcs = icd10cm = None
     if HCPCS in newest:
         hcpcs = frozenset(

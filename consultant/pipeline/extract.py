@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from consultant.codes.systems import NO_VOCABULARY, RECOGNISERS, CodeSystem, Hit, Vocabulary
+from consultant.codes.systems import NO_VOCABULARY, REGISTRY, CodeSystem, Hit, Vocabulary
 from consultant.codes.systems.modifier import ATTACHED
 
 if TYPE_CHECKING:
@@ -130,24 +130,20 @@ def extract_message(parsed: ParsedMessage, vocabulary: Vocabulary = NO_VOCABULAR
 
 
 def _all_hits(text: str, vocabulary: Vocabulary) -> Iterator[Hit]:
-    for recognise in RECOGNISERS:
-        yield from recognise(text, vocabulary)
+    for system in REGISTRY.values():
+        if system.recognise is not None:
+            yield from system.recognise(text, vocabulary)
 
 
 def _accepted(text: str, hits: list[Hit], vocabulary: Vocabulary) -> list[Hit]:
-    """Drop five-digit numbers no loaded set knows, unless context says they are codes.
+    """Drop the hits their system doubts, unless context says they are codes.
 
-    Context is a code word in the clause around it ("CPT 96460", "billed
-    15000", "is 98016 payable"), a modifier hyphenated on, or a list or range
-    shared with a known code.
+    A system doubts what the loaded sets do not know (CPT: a five-digit number
+    no loaded set names). Context is a code word in the clause around it ("CPT
+    96460", "billed 15000", "is 98016 payable"), a modifier hyphenated on, or
+    a list or range shared with a known procedure code.
     """
-    if vocabulary.cpt is None:
-        return hits
-    doubtful = {
-        hit
-        for hit in hits
-        if hit[1] == CodeSystem.CPT and hit[0].isdigit() and hit[0] not in vocabulary.cpt
-    }
+    doubtful = {hit for hit in hits if _doubtful(hit, vocabulary)}
     if not doubtful:
         return hits
     vouched: set[Hit] = set()
@@ -164,7 +160,7 @@ def _accepted(text: str, hits: list[Hit], vocabulary: Vocabulary) -> list[Hit]:
             continue
         neighbours = hits[max(0, index - 1) : index] + hits[index + 1 : index + 2]
         for other in neighbours:
-            if other in doubtful or other[1] not in (CodeSystem.CPT, CodeSystem.HCPCS):
+            if other in doubtful or not REGISTRY[other[1]].procedure:
                 continue
             low, high = sorted((other, hit), key=lambda h: h[2])
             between = text[low[3] : high[2]]
@@ -173,13 +169,16 @@ def _accepted(text: str, hits: list[Hit], vocabulary: Vocabulary) -> list[Hit]:
     return [hit for hit in hits if hit not in doubtful or hit in vouched]
 
 
+def _doubtful(hit: Hit, vocabulary: Vocabulary) -> bool:
+    doubts = REGISTRY[hit[1]].doubtful
+    return doubts is not None and doubts(hit[0], vocabulary)
+
+
 def _ranges(text: str, hits: list[Hit]) -> dict[Hit, str]:
     """Flag both endpoints of every range: {hit: "99202-99205"}."""
     found: dict[Hit, str] = {}
-    procedures = [
-        hit for hit in hits if hit[1] in (CodeSystem.CPT, CodeSystem.HCPCS, CodeSystem.ICD10CM)
-    ]
-    for low, high in itertools.pairwise(procedures):
+    ranging = [hit for hit in hits if REGISTRY[hit[1]].ranges]
+    for low, high in itertools.pairwise(ranging):
         if low[1] != high[1] or not _RANGE_JOIN.match(text[low[3] : high[2]]):
             continue
         if len(low[0]) != len(high[0]) or low[0] >= high[0]:
@@ -190,7 +189,7 @@ def _ranges(text: str, hits: list[Hit]) -> dict[Hit, str]:
 
 def _units(text: str, start: int, end: int, system: str) -> int | None:
     """The quantity stated with the procedure code at text[start:end], if any."""
-    if system not in (CodeSystem.CPT, CodeSystem.HCPCS):
+    if not REGISTRY[system].procedure:
         return None
     after = _UNITS_AFTER.match(text, end)
     if after:

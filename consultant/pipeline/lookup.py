@@ -9,6 +9,10 @@ codes that are not billable, incomplete, invalid or deleted). Every fact and
 finding names its source: the release in effect on the date of service, or
 consultant's own tables. No state changes: the draft stage renders the report.
 
+This module names no code system: each provider in consultant.codes.providers
+answers for its systems, and consultant.codes.systems.REGISTRY says which
+release kinds a system needs and how to word a code nothing loaded can check.
+
 Pure of Celery; one SQLAlchemy session. The releases are cached per process
 (consultant.codes.in_effect), and each table is read once per mail with an
 IN-query over all its codes.
@@ -18,21 +22,16 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from consultant.codes.cms_facts import modifier_facts, procedure_facts
-from consultant.codes.cms_rows import CmsRows, read_cms
-from consultant.codes.edits import addon_findings, mue_findings, ptp_findings
 from consultant.codes.facts import (
     CONSULTANT,
-    DELETED,
     ERROR,
     INFO,
-    INVALID,
     KIND_NAMES,
     UNCHECKED,
     WARNING,
@@ -42,18 +41,9 @@ from consultant.codes.facts import (
     Report,
     Source,
 )
-from consultant.codes.icd10cm_facts import icd10cm_facts
 from consultant.codes.in_effect import releases_in_effect
-from consultant.codes.systems import NAMES, PROCEDURES, CodeSystem
-from consultant.db.models.codes import (
-    ADDON,
-    CPT_DESCRIPTORS,
-    HCPCS,
-    ICD10CM,
-    MUE,
-    NCCI_PTP,
-    PFS,
-)
+from consultant.codes.providers import PROVIDERS, Asked
+from consultant.codes.systems import NAMES, REGISTRY, CodeSystem
 from consultant.pipeline.extract import CodeRef, find_codes
 
 __all__ = [
@@ -69,15 +59,6 @@ __all__ = [
 ]
 
 STATED, MAIL_DATE, GIVEN = "stated in the mail", "date of the mail", "given"
-# The release kinds each system's facts come from, for Report.not_loaded.
-NEEDS: dict[str, tuple[str, ...]] = {
-    CodeSystem.ICD10CM: (ICD10CM,),
-    CodeSystem.CPT: (CPT_DESCRIPTORS, PFS, MUE, ADDON, NCCI_PTP),
-    CodeSystem.HCPCS: (HCPCS, PFS, MUE, ADDON, NCCI_PTP),
-    CodeSystem.MODIFIER: (HCPCS,),
-    CodeSystem.ICD10PCS: ("icd10pcs",),  # a release kind consultant has no importer for
-}
-PCS_SOURCE = Source(CONSULTANT, "ICD-10-PCS is not loaded by consultant")
 _SEVERITY = {ERROR: 0, WARNING: 1, INFO: 2}
 
 
@@ -100,90 +81,50 @@ def look_up(
     """Look up each code on the date of service, then the findings across them."""
     refs = list(refs)
     wanted = list(dict.fromkeys((ref.code, ref.system) for ref in refs))
-    # Units the extractor kept with a code ("J1100 x 4"), overridden by those given.
-    stated: dict[str, int] = {}
-    for ref in refs:
-        if count := getattr(ref, "units", None):
-            stated[ref.code] = int(count)
-    stated.update(units or {})
     releases = releases_in_effect(session, dos)
-    by_system: dict[str, list[str]] = {}
-    for code, system in wanted:
-        by_system.setdefault(system, []).append(code)
+    stated = _stated_units(refs, units or {})
     facts: dict[tuple[str, str], CodeFacts] = {}
     findings: list[Finding] = []
-    diagnoses = by_system.get(CodeSystem.ICD10CM, [])
-    if diagnoses and (icd := releases.get(ICD10CM)) is not None:
-        icd_facts, icd_findings = icd10cm_facts(session, icd.id, icd.source(dos), diagnoses)
-        facts.update(((code, CodeSystem.ICD10CM), f) for code, f in icd_facts.items())
-        findings.extend(icd_findings)
-    procedures = [code for code, system in wanted if system in PROCEDURES]
-    modifiers = by_system.get(CodeSystem.MODIFIER, [])
-    if procedures or modifiers:
-        rows = read_cms(session, releases, dos, procedures, modifiers)
-        facts.update(_cms_facts(rows, wanted, procedures))
-        findings.extend(_cms_findings(rows, procedures, modifiers, stated))
+    for provider in PROVIDERS:
+        mine = [key for key in wanted if key[1] in provider.systems]
+        if mine:
+            found, said = provider.look_up(Asked(session, releases, dos, mine, stated))
+            facts.update(found)
+            findings.extend(said)
     codes = tuple(facts.get(key) or _unchecked(*key) for key in wanted)
-    findings.extend(_status_findings(codes))
     findings.sort(key=lambda f: _SEVERITY.get(f.severity, 3))
     not_loaded = sorted(
-        {kind for _, system in wanted for kind in NEEDS.get(system, ()) if kind not in releases}
+        {kind for _, system in wanted for kind in _needs(system) if kind not in releases}
     )
     return Report(dos, dos_basis, codes, tuple(findings), tuple(not_loaded))
 
 
-def _cms_facts(
-    rows: CmsRows, wanted: Sequence[tuple[str, str]], procedures: Sequence[str]
-) -> Iterable[tuple[tuple[str, str], CodeFacts]]:
-    for code, system in wanted:
-        if system in PROCEDURES:
-            yield (code, system), procedure_facts(rows, code, system, procedures)
-        elif system == CodeSystem.MODIFIER:
-            yield (code, system), modifier_facts(rows, code)
+def _stated_units(refs: Iterable[Ref], given: Mapping[str, int]) -> dict[str, int]:
+    """Units the extractor kept with a code ("J1100 x 4"), overridden by those given."""
+    stated: dict[str, int] = {}
+    for ref in refs:
+        if count := getattr(ref, "units", None):
+            stated[ref.code] = int(count)
+    stated.update(given)
+    return stated
 
 
-def _cms_findings(
-    rows: CmsRows, procedures: list[str], modifiers: list[str], units: Mapping[str, int]
-) -> list[Finding]:
-    findings: list[Finding] = []
-    if rows.ptp:
-        findings.extend(ptp_findings(rows.ptp, rows.dos, modifiers, rows.source(NCCI_PTP)))
-    if rows.addon:
-        findings.extend(addon_findings(rows.addon, rows.dos, procedures, rows.source(ADDON)))
-    if rows.mue and units:
-        findings.extend(mue_findings(rows.mue, units, rows.source(MUE)))
-    return findings
-
-
-def _status_findings(codes: Iterable[CodeFacts]) -> list[Finding]:
-    """Invalid and deleted procedure codes and modifiers (ICD-10-CM has its own)."""
-    findings = []
-    for facts in codes:
-        if facts.system == CodeSystem.ICD10CM or facts.status not in (INVALID, DELETED):
-            continue
-        status = next((f for f in facts.facts if f.topic == "status"), None)
-        if status is None:
-            continue
-        kind = "invalid_code" if facts.status == INVALID else "deleted_code"
-        text = f"{facts.code}: {status.text}"
-        findings.append(Finding(kind, ERROR, (facts.code,), text, status.source))
-    return findings
+def _needs(system: str) -> tuple[str, ...]:
+    """The release kinds a system's facts come from, for Report.not_loaded."""
+    entry = REGISTRY.get(system)
+    return entry.release_kinds if entry is not None else ()
 
 
 def _unchecked(code: str, system: str) -> CodeFacts:
-    if system == CodeSystem.ICD10PCS:
-        text = "unchecked: consultant has no ICD-10-PCS code set to look it up in"
-        return CodeFacts(code, system, UNCHECKED, "", (Fact("status", text, PCS_SOURCE),))
+    entry = REGISTRY.get(system)
+    if entry is not None and entry.unchecked is not None:
+        return CodeFacts(code, system, UNCHECKED, "", (entry.unchecked,))
     text = f"unchecked: no {system.upper()} release is loaded"
     source = Source(CONSULTANT, "code sets loaded")
     return CodeFacts(code, system, UNCHECKED, "", (Fact("status", text, source),))
 
 
 # --- codes typed on a command line ---------------------------------------------------
-
-_ICD_SHAPE = re.compile(r"[A-Z]\d[0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
-_PCS_SHAPE = re.compile(r"[0-9A-HJ-NP-Z]{7}")
-_CPT_SHAPE = re.compile(r"\d{5}|\d{4}[FTU]")
 
 
 def parse_codes(args: Iterable[str]) -> list[CodeRef]:
@@ -201,15 +142,10 @@ def parse_codes(args: Iterable[str]) -> list[CodeRef]:
 
 
 def _by_shape(token: str) -> tuple[str, CodeSystem]:
-    if len(token) == 2 and token.isalnum():
-        return token, CodeSystem.MODIFIER
-    if _CPT_SHAPE.fullmatch(token):
-        return token, CodeSystem.CPT
-    if _ICD_SHAPE.fullmatch(token):
-        plain = token.replace(".", "")
-        return (plain[:3] + "." + plain[3:] if len(plain) > 3 else plain), CodeSystem.ICD10CM
-    if _PCS_SHAPE.fullmatch(token):
-        return token, CodeSystem.ICD10PCS
+    """Ask each system in the registry's order whether the token has its shape."""
+    for system in REGISTRY.values():
+        if system.by_shape is not None and (code := system.by_shape(token)) is not None:
+            return code, system.code_system
     raise ValueError(f"{token} is not a CPT, HCPCS, ICD-10-CM or ICD-10-PCS code or a modifier")
 
 

@@ -1,33 +1,32 @@
 """The code systems a question can name: the closed list, what the loaded code sets
-know of them, and the registry of their recognisers.
+know of them, and the registry of what each system's module says about it.
 
 `CodeSystem` is the closed list (its values are what the database and the JSON
 outputs have always held, so a member compares equal to its string).
 `Vocabulary` is the extractor's view of the loaded releases: which strings are
 real codes, per system; `consultant.codes.vocabulary` builds it from the
-database. Each system's module says how it is recognised in text; the
-extractor (consultant/pipeline/extract.py) runs every recogniser in
-RECOGNISERS and applies the context rules they share. Pure: no database, no
-network.
+database. Each system's module declares a `System`: its names, the release
+kinds its facts come from, its recogniser and shape, and the extractor's rules
+that apply to it. `REGISTRY` holds them; the extractor
+(consultant/pipeline/extract.py) and the lookup stage (consultant/pipeline/lookup.py)
+read it and name no system themselves. Pure: no database, no network.
 
-A new code system is a module here with its recogniser, an entry in
-CodeSystem, NAMES and RECOGNISERS, and, if it has tables, a model and a
-migration.
+A new code system is a member of CodeSystem, a module here declaring its
+`SYSTEM`, and its entry below; if it has tables, also a model, a migration, an
+importer format (consultant.codes.importers.FORMATS) and a facts provider
+(consultant.codes.providers.PROVIDERS).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
-from consultant.codes.systems import cpt, hcpcs, icd10pcs, modifier
+from consultant.codes.systems import cpt, hcpcs, icd10cm, icd10pcs, modifier
 from consultant.codes.systems.base import (
-    LABELS,
-    NAMES,
     NO_VOCABULARY,
-    PROCEDURES,
     SYSTEMS,
     CodeSystem,
     Hit,
+    Recogniser,
+    System,
     Vocabulary,
 )
 
@@ -36,20 +35,24 @@ __all__ = [
     "NAMES",
     "NO_VOCABULARY",
     "PROCEDURES",
-    "RECOGNISERS",
+    "REGISTRY",
     "SYSTEMS",
     "CodeSystem",
     "Hit",
+    "Recogniser",
+    "System",
     "Vocabulary",
 ]
 
-Recogniser = Callable[[str, Vocabulary], Iterator[Hit]]
-
-# Every recogniser, with the systems it yields. HCPCS's also yields ICD-10-CM:
-# the two share the letter-and-digits shape and are told apart in one place.
-RECOGNISERS: tuple[Recogniser, ...] = (
-    cpt.recognise,  # CPT, and modifiers attached to it
-    hcpcs.recognise,  # HCPCS Level II (with attached modifiers) and ICD-10-CM
-    icd10pcs.recognise,
-    modifier.recognise,  # modifiers on their own
-)
+# Every system, keyed by its CodeSystem value, in the order a typed code's shape
+# is asked (consultant.pipeline.lookup.parse_codes).
+REGISTRY: dict[str, System] = {
+    system.code_system: system
+    for system in (cpt.SYSTEM, hcpcs.SYSTEM, icd10cm.SYSTEM, icd10pcs.SYSTEM, modifier.SYSTEM)
+}
+# How people name each system, in running text ("59 (modifier)") and as a label
+# in a list of codes, where a capital reads better ("59  Modifier").
+NAMES: dict[str, str] = {key: system.name for key, system in REGISTRY.items()}
+LABELS: dict[str, str] = {key: system.label for key, system in REGISTRY.items()}
+# The systems a procedure is coded in.
+PROCEDURES = tuple(system.code_system for system in REGISTRY.values() if system.procedure)

@@ -8,12 +8,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from consultant.codes.systems.base import CodeSystem, Hit, Vocabulary
+from consultant.codes.kinds import ADDON, CPT_DESCRIPTORS, MUE, NCCI_PTP, PFS
+from consultant.codes.systems.base import CodeSystem, Hit, System, Vocabulary
 from consultant.codes.systems.modifier import attached
 from consultant.codes.systems.text import is_identifier
 
 # Five digits, or four digits and the Category II/III or PLA letter. A trailing
 # "x2" is a unit count ("99213x2"), so it does not glue the number to a word.
+# A CPT code typed on its own, upper-cased: the same two shapes.
+SHAPE = re.compile(r"\d{5}|\d{4}[FTU]")
 _CPT = re.compile(r"(?<![A-Za-z0-9])(?:\d{5}|\d{4}[FfTtUu])(?=[xX]\d|[^A-Za-z0-9]|$)")
 
 
@@ -36,3 +39,29 @@ def recognise(text: str, vocabulary: Vocabulary | None = None) -> Iterator[Hit]:
             continue
         yield code, CodeSystem.CPT, match.start(), match.end()
         yield from attached(text, match.end())
+
+
+def doubtful(code: str, vocabulary: Vocabulary) -> bool:
+    """A five-digit number the loaded sets do not know needs a code word near it.
+
+    Plain numbers are everywhere in mail; the shape alone lets too many through
+    once the sets are there to say which numbers are codes.
+    """
+    return code.isdigit() and vocabulary.knows(CodeSystem.CPT, code) is False
+
+
+def by_shape(token: str) -> str | None:
+    return token if SHAPE.fullmatch(token) else None
+
+
+SYSTEM = System(
+    CodeSystem.CPT,
+    name="CPT",
+    label="CPT",
+    release_kinds=(CPT_DESCRIPTORS, PFS, MUE, ADDON, NCCI_PTP),
+    recognise=recognise,  # and the modifiers attached to a CPT code
+    by_shape=by_shape,
+    procedure=True,
+    ranges=True,
+    doubtful=doubtful,
+)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from consultant.codes.systems.base import NO_VOCABULARY, CodeSystem, Hit, Vocabulary
+from consultant.codes.kinds import ADDON, HCPCS, MUE, NCCI_PTP, PFS
+from consultant.codes.systems.base import NO_VOCABULARY, CodeSystem, Hit, System, Vocabulary
 from consultant.codes.systems.icd10cm import ICD_DOTTED, normalise, undotted
 from consultant.codes.systems.modifier import attached
 from consultant.codes.systems.text import hint_before, is_identifier
@@ -107,3 +108,16 @@ def _letter_and_four_digits(
     # Both sets loaded (or HCPCS loaded) and neither knows it: as the asker wrote it,
     # the shape HCPCS writes without a dot.
     return upper, CodeSystem.HCPCS
+
+
+# HCPCS has no shape of its own for a code typed alone: "J1100" has an
+# ICD-10-CM category's, and the extractor has decided such tokens before.
+SYSTEM = System(
+    CodeSystem.HCPCS,
+    name="HCPCS Level II",
+    label="HCPCS Level II",
+    release_kinds=(HCPCS, PFS, MUE, ADDON, NCCI_PTP),
+    recognise=recognise,  # HCPCS Level II (with attached modifiers) and ICD-10-CM
+    procedure=True,
+    ranges=True,
+)

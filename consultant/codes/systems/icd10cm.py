@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import re
 
-from consultant.codes.systems.base import CodeSystem
+from consultant.codes.kinds import ICD10CM
+from consultant.codes.systems.base import CodeSystem, System
 
 ICD_DOTTED = re.compile(r"[A-Z]\d[0-9A-Z]\.[0-9A-Z]{1,4}")
+# A code typed on its own, upper-cased, with or without its dot ("E119", "E11.9").
+_TYPED = re.compile(r"[A-Z]\d[0-9A-Z](?:\.?[0-9A-Z]{1,4})?")
 _ICD_UNDOTTED = re.compile(r"[A-Z]\d[0-9A-Z]{1,5}")
 # ICD-10-CM categories whose third character is a letter; every other category
 # has a digit there, which keeps "F2F", "A1C" and "H1N1" out.
@@ -42,3 +45,22 @@ def normalise(upper: str) -> tuple[str, CodeSystem] | None:
         # V codes are transport accidents, which need all seven characters.
         return None
     return (f"{category}.{rest}" if rest else category), CodeSystem.ICD10CM
+
+
+def by_shape(token: str) -> str | None:
+    """A diagnosis typed on its own, in its dotted form ("E119" is "E11.9")."""
+    if not _TYPED.fullmatch(token):
+        return None
+    plain = token.replace(".", "")
+    return plain[:3] + "." + plain[3:] if len(plain) > 3 else plain
+
+
+SYSTEM = System(
+    CodeSystem.ICD10CM,
+    name="ICD-10-CM",
+    label="ICD-10-CM",
+    release_kinds=(ICD10CM,),
+    recognise=None,  # found by HCPCS's recogniser, which shares the letter-first shape
+    by_shape=by_shape,  # asked before ICD-10-PCS, whose shape "B2111ZZ" also fits
+    ranges=True,
+)

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from consultant.codes.systems.base import CodeSystem, Hit, Vocabulary
+from consultant.codes.facts import CONSULTANT, Fact, Source
+from consultant.codes.kinds import ICD10PCS
+from consultant.codes.systems.base import CodeSystem, Hit, System, Vocabulary
 from consultant.codes.systems.icd10cm import undotted
 from consultant.codes.systems.text import is_identifier
 
@@ -16,6 +18,7 @@ from consultant.codes.systems.text import is_identifier
 _PCS = re.compile(
     r"(?<![A-Za-z0-9.\\/-])[0-9BCDFGHXbcdfghx][0-9A-HJ-NP-Za-hj-np-z]{6}(?![A-Za-z0-9]|[.-][A-Za-z0-9])"
 )
+_TYPED = re.compile(r"[0-9A-HJ-NP-Z]{7}")  # a code typed on its own, upper-cased
 _PCS_HINT = re.compile(r"\b(?:pcs|icd-?10-?pcs|inpatient procedure|procedure codes?)\b", re.I)
 
 
@@ -38,3 +41,22 @@ def recognise(text: str, vocabulary: Vocabulary | None = None) -> Iterator[Hit]:
         if is_identifier(text, start, end, numeric=False):
             continue
         yield upper, CodeSystem.ICD10PCS, start, end
+
+
+def by_shape(token: str) -> str | None:
+    return token if _TYPED.fullmatch(token) else None
+
+
+SYSTEM = System(
+    CodeSystem.ICD10PCS,
+    name="ICD-10-PCS",
+    label="ICD-10-PCS",
+    release_kinds=(ICD10PCS,),  # a kind consultant has no importer for
+    recognise=recognise,
+    by_shape=by_shape,
+    unchecked=Fact(
+        "status",
+        "unchecked: consultant has no ICD-10-PCS code set to look it up in",
+        Source(CONSULTANT, "ICD-10-PCS is not loaded by consultant"),
+    ),
+)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from consultant.codes.systems.base import CodeSystem, Hit, Vocabulary
+from consultant.codes.kinds import HCPCS
+from consultant.codes.systems.base import CodeSystem, Hit, System, Vocabulary
 
 
 def _words(spaced: str) -> frozenset[str]:
@@ -136,3 +137,18 @@ def recognise(text: str, vocabulary: Vocabulary | None = None) -> Iterator[Hit]:
     yield from _modifiers_after_word(text)
     yield from _modifiers_before_word(text)
     yield from _dash_and_pair_modifiers(text)
+
+
+def by_shape(token: str) -> str | None:
+    """Any two letters or digits typed on their own are a modifier ("59", "LT")."""
+    return token if len(token) == 2 and token.isalnum() else None
+
+
+SYSTEM = System(
+    CodeSystem.MODIFIER,
+    name="modifier",
+    label="Modifier",
+    release_kinds=(HCPCS,),
+    recognise=recognise,  # modifiers on their own; those attached come with their code
+    by_shape=by_shape,
+)

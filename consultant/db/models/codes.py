@@ -27,17 +27,39 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from consultant.codes.kinds import (
+    ADDON,
+    CPT_DESCRIPTORS,
+    HCPCS,
+    ICD10CM,
+    MUE,
+    NCCI_PTP,
+    PFS,
+    RELEASE_KINDS,
+)
 from consultant.db.base import Base, UTCDateTime, utcnow
 
-# The kinds of release, as named on the command line (`consultant codes import KIND`).
-ICD10CM = "icd10cm"
-HCPCS = "hcpcs"
-NCCI_PTP = "ncci-ptp"
-MUE = "mue"
-ADDON = "addon"
-PFS = "pfs"
-CPT_DESCRIPTORS = "cpt-descriptors"
-RELEASE_KINDS = (ICD10CM, HCPCS, NCCI_PTP, MUE, ADDON, PFS, CPT_DESCRIPTORS)
+# The kinds of release, as named on the command line (`consultant codes import
+# KIND`), are defined in the pure consultant.codes.kinds and re-exported here.
+__all__ = [
+    "ADDON",
+    "CPT_DESCRIPTORS",
+    "HCPCS",
+    "ICD10CM",
+    "MUE",
+    "NCCI_PTP",
+    "PFS",
+    "RELEASE_KINDS",
+    "AddonEdit",
+    "CodeRelease",
+    "CptDescriptor",
+    "HcpcsCode",
+    "Icd10cmCode",
+    "Icd10cmNote",
+    "MueEdit",
+    "PfsIndicator",
+    "PtpEdit",
+]
 
 
 class CodeRelease(Base):

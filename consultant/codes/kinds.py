@@ -1,0 +1,44 @@
+"""The kinds of code release, and how people name them. Pure: plain strings.
+
+A kind is what `consultant codes import KIND` loads and what a `CodeRelease`
+row holds (consultant.db.models.codes re-exports these). They live here, away
+from the models, so the pure code-system modules (consultant.codes.systems)
+can say which kinds their facts come from without reaching the database.
+"""
+
+from __future__ import annotations
+
+ICD10CM = "icd10cm"
+HCPCS = "hcpcs"
+NCCI_PTP = "ncci-ptp"
+MUE = "mue"
+ADDON = "addon"
+PFS = "pfs"
+CPT_DESCRIPTORS = "cpt-descriptors"
+# The kinds consultant can load, in the order `codes status` lists them.
+RELEASE_KINDS = (ICD10CM, HCPCS, NCCI_PTP, MUE, ADDON, PFS, CPT_DESCRIPTORS)
+# A kind consultant has no importer for: named when an ICD-10-PCS code is asked
+# about, so the answer can say what is missing.
+ICD10PCS = "icd10pcs"
+
+# How each kind is named in a citation ("ICD-10-CM tabular, FY2026").
+TITLES = {
+    ICD10CM: "ICD-10-CM tabular",
+    HCPCS: "HCPCS Level II file",
+    NCCI_PTP: "NCCI PTP edits",
+    MUE: "NCCI MUEs",
+    ADDON: "NCCI add-on code edits",
+    PFS: "Physician fee schedule indicators",
+    CPT_DESCRIPTORS: "CPT descriptors (AMA licence)",
+}
+# How people name the kinds in drafts and on the CLI ("Not loaded: NCCI MUEs").
+KIND_NAMES = {
+    ICD10CM: "ICD-10-CM",
+    ICD10PCS: "ICD-10-PCS",
+    HCPCS: "HCPCS Level II file",
+    NCCI_PTP: "NCCI PTP edits",
+    MUE: "NCCI MUEs",
+    ADDON: "NCCI add-on code edits",
+    PFS: "physician fee schedule indicators",
+    CPT_DESCRIPTORS: "CPT descriptors (AMA licence)",
+}
