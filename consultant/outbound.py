@@ -50,6 +50,8 @@ def write_outbound(
     Auto-Submitted and a null reverse-path (RFC 3834 3.3: nothing bounces
     back to us); a reviewer's mail is sent from the desk's address.
     """
+    # Why one function: the Message-ID, the bytes that carry it and the row that
+    # stores both are one write; apart, a caller could store bytes under another id.
     rfc_message_id = mint_message_id(ref, settings.mail_domain)
     raw = build_reply(
         from_name=settings.from_name,

@@ -98,11 +98,7 @@ def queue_auto_mail(
     try:
         mail = _render(settings, kind, parsed, context)
     except TemplateError as error:
-        # An override in CONSULTANT_TEMPLATES_DIR that does not render (a variable
-        # automatic mail no longer gets, say) costs this mail, not the case.
-        why_not = f"the {kind} template does not render: {error}"
-        log.error("no %s for inbound %s: %s (CONSULTANT_TEMPLATES_DIR)", kind, inbound_id, why_not)
-        _suppress(session, kind, case_id, inbound_id, why_not)
+        _broken_template(session, kind, case_id, inbound_id, error)
         return None
     outbound = write_outbound(
         session,
@@ -115,16 +111,19 @@ def queue_auto_mail(
         ref=context.get("ref") or kind,
         auto=True,
     )
-    audit(
-        session,
-        "system",
-        "auto_mail.queued",
-        case_id,
-        kind=kind,
-        inbound_id=inbound_id,
-        outbound_id=outbound.id,
-    )
+    audit(session, "system", "auto_mail.queued", case_id, kind=kind, inbound_id=inbound_id,
+          outbound_id=outbound.id)  # fmt: skip
     return outbound
+
+
+def _broken_template(
+    session: Session, kind: str, case_id: int | None, inbound_id: int, error: TemplateError
+) -> None:
+    """An override in CONSULTANT_TEMPLATES_DIR that does not render (a variable
+    automatic mail no longer gets, say) costs this mail, not the case."""
+    why_not = f"the {kind} template does not render: {error}"
+    log.error("no %s for inbound %s: %s (CONSULTANT_TEMPLATES_DIR)", kind, inbound_id, why_not)
+    _suppress(session, kind, case_id, inbound_id, why_not)
 
 
 def _render(

@@ -8,13 +8,14 @@ only, so it stays small.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from consultant.accounts import GUEST_PLAN, load_plans
+from consultant.accounts import GUEST_PLAN, Plan, load_plans
 from consultant.codes.systems import CodeSystem
 from consultant.db.base import utcnow
 from consultant.db.models import Account, Case, CaseCode, CaseState, Reviewer
@@ -61,9 +62,8 @@ def review_queue(
     """Open cases (or those in `states`), filtered, the earliest due first.
 
     By default: drafted and in-review cases, and approved ones flagged because
-    their answer could not be delivered.
-
-    `assignee` is a reviewer's address, or "none" for unclaimed cases.
+    their answer could not be delivered. `assignee` is a reviewer's address, or
+    "none" for unclaimed cases.
     """
     query = (
         select(Case, Account, Reviewer.email)
@@ -84,22 +84,33 @@ def review_queue(
     rows = session.execute(query).all()
     codes = _codes_of(session, [case.id for case, _, _ in rows])
     plans = load_plans(settings)
-    items = []
-    for case, account, reviewer in rows:
-        plan_name = account.plan if account is not None else GUEST_PLAN
-        plan = plans.get(plan_name) or plans[settings.default_plan]
-        items.append(
-            QueueItem(
-                case=case,
-                account=account.name if account is not None else "guest",
-                plan=plan_name,
-                due_at=case.created_at + timedelta(hours=plan.sla_hours),
-                assignee=reviewer,
-                codes=codes.get(case.id, ()),
-            )
-        )
+    items = [
+        _item(case, account, reviewer, plans, settings.default_plan, codes.get(case.id, ()))
+        for case, account, reviewer in rows
+    ]
     items.sort(key=lambda item: (item.due_at, item.case.id))
     return items
+
+
+def _item(
+    case: Case,
+    account: Account | None,
+    reviewer: str | None,
+    plans: Mapping[str, Plan],
+    default_plan: str,
+    codes: tuple[str, ...],
+) -> QueueItem:
+    """A row of the queue: the plan (a guest's without an account) sets the due time."""
+    plan_name = account.plan if account is not None else GUEST_PLAN
+    plan = plans.get(plan_name) or plans[default_plan]
+    return QueueItem(
+        case=case,
+        account=account.name if account is not None else "guest",
+        plan=plan_name,
+        due_at=case.created_at + timedelta(hours=plan.sla_hours),
+        assignee=reviewer,
+        codes=codes,
+    )
 
 
 def _in_states(states: tuple[str, ...] | None) -> ColumnElement[bool]:
