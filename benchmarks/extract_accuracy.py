@@ -153,9 +153,7 @@ def main() -> int:
         sizes = {
             name: len(known) if known is not None else "not loaded"
             for name, known in (
-                ("cpt", vocabulary.cpt),
-                ("hcpcs", vocabulary.hcpcs),
-                ("icd10cm", vocabulary.icd10cm),
+                (name, vocabulary.codes(name)) for name in ("cpt", "hcpcs", "icd10cm")
             )
         }
         report(f"with code sets {sizes}", score(args.corpus, vocabulary, args.verbose))

@@ -10,13 +10,14 @@ running workers at their next mail without a restart.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
-from consultant.codes.systems import Vocabulary
+from consultant.codes.systems import CodeSystem, Vocabulary
 from consultant.codes.systems.cpt import SHAPE as CPT_SHAPE
 from consultant.db.models.codes import (
     ADDON,
@@ -56,7 +57,12 @@ def build_vocabulary(session: Session, newest: dict[str, ReleaseInfo] | None = N
     """Read the code numbers of the newest release of each kind; None for kinds not loaded."""
     if newest is None:
         newest = releases_in_effect(session, date.max)
-    cpt_sources = [
+    return Vocabulary({system: read(session, newest) for system, read in READERS.items()})
+
+
+def _cpt(session: Session, newest: dict[str, ReleaseInfo]) -> frozenset[str] | None:
+    """The CPT numbers the CMS fee, MUE and add-on files (and licensed descriptors) name."""
+    sources = [
         select(column.label("code")).where(release_column == newest[kind].id)
         for kind, column, release_column in (
             (PFS, PfsIndicator.code, PfsIndicator.release_id),
@@ -67,26 +73,38 @@ def build_vocabulary(session: Session, newest: dict[str, ReleaseInfo] | None = N
         )
         if kind in newest
     ]
-    cpt: frozenset[str] | None = None
-    if cpt_sources:
-        query = union(*cpt_sources) if len(cpt_sources) > 1 else cpt_sources[0]
-        cpt = frozenset(code for code in session.scalars(query) if CPT_SHAPE.fullmatch(code))
-    hcpcs = icd10cm = None
-    if HCPCS in newest:
-        hcpcs = frozenset(
-            session.scalars(
-                select(HcpcsCode.code).where(
-                    HcpcsCode.release_id == newest[HCPCS].id, HcpcsCode.record_id == "3"
-                )
-            )
-        )
-    if ICD10CM in newest:
-        icd10cm = frozenset(
-            session.scalars(
-                select(Icd10cmCode.code).where(
-                    Icd10cmCode.release_id == newest[ICD10CM].id,
-                    Icd10cmCode.kind.not_in(("chapter", "block")),
-                )
-            )
-        )
-    return Vocabulary(cpt=cpt, hcpcs=hcpcs, icd10cm=icd10cm)
+    if not sources:
+        return None
+    query = union(*sources) if len(sources) > 1 else sources[0]
+    return frozenset(code for code in session.scalars(query) if CPT_SHAPE.fullmatch(code))
+
+
+def _hcpcs(session: Session, newest: dict[str, ReleaseInfo]) -> frozenset[str] | None:
+    """HCPCS Level II codes and modifiers (record "3": a code's first line)."""
+    if HCPCS not in newest:
+        return None
+    query = select(HcpcsCode.code).where(
+        HcpcsCode.release_id == newest[HCPCS].id, HcpcsCode.record_id == "3"
+    )
+    return frozenset(session.scalars(query))
+
+
+def _icd10cm(session: Session, newest: dict[str, ReleaseInfo]) -> frozenset[str] | None:
+    """Every ICD-10-CM tabular code with its dot (chapters and blocks are no codes)."""
+    if ICD10CM not in newest:
+        return None
+    query = select(Icd10cmCode.code).where(
+        Icd10cmCode.release_id == newest[ICD10CM].id,
+        Icd10cmCode.kind.not_in(("chapter", "block")),
+    )
+    return frozenset(session.scalars(query))
+
+
+# Per system, how its set is read from the newest releases. A system whose codes
+# the extractor should check against a loaded set adds its reader here.
+Reader = Callable[[Session, dict[str, ReleaseInfo]], frozenset[str] | None]
+READERS: dict[str, Reader] = {
+    CodeSystem.CPT: _cpt,
+    CodeSystem.HCPCS: _hcpcs,
+    CodeSystem.ICD10CM: _icd10cm,
+}

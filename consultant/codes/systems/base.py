@@ -12,7 +12,7 @@ Pure: no database, no network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -28,27 +28,36 @@ class CodeSystem(StrEnum):
 
 
 SYSTEMS: tuple[CodeSystem, ...] = tuple(CodeSystem)
-# The systems the loaded code sets can confirm (the fields of Vocabulary).
-_VOCABULARY_SYSTEMS = (CodeSystem.CPT, CodeSystem.HCPCS, CodeSystem.ICD10CM)
 
 
-@dataclass(frozen=True, slots=True)
 class Vocabulary:
-    """The codes the loaded code sets know, per system; None where a set is not loaded.
+    """The codes the loaded code sets know, per system; a system whose set is not
+    loaded has none (and `knows` answers None for it).
 
-    `cpt` holds the CPT numbers the CMS edit and fee files name (they list CPT
-    numbers without descriptors), `hcpcs` the Level II codes and modifiers,
-    `icd10cm` every tabular code with its dot.
+    Keyed by system: `Vocabulary(cpt=frozenset(...), icd10cm=...)`, or a mapping
+    from system to codes. consultant.codes.vocabulary reads each system's set
+    from the newest releases (today: the CPT numbers the CMS edit and fee files
+    name, HCPCS Level II codes and modifiers, every ICD-10-CM tabular code).
     """
 
-    cpt: frozenset[str] | None = None
-    hcpcs: frozenset[str] | None = None
-    icd10cm: frozenset[str] | None = None
+    __slots__ = ("_known",)
+
+    def __init__(
+        self,
+        known: Mapping[str, frozenset[str] | None] | None = None,
+        **sets: frozenset[str] | None,
+    ) -> None:
+        merged = {**(known or {}), **sets}
+        self._known = {system: codes for system, codes in merged.items() if codes is not None}
 
     def knows(self, system: str, code: str) -> bool | None:
         """True or False when the system's set is loaded, None when it is not."""
-        known = getattr(self, system, None) if system in _VOCABULARY_SYSTEMS else None
+        known = self._known.get(system)
         return None if known is None else code in known
+
+    def codes(self, system: str) -> frozenset[str] | None:
+        """The system's loaded set, None when it is not loaded."""
+        return self._known.get(system)
 
 
 NO_VOCABULARY = Vocabulary()
