@@ -4,7 +4,7 @@ In the order a mail meets them: intake/ stores the raw mail (the one door in);
 process.py runs, in one transaction, parse (parse.py, after the MIME limits of
 limits.py), classify (classify.py, with robots.py and bounces.py), account
 (account.py), extract (extract.py), lookup (lookup.py) and draft (draft.py),
-and queues automatic mail (notify.py); review.py releases an approved draft to
-the outbox; send.py delivers it. tests/unit/pipeline/test_process.py checks
-that sequence.
+writes the case's rows (casework.py) and queues automatic mail (notify.py);
+review.py releases an approved draft to the outbox; send.py delivers it.
+tests/unit/pipeline/test_process.py checks that sequence.
 """

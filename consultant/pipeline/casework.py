@@ -1,0 +1,161 @@
+"""What processing writes on a case: the case row, its codes and its system drafts.
+
+Input: a parsed mail and the codes extracted from it. Output: rows in the
+caller's transaction: a new case (state ``received``, audited), its code rows,
+numbered in the order first seen, and a new system draft version rendered
+from the newest mail, the codes and their lookup report. process.py decides
+what to write and moves the case's state; this module only writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from consultant.cases import audit, make_ref
+from consultant.codes.systems import CodeSystem
+from consultant.codes.vocabulary import current_vocabulary
+from consultant.db.base import utcnow
+from consultant.db.models import Case, CaseCode, CaseState, Draft, InboundMessage
+from consultant.pipeline.account import Decision
+from consultant.pipeline.draft import render_answer
+from consultant.pipeline.extract import CodeRef, extract_message
+from consultant.pipeline.lookup import Report, date_of_service, look_up
+from consultant.pipeline.parse import ParsedMessage
+from consultant.settings import Settings
+
+
+def open_case(
+    session: Session,
+    settings: Settings,
+    inbound: InboundMessage,
+    parsed: ParsedMessage,
+    decision: Decision,
+) -> Case:
+    """Open a case for the mail (state received, with its ref), audited."""
+    case = Case(
+        sender=parsed.reply_to,
+        sender_name=parsed.sender_name[:200],
+        account_id=decision.account_id,
+        subject=parsed.subject,
+        state=CaseState.RECEIVED.value,
+    )
+    session.add(case)
+    session.flush()
+    case.ref = make_ref(settings.case_ref_prefix, case)
+    inbound.case_id = case.id
+    audit(
+        session,
+        "system",
+        "case.opened",
+        case.id,
+        ref=case.ref,
+        inbound_id=inbound.id,
+        plan=decision.plan,
+    )
+    return case
+
+
+def extract_codes(session: Session, parsed: ParsedMessage) -> list[CodeRef]:
+    """Codes in the mail's Subject and text, judged against the loaded code sets."""
+    return extract_message(parsed, current_vocabulary(session))
+
+
+def save_codes(session: Session, case_id: int, codes: list[CodeRef], first: int = 0) -> None:
+    """Insert the case's code rows now, in one statement (no ORM objects: nothing reads them)."""
+    if not codes:
+        return
+    rows = [
+        {
+            "case_id": case_id,
+            "code": c.code,
+            "system": c.system,
+            "as_written": c.as_written[:64],
+            "start": c.start,
+            "end": c.end,
+            "quoted": c.quoted,
+            "position": first + position,
+            "part": c.part,
+            "range": c.range,
+            "units": c.units,
+        }
+        for position, c in enumerate(codes)
+    ]
+    # render_nulls: one statement for all rows, not one per set of non-null keys.
+    session.execute(insert(CaseCode).execution_options(render_nulls=True), rows)
+
+
+def merge_codes(session: Session, case_id: int, codes: list[CodeRef]) -> list[CodeRef]:
+    """Add the follow-up's codes the case does not hold yet; return all its codes as stored.
+
+    Only this module writes case codes, numbered 0, 1, ...: held + new is their
+    order by position, without reading back the rows just inserted.
+    """
+    held = _case_codes(session, case_id)
+    keys = {(c.system, c.code) for c in held}
+    new = [c for c in codes if (c.system, c.code) not in keys]
+    save_codes(session, case_id, new, first=len(held))
+    return held + [replace(c, as_written=c.as_written[:64]) for c in new]
+
+
+def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
+    rows = session.scalars(
+        select(CaseCode).where(CaseCode.case_id == case_id).order_by(CaseCode.position)
+    )
+    return [
+        CodeRef(
+            r.code,
+            CodeSystem(r.system),
+            r.as_written,
+            r.start,
+            r.end,
+            r.quoted,
+            r.part,
+            r.range,
+            r.units,
+        )
+        for r in rows
+    ]
+
+
+def add_draft(
+    session: Session,
+    settings: Settings,
+    case: Case,
+    parsed: ParsedMessage,
+    codes: list[CodeRef],
+    *,
+    first: bool = False,
+) -> None:
+    """A new system draft version from the newest mail, the case's codes and their lookup.
+
+    `first`: the case was opened in this transaction, so it has no draft yet.
+    """
+    report = _look_up(session, parsed, codes) if codes else None
+    rendered = render_answer(settings, case.ref or "", parsed, codes, report)
+    version = None
+    if not first:
+        version = session.scalar(
+            select(Draft.version).where(Draft.case_id == case.id).order_by(Draft.version.desc())
+        )
+    session.add(
+        Draft(
+            case_id=case.id,
+            version=(version or 0) + 1,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            author="system",
+            lookup=json.dumps(report.to_dict()) if report is not None else None,
+        )
+    )
+
+
+def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef]) -> Report:
+    """Look the codes up on the date of service the mail states, else the mail's date."""
+    sent = (parsed.date or utcnow()).date()
+    dos, basis = date_of_service(f"{parsed.subject}\n{parsed.new_text}", sent)
+    return look_up(session, codes, dos=dos, dos_basis=basis)
