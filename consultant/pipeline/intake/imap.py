@@ -29,6 +29,8 @@ abort, BYE or database outage leads to a reconnect with exponential backoff
 and jitter, then a resync from the checkpoint. The mailbox lock is checked
 before every sync and every store: a poller that lost it (lock.py) drops the
 connection, leaves the mailbox to a waiting poller, and waits to own it again.
+The fetching, with its limits and its fallbacks for a mail the server cannot
+return, is imap_bodies.py's; this module connects, syncs, stores and acts.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from concurrent import futures
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -48,13 +50,11 @@ from sqlalchemy.orm import Session
 from consultant.db.session import session_scope
 from consultant.pipeline.intake.checkpoint import advance_checkpoint, start_point
 from consultant.pipeline.intake.enqueue import EnqueueMany, Enqueuer
+from consultant.pipeline.intake.imap_bodies import BodyFetcher
 from consultant.pipeline.intake.imap_fetch import (
     ConnectionLost,
     Fetched,
     backoff,
-    chunks,
-    fetch_groups,
-    header_or_marker,
     is_bye,
     is_news,
     marker,
@@ -63,7 +63,6 @@ from consultant.pipeline.intake.imap_fetch import (
 from consultant.pipeline.intake.lock import LockLost, MailboxLock
 from consultant.pipeline.intake.mailbox import CredentialError, connect, logged_in
 from consultant.pipeline.intake.store import Incoming, Stored, store_many
-from consultant.pipeline.limits import mime_limit_reason
 from consultant.settings import Mailbox, Settings
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,6 @@ log = logging.getLogger(__name__)
 IDLE_TICK = 1.0  # seconds between checks of the stop flag while idling
 LOCK_RETRY = 5.0  # seconds between tries for a mailbox another poller holds
 LOST_LOCK_PAUSE = 30.0  # a poller that lost its lock leaves a waiting one this long to take it
-MAX_STRIKES = 2  # lost connections fetching one UID alone before it is recorded and skipped
 Connect = Callable[[Mailbox], IMAPClient]
 
 
@@ -91,12 +89,14 @@ class MailboxPoller:
         self.stop = stop
         self.connect = connect
         self.enqueuer = Enqueuer(enqueue)
-        self.max_size = mailbox.max_message_size or settings.max_message_size
-        self.mime_limits = (settings.max_mime_parts, settings.max_mime_depth)
+        self.fetcher = BodyFetcher(
+            mailbox,
+            mailbox.max_message_size or settings.max_message_size,
+            (settings.max_mime_parts, settings.max_mime_depth),
+            stop,
+        )
         self.envelope_to = (mailbox.address or _address_of(mailbox, settings),)
         self.failures = 0  # consecutive failed sessions, for the backoff
-        self._suspects: set[int] = set()  # UIDs whose FETCH lost the connection
-        self._strikes: dict[int, int] = {}  # lost connections fetching one UID alone
         self._storer = ThreadPoolExecutor(1, thread_name_prefix=f"store-{mailbox.name}")
         # UIDs stored but not yet flagged or moved when a connection broke.
         self._leftovers: tuple[int, list[int]] | None = None
@@ -203,7 +203,7 @@ class MailboxPoller:
         # time, and flags or moves wait for their group's commit.
         pending: Future[list[int]] | None = None
         try:
-            for fetched, last_uid in self._fetch_groups(client, uids):
+            for fetched, last_uid in self.fetcher.groups(client, uids):
                 if pending is not None:
                     self._after(client, pending.result())
                 pending = self._storer.submit(self._store, fetched, uidvalidity, last_uid)
@@ -226,88 +226,6 @@ class MailboxPoller:
     def _start_from(self, client: IMAPClient, uidvalidity: int, status: dict[bytes, int]) -> int:
         with session_scope(self.settings) as session:
             return start_point(session, self.mailbox, uidvalidity, status, client)
-
-    def _fetch_groups(
-        self, client: IMAPClient, uids: Sequence[int]
-    ) -> Iterator[tuple[list[Fetched], int]]:
-        """Yield (mails, highest UID) per fetch group, in UID order, until stopped."""
-        for window in chunks(uids, self.mailbox.batch_size):
-            sizes = client.fetch(window, ["RFC822.SIZE"])
-            budget = self.mailbox.batch_bytes
-            for oversize, group in fetch_groups(window, sizes, self.max_size, budget):
-                if self.stop.is_set():
-                    return
-                if oversize:
-                    yield self._oversize(client, group, sizes), max(group)
-                else:
-                    yield self._bodies(client, group), max(group)
-
-    def _bodies(self, client: IMAPClient, uids: Sequence[int]) -> list[Fetched]:
-        if len(uids) > 1 and self._suspects.intersection(uids):
-            # Fetching these cost the connection before: one by one, to find which.
-            return [mail for uid in uids for mail in self._bodies(client, [uid])]
-        if len(uids) == 1 and self._strikes.get(uids[0], 0) >= MAX_STRIKES:
-            return [self._poisoned(uids[0])]
-        try:
-            data = client.fetch(uids, ["BODY.PEEK[]"])
-        except IMAPClientAbortError:
-            # Some servers (Dovecot among them) hang up on a mail they cannot
-            # read. Remember, so that one mail cannot block the folder forever.
-            self._suspects.update(uids)
-            if len(uids) == 1:
-                self._strikes[uids[0]] = self._strikes.get(uids[0], 0) + 1
-            raise
-        except IMAPClientError as error:
-            if len(uids) > 1:  # Find the one the server cannot return; take the rest.
-                return [mail for uid in uids for mail in self._bodies(client, [uid])]
-            reason = f"the IMAP server could not return UID {uids[0]}: {error}"
-            return [self._unfetchable(client, uids[0], reason)]
-        fetched = []
-        for uid in uids:
-            if uid not in data:
-                continue  # Expunged by another client since the search.
-            raw = data[uid].get(b"BODY[]")
-            if isinstance(raw, bytes):
-                fetched.append(
-                    Fetched(uid, raw, len(raw), mime_limit_reason(raw, *self.mime_limits))
-                )
-            else:
-                fetched.append(self._unfetchable(client, uid, f"UID {uid} came back empty"))
-        return fetched
-
-    def _oversize(
-        self, client: IMAPClient, uids: Sequence[int], sizes: dict[int, dict[bytes, object]]
-    ) -> list[Fetched]:
-        headers = client.fetch(uids, ["BODY.PEEK[HEADER]"])
-        fetched = []
-        for uid in uids:
-            size = int(str(sizes[uid][b"RFC822.SIZE"]))
-            head = headers.get(uid, {}).get(b"BODY[HEADER]")
-            reason = (
-                f"{size} bytes, over the {self.max_size}-byte limit; only the header was "
-                f"kept, the mail stays on the server (UID {uid})"
-            )
-            fetched.append(Fetched(uid, header_or_marker(head, self.mailbox, uid), size, reason))
-        return fetched
-
-    def _poisoned(self, uid: int) -> Fetched:
-        reason = (
-            f"the IMAP server dropped the connection each of the {MAX_STRIKES} times "
-            f"UID {uid} was fetched; it stays on the server"
-        )
-        log.warning("mailbox %s: UID %d skipped: %s", self.mailbox.name, uid, reason)
-        raw = marker(self.mailbox, uid)
-        return Fetched(uid, raw, len(raw), reason)
-
-    def _unfetchable(self, client: IMAPClient, uid: int, reason: str) -> Fetched:
-        try:
-            head = client.fetch([uid], ["BODY.PEEK[HEADER]"]).get(uid, {}).get(b"BODY[HEADER]")
-        except IMAPClientAbortError:
-            raise
-        except IMAPClientError:
-            head = None
-        raw = header_or_marker(head, self.mailbox, uid)
-        return Fetched(uid, raw, len(raw), f"{reason}; it stays on the server")
 
     # --- store, checkpoint, act ---------------------------------------------------
 
