@@ -137,6 +137,8 @@ def load_icd10cm(
     `effective` and `label` name the release of a package version not in
     KNOWN_PACKAGES; data loaded before keeps the release it was loaded as.
     """
+    # Why one function: one linear load in the caller's transaction (skip what is
+    # loaded, read, name, begin the release, insert, finish), as importers.import_file.
     data = package_data()
     loaded = find_loaded(session, ICD10CM, data.sha256)
     if loaded is not None:

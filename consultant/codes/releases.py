@@ -66,7 +66,7 @@ def begin_release(
     with them (ON DELETE CASCADE). The caller loads the rows, then calls
     `finish_release`, all in one transaction.
     """
-    # Over 40 lines: the insert-before-delete order below is the point, and
+    # Why one function: the insert-before-delete order below is the point, and
     # splitting it would hide it.
     if kind not in RELEASE_KINDS:
         raise ValueError(f"unknown code set kind {kind!r}")

@@ -123,30 +123,14 @@ def parse(raw: bytes) -> ParsedMessage:
     msg = load(raw)
     if not msg.keys():
         raise Quarantine("no header block: this is not an Internet mail message")
-    sender_name, sender = _first(mime.addresses(msg, "From"))
-    if not sender:
-        sender_name, sender = _first(
-            mime.addresses(msg, "Sender") or mime.addresses(msg, "Reply-To")
-        )
+    sender_name, sender = _sender(msg)
     robot, bounce = robot_reason(msg), detect_bounce(msg)
     if not sender:
         if not (robot or bounce):
             raise Quarantine("no sender address in From")
         # Automatic mail is never answered; "From: MAILER-DAEMON" is enough to record it.
         sender = " ".join(mime.header(msg, "From").split()).strip("<>").lower()[:320]
-    walk = mime.Walk()
-    walk_parts(msg, walk, 0)
-    if walk.encrypted:
-        raise Quarantine(ENCRYPTED.format(how=walk.encrypted))
-    text, notes, extra = _assemble(walk)
-    if text.lstrip().startswith(_PGP_MESSAGE):
-        raise Quarantine(ENCRYPTED.format(how="inline PGP"))
-    attachments = tuple(_attachment(part) for part in walk.attachments) + extra
-    notes += tuple(
-        f"{a.filename or 'winmail.dat'} is Outlook's TNEF wrapper; its files are inside it"
-        for a in attachments
-        if a.tnef
-    )
+    text, html, notes, attachments = _content(msg)
     reply_to_header = _first(mime.addresses(msg, "Reply-To"))[1]
     reply_to = reply_to_header or sender
     return ParsedMessage(
@@ -162,7 +146,7 @@ def parse(raw: bytes) -> ParsedMessage:
         split=_split(text, mime.header(msg, "Subject")),
         to=tuple(a for _, a in mime.addresses(msg, "To")),
         cc=tuple(a for _, a in mime.addresses(msg, "Cc")),
-        html=bool(walk.texts) and all(kind == "html" for kind, _ in walk.texts),
+        html=html,
         attachments=attachments,
         robot=robot,
         bounce=bounce,
@@ -171,6 +155,34 @@ def parse(raw: bytes) -> ParsedMessage:
         return_path=_return_path(msg),
         msg=msg,
     )
+
+
+def _sender(msg: EmailMessage) -> tuple[str, str]:
+    """(name, address) from From, else Sender, else Reply-To; ("", "") when none has one."""
+    found = _first(mime.addresses(msg, "From"))
+    if not found[1]:
+        found = _first(mime.addresses(msg, "Sender") or mime.addresses(msg, "Reply-To"))
+    return found
+
+
+def _content(msg: EmailMessage) -> tuple[str, bool, tuple[str, ...], tuple[Attachment, ...]]:
+    """The mail's text, whether it was all HTML, notes on reading it, and its attachments;
+    Quarantine for encrypted mail, which cannot be read here."""
+    walk = mime.Walk()
+    walk_parts(msg, walk, 0)
+    if walk.encrypted:
+        raise Quarantine(ENCRYPTED.format(how=walk.encrypted))
+    text, notes, extra = _assemble(walk)
+    if text.lstrip().startswith(_PGP_MESSAGE):
+        raise Quarantine(ENCRYPTED.format(how="inline PGP"))
+    attachments = tuple(_attachment(part) for part in walk.attachments) + extra
+    notes += tuple(
+        f"{a.filename or 'winmail.dat'} is Outlook's TNEF wrapper; its files are inside it"
+        for a in attachments
+        if a.tnef
+    )
+    html = bool(walk.texts) and all(kind == "html" for kind, _ in walk.texts)
+    return text, html, notes, attachments
 
 
 _FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|fw|wg|tr|rv|vs|doorst|enc|i)\s*:", re.IGNORECASE)

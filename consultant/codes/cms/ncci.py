@@ -113,7 +113,8 @@ def _ptp_native(path: Path, checks: Checks) -> Iterator[PtpFields]:
 def _ptp_rows(
     records: Iterator[PtpFields], checks: Checks, details: dict[str, Any]
 ) -> Iterator[tuple[Any, ...]]:
-    # One flat loop with cached checks: it runs 2.5 million times for a full file.
+    # Why one function: one flat loop with cached checks, because it runs 2.5 million
+    # times for a full file, and a helper called per row would add as many calls.
     # Repeats of a pair are counted within its column 1 group; `closed` holds the
     # column 1 codes already passed, so a group that comes back is refused.
     group: str | None = None

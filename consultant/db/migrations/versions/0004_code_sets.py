@@ -24,6 +24,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Why one function: a migration is the record of one schema step, applied as a
+    # whole; it reads as the list of what that step creates, in order.
     op.create_table(
         "code_releases",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -25,6 +25,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Why one function: a migration is the record of one schema step, applied as a
+    # whole; it reads as the list of what that step creates, in order.
     with op.batch_alter_table("reviewers") as batch_op:
         batch_op.add_column(sa.Column("password_hash", sa.String(length=200), nullable=True))
         batch_op.add_column(
