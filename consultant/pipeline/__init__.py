@@ -5,6 +5,7 @@ process.py runs, in one transaction, parse (parse.py, after the MIME limits of
 limits.py), classify (classify.py, with robots.py and bounces.py), account
 (account.py), extract (extract.py), lookup (lookup.py) and draft (draft.py),
 writes the case's rows (casework.py) and queues automatic mail (notify.py);
-review.py releases an approved draft to the outbox; send.py delivers it.
-tests/unit/pipeline/test_process.py checks that sequence.
+a reviewer's approval (consultant/review/, outside the pipeline) writes the
+outbox row; send.py delivers it. tests/unit/pipeline/test_process.py checks
+that sequence.
 """
