@@ -23,6 +23,19 @@ def shared_dir() -> Path:
     return Path(os.environ.get("CONSULTANT_SHARED_DIR", REPO.parent / "shared"))
 
 
+def cms_files() -> dict[str, Path]:
+    """The shared CMS files by import kind, with the PTP subset (column 1 in 10000-29999)
+    that keeps a module's import to a second."""
+    data = shared_dir() / "data"
+    return {
+        "hcpcs": data / "hcpcs" / "HCPC2025_OCT_ANWEB.csv",
+        "mue": data / "ncci" / "mue_practitioner_2024q3.csv",
+        "addon": data / "ncci" / "aoc_medicare_2026q2.csv",
+        "pfs": data / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
+        "ncci-ptp": data / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
+    }
+
+
 def need(condition: bool, reason: str) -> None:
     """Skip with `reason` when a resource is missing, but fail under CI=true."""
     if condition:

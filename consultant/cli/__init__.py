@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from consultant.cli.accounts import accounts
+from consultant.cli.answer import answer
 from consultant.cli.audit import audit
 from consultant.cli.cases import cases
 from consultant.cli.codes import codes
@@ -55,8 +56,22 @@ def main(debug: bool) -> None:
     """consultant: an email consult desk for medical coding."""
 
 
-for command in [db, up, intake, poll, worker, beat, web, sweep_once, mailboxes, ask, extract]:
+for command in [
+    db,
+    up,
+    intake,
+    poll,
+    worker,
+    beat,
+    web,
+    sweep_once,
+    mailboxes,
+    ask,
+    extract,
+    answer,
+]:
     main.add_command(command)
-for command in [lookup, cases, inbound, outbox, audit, accounts, reviewers, codes, purge_command]:
+for command in [answer, lookup, cases, inbound, outbox, audit, accounts, reviewers, codes]:
     main.add_command(command)
+main.add_command(purge_command)
 cases.add_command(erase_command)

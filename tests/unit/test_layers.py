@@ -15,6 +15,7 @@ PURE = (
     "consultant.pipeline.limits",
     "consultant.pipeline.extract",
     "consultant.codes.systems",
+    "consultant.answer.question",
 )
 # Sessions and stored rows, the intake, the broker. (Settings reads a database URL
 # with sqlalchemy.engine.make_url; that is no database access.)

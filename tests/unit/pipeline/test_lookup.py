@@ -27,16 +27,10 @@ from consultant.db.session import dispose_engines, session_scope
 from consultant.pipeline.extract import CodeRef
 from consultant.pipeline.lookup import date_of_service, look_up, parse_codes, render_text
 from consultant.settings import Settings, get_settings
-from tests.conftest import need, shared_dir
+from tests.conftest import cms_files, need, shared_dir
 
 DATA = shared_dir() / "data"
-FILES = {
-    "hcpcs": DATA / "hcpcs" / "HCPC2025_OCT_ANWEB.csv",
-    "mue": DATA / "ncci" / "mue_practitioner_2024q3.csv",
-    "addon": DATA / "ncci" / "aoc_medicare_2026q2.csv",
-    "pfs": DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
-    "ncci-ptp": DATA / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
-}
+FILES = cms_files()
 DOS = date(2024, 9, 1)
 MAIL_DAY = date(2026, 3, 20)
 

@@ -1,0 +1,156 @@
+"""Answer a question from the loaded code data: the verdicts it needs, then the
+proposed answer that states them first.
+
+Input: a session, the mail's subject and own text, the codes the extractor found
+in it, and the date of service. Output: an `Answer` (verdicts, the proposed
+answer text, and which kinds of data were stale for the date). Reads each CMS
+table once for the question's codes (consultant.codes.cms_rows) and the
+ICD-10-CM descriptions of its diagnoses; writes nothing.
+
+Which verdicts a question needs: every E/M with every procedure (em_procedure);
+every pair of other procedures when the asker asks about them together (or
+names exactly two); every add-on code; units wherever the asker states them, a
+dose, or a side each; a code that is not valid on the date; a diagnosis of one
+side with a procedure of the other. Data older or newer than the date of
+service is used as the nearest release and the verdict says so (`stale`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import combinations
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from consultant.answer.question import Question, Ref, read_question
+from consultant.answer.units import units_verdict
+from consultant.answer.verdicts import (
+    Verdict,
+    addon_verdict,
+    em_verdict,
+    laterality_verdict,
+    pair_verdict,
+    unknown_to_cms,
+    validity_verdict,
+)
+from consultant.codes.cms_rows import CmsRows, PtpRow, read_cms
+from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
+from consultant.codes.kinds import ICD10CM, NCCI_PTP, PFS
+from consultant.codes.naming import next_release
+from consultant.db.models.codes import Icd10cmCode, PtpEdit
+
+PAIRED_LINES = 6  # procedures compared pairwise (15 pairs at most)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    dos: date
+    verdicts: tuple[Verdict, ...]
+    text: str  # the proposed answer; "" when no verdict could be drafted
+    stale: tuple[str, ...]  # kinds whose loaded release does not cover the date
+
+
+def answer_question(
+    session: Session, subject: str, text: str, refs: Sequence[Ref], dos: date
+) -> Answer:
+    """The verdicts the question needs, from the releases nearest the date of service."""
+    question = read_question(subject, text, refs)
+    releases = releases_in_effect(session, dos)
+    stale = tuple(sorted(kind for kind, release in releases.items() if _stale(release, dos)))
+    codes = [line.code for line in question.lines]
+    rows = read_cms(session, releases, dos, codes, list(question.modifiers))
+    verdicts = [_marked(verdict, stale) for verdict in _verdicts(session, rows, question, releases)]
+    return Answer(dos, tuple(verdicts), compose(verdicts), stale)
+
+
+def _stale(release: ReleaseInfo, dos: date) -> bool:
+    """The release does not cover the date: it starts after it, or a newer one is due."""
+    return release.effective > dos or dos >= next_release(release.kind, release.effective)
+
+
+def _marked(verdict: Verdict, stale: Sequence[str]) -> Verdict:
+    if not any(source.kind in stale for source in verdict.sources):
+        return verdict
+    return Verdict(verdict.kind, verdict.fields, verdict.text, verdict.sources, True)
+
+
+def _verdicts(
+    session: Session, rows: CmsRows, question: Question, releases: dict[str, ReleaseInfo]
+) -> Iterator[Verdict]:
+    codes = [line.code for line in question.lines]
+    fee = releases.get(PFS)
+    after_data = fee is None or rows.dos >= next_release(PFS, fee.effective)
+    invalid = set()
+    for line in question.lines:
+        unknown = unknown_to_cms(rows, line.code)
+        mentions = _mentions(session, releases, line.code) if unknown else []
+        if (found := validity_verdict(rows, line, after_data, mentions)) is not None:
+            invalid.add(line.code)
+            yield found
+    for em in question.em_lines:
+        for procedure in question.procedures:
+            if (found := em_verdict(rows, em, procedure)) is not None:
+                yield found
+    procedures = [line for line in question.procedures if line.code not in invalid]
+    procedures = procedures[:PAIRED_LINES]
+    if NCCI_PTP in releases and (question.together or len(procedures) == 2):
+        for a, b in combinations(procedures, 2):
+            if (found := pair_verdict(rows, question, a, b)) is not None:
+                yield found
+    for line in question.lines:
+        if (found := addon_verdict(rows, line.code, codes)) is not None:
+            yield found
+        if (found := units_verdict(rows, question, line)) is not None:
+            yield found
+    yield from _laterality(session, question, releases, rows.dos)
+
+
+def _mentions(session: Session, releases: dict[str, ReleaseInfo], code: str) -> list[PtpRow]:
+    """The PTP rows naming `code` with any other code (a few; for a code nothing else knows)."""
+    release = releases.get(NCCI_PTP)
+    if release is None:
+        return []
+    t = PtpEdit.__table__.c
+    query = (
+        select(t.column1, t.column2, t.seq, t.effective, t.deleted, t.modifier_indicator,
+               t.rationale)
+        .where(t.release_id == release.id, or_(t.column1 == code, t.column2 == code))
+        .limit(200)
+    )  # fmt: skip
+    return [PtpRow(*row) for row in session.execute(query)]
+
+
+def _laterality(
+    session: Session, question: Question, releases: dict[str, ReleaseInfo], dos: date
+) -> Iterator[Verdict]:
+    sided = [line for line in question.lines if line.side in ("right", "left")]
+    release = releases.get(ICD10CM)
+    if not sided or not question.diagnoses or release is None:
+        return
+    query = select(Icd10cmCode.code, Icd10cmCode.description).where(
+        Icd10cmCode.release_id == release.id, Icd10cmCode.code.in_(question.diagnoses)
+    )
+    described = {code: description for code, description in session.execute(query)}
+    source = release.source(dos)
+    for line in sided:
+        for diagnosis, description in described.items():
+            if (found := laterality_verdict(line, diagnosis, description, source)) is not None:
+                yield found
+
+
+def compose(verdicts: Sequence[Verdict]) -> str:
+    """The proposed answer: one short paragraph per verdict, each with its source."""
+    paragraphs = []
+    for verdict in verdicts:
+        cited = "; ".join(source.short() for source in verdict.sources)
+        paragraph = f"{verdict.text} [{cited}]"
+        if verdict.stale:
+            paragraph += (
+                " These data do not cover the date of service: check the release in force "
+                "then before relying on this."
+            )
+        paragraphs.append(paragraph)
+    return "\n\n".join(paragraphs)

@@ -1,0 +1,165 @@
+"""What the asker asked, read as claim lines: each procedure or drug code with the
+modifiers, units and dose written with it, the diagnoses with their side, and the
+words that change an answer ("same knee", "separate site", "each ear").
+
+Input: the mail's text (subject and own words; quoted history is left out by the
+caller) and the code references the extractor found in it. Output: a `Question`.
+Pure: no database. The verdicts (consultant.answer.verdicts) decide from it which
+things were asked and what the loaded data say about them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from consultant.codes.cpt_sections import cpt_section
+from consultant.codes.systems import PROCEDURES, CodeSystem
+from consultant.codes.systems.modifier import attached
+
+E_M_SECTION = "Evaluation and Management"
+SIDES = {"RT": "right", "LT": "left", "50": "both"}
+# The words that tell two procedures happened at the same place or time (no modifier
+# may separate them) or at distinct ones (a distinct-service modifier may).
+_SAME = re.compile(
+    r"\bsame\s+(?:knee|joint|site|incision|session|encounter|area|lesion|side|ear|eye|"
+    r"hand|foot|finger|toe|shoulder|hip|level|vessel|location|spot|anatomic)",
+    re.IGNORECASE,
+)
+_DISTINCT = re.compile(
+    r"\b(?:separate|different|distinct|other|opposite|contralateral)\s+(?:\w+\s+)?"
+    r"(?:site|knee|joint|incision|session|encounter|area|lesion|side|organ|structure|"
+    r"location|ear|eye|hand|foot|finger|toe|shoulder|hip|level|visit|day)",
+    re.IGNORECASE,
+)
+# Words that ask whether two codes go together on one claim.
+_TOGETHER = re.compile(
+    r"\b(?:with|together|along|bundl\w*|unbundl\w*|separately|ncci|cci|ptp|edits?|"
+    r"modifier|mod|both|and\s+also|in\s+addition|plus|same\s+day|same\s+date|"
+    r"column\s*[12]|pair)\b",
+    re.IGNORECASE,
+)
+# Each ear, both sides: the asker asks about one unit per side.
+_PER_SIDE = re.compile(
+    r"\b(?:each|per|both)\s+(?:ear|eye|side|knee|hip|shoulder|foot|hand|breast|kidney|"
+    r"lung|leg|arm)s?\b|\bbilateral(?:ly)?\b",
+    re.IGNORECASE,
+)
+_E_M_WORDS = re.compile(
+    r"\b(?:e\s*/\s*m|e&m|e\s*and\s*m|office\s+visit|new\s+patient|established\s+patient|"
+    r"consult(?:ation)?|evaluation\s+and\s+management)\b",
+    re.IGNORECASE,
+)
+# A dose written near a drug code: "40 mg", "2.5mg", "1 cc", "5 mL".
+DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|mcg|g|ml|cc|units?)\b", re.IGNORECASE)
+_SIDE_WORD = re.compile(r"\b(right|left)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    amount: float
+    unit: str  # "mg", "mcg", "g", "ml"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A procedure or drug code as written on one claim line of the question."""
+
+    code: str
+    system: str
+    modifiers: tuple[str, ...] = ()
+    units: int | None = None
+    doses: tuple[Dose, ...] = ()
+
+    @property
+    def side(self) -> str | None:
+        sides = {SIDES[m] for m in self.modifiers if m in SIDES}
+        return sides.pop() if len(sides) == 1 else None
+
+    @property
+    def is_em(self) -> bool:
+        section = cpt_section(self.code) if self.system == CodeSystem.CPT else None
+        return section is not None and section.section == E_M_SECTION
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    lines: tuple[Line, ...]
+    diagnoses: tuple[str, ...]
+    modifiers: tuple[str, ...]  # every modifier the question names
+    text: str
+    same_site: bool = False
+    distinct_site: bool = False
+    together: bool = False
+    per_side: bool = False
+    em_words: bool = False
+    side_words: frozenset[str] = field(default_factory=frozenset)
+    doses: tuple[Dose, ...] = ()  # every dose the question writes, wherever
+
+    @property
+    def procedures(self) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if not line.is_em)
+
+    @property
+    def em_lines(self) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if line.is_em)
+
+
+class Ref(Protocol):
+    """What the reader needs of an extracted reference (consultant.pipeline.extract)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def system(self) -> str: ...
+    @property
+    def part(self) -> str: ...
+    @property
+    def quoted(self) -> bool: ...
+    @property
+    def units(self) -> int | None: ...
+
+
+def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
+    """The claim lines and cues of a question whose codes the extractor found."""
+    own = [ref for ref in refs if not ref.quoted]
+    parts = {"subject": subject, "body": text}
+    lines = tuple(_line(ref, parts.get(ref.part, text)) for ref in own if ref.system in PROCEDURES)
+    words = f"{subject}\n{text}"
+    return Question(
+        lines=_merged(lines),
+        diagnoses=tuple(ref.code for ref in own if ref.system == CodeSystem.ICD10CM),
+        modifiers=tuple(dict.fromkeys(r.code for r in own if r.system == CodeSystem.MODIFIER)),
+        text=words,
+        same_site=bool(_SAME.search(words)),
+        distinct_site=bool(_DISTINCT.search(words)),
+        together=bool(_TOGETHER.search(words)),
+        per_side=bool(_PER_SIDE.search(words)),
+        em_words=bool(_E_M_WORDS.search(words)),
+        side_words=frozenset(word.lower() for word in _SIDE_WORD.findall(words)),
+        doses=tuple(_dose(match) for match in DOSE.finditer(words)),
+    )
+
+
+def _line(ref: Ref, text: str) -> Line:
+    """The code's line: the modifiers attached to it wherever it is written, the units
+    the extractor kept, the doses written in the rest of its sentence."""
+    modifiers: list[str] = []
+    doses: list[Dose] = []
+    for match in re.finditer(rf"(?<![0-9A-Za-z]){re.escape(ref.code)}(?![0-9A-Za-z])", text, re.I):
+        modifiers += [hit[0] for hit in attached(text, match.end())]
+        sentence = re.split(r"[.?!\n]\s", text[match.end() : match.end() + 160])[0]
+        doses += [_dose(m) for m in DOSE.finditer(sentence)]
+    return Line(ref.code, ref.system, tuple(dict.fromkeys(modifiers)), ref.units, tuple(doses))
+
+
+def _dose(match: re.Match[str]) -> Dose:
+    unit = match.group(2).lower()
+    return Dose(float(match.group(1)), "ml" if unit == "cc" else unit.rstrip("s"))
+
+
+def _merged(lines: tuple[Line, ...]) -> tuple[Line, ...]:
+    """One line per code (the extractor reports a code once)."""
+    return tuple({line.code: line for line in lines}.values())

@@ -1,0 +1,98 @@
+"""Units: how many units the asker bills, against the practitioner MUE.
+
+Units come from what the asker states ("J1100 x 4"), else from a dose and the
+HCPCS descriptor's billing unit ("40 mg" of a drug billed per 10 mg is 4 units;
+a partial unit rounds up: Medicare Claims Processing Manual, Chapter 17,
+section 70), else one for each side when the asker asks about each side of a
+code the fee schedule marks bilateral. The MUE and its adjudication indicator
+come from the NCCI practitioner MUE file.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from consultant.answer.question import Line, Question
+from consultant.answer.verdicts import Verdict
+from consultant.codes.cms_rows import CmsRows
+from consultant.codes.kinds import HCPCS, MUE
+
+# "per 10 mg", "per 1 ml", "up to 5 mg", "10 mg" in a HCPCS drug descriptor.
+_BILLING_UNIT = re.compile(
+    r"\b(?:per|up\s+to)\s+(\d+(?:\.\d+)?)?\s*(mg|mcg|g|ml|cc)\b|,\s*(\d+(?:\.\d+)?)\s*(mg|mcg|ml)\s*$",
+    re.IGNORECASE,
+)
+_MCG_PER = {"mg": 1000.0, "mcg": 1.0, "g": 1_000_000.0}
+
+
+def units_verdict(rows: CmsRows, question: Question, line: Line) -> Verdict | None:
+    """The units asked about (stated, derived from a dose, or one per side) against the MUE."""
+    units, how = _units(rows, question, line)
+    if units is None or not rows.loaded(MUE):
+        return None
+    row = rows.mue.get(line.code)
+    mue = row.value if row is not None else None
+    over = mue is not None and units > mue
+    sources = [rows.source(MUE)]
+    if row is None:
+        text = f"{units} units of {line.code}{how}: no practitioner MUE limits it."
+    elif over:
+        text = (
+            f"{units} units of {line.code}{how} are above its practitioner MUE of {mue} "
+            f"(adjudication indicator {row.mai}): units beyond {mue} are denied."
+        )
+    else:
+        text = f"{units} units of {line.code}{how}: within its practitioner MUE of {mue}."
+    if "dose" in how:
+        sources.append(rows.source(HCPCS))
+    fields = {"code": line.code, "units": units, "mue": mue, "over": over}
+    return Verdict("units", fields, text, tuple(sources))
+
+
+def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, str]:
+    if line.units:
+        return line.units, ""
+    per = billing_unit(rows, line.code)
+    drugs = [other for other in question.lines if billing_unit(rows, other.code) is not None]
+    # A dose written away from the code counts when the code is the only drug asked about.
+    doses = line.doses or (question.doses if drugs == [line] else ())
+    for dose in doses if per is not None else ():
+        assert per is not None
+        units = dose_units(dose.amount, dose.unit, *per)
+        if units is not None:
+            return units, f" ({dose.amount:g} {dose.unit} at {per[0]:g} {per[1]} a unit, dose)"
+    if question.per_side and _bilateral(rows, line.code):
+        return 2, " (one for each side)"
+    return None, ""
+
+
+def billing_unit(rows: CmsRows, code: str) -> tuple[float, str] | None:
+    """The amount one unit of a HCPCS drug code stands for: (10.0, "mg")."""
+    row = rows.hcpcs.get(code)
+    if row is None:
+        return None
+    match = _BILLING_UNIT.search(row.long_description)
+    if match is None:
+        return None
+    amount = match.group(1) or match.group(3) or "1"
+    unit = (match.group(2) or match.group(4)).lower()
+    return float(amount), "ml" if unit == "cc" else unit
+
+
+def dose_units(amount: float, unit: str, per: float, per_unit: str) -> int | None:
+    """Units for a dose: the dose over the billing unit, rounded up; None when the
+    measures cannot be compared (a volume against a weight)."""
+    if unit == per_unit:
+        ratio = amount / per
+    elif unit in _MCG_PER and per_unit in _MCG_PER:
+        ratio = amount * _MCG_PER[unit] / (per * _MCG_PER[per_unit])
+    else:
+        return None
+    return max(1, math.ceil(round(ratio, 6)))
+
+
+def _bilateral(rows: CmsRows, code: str) -> bool:
+    found = rows.pfs.get(code, {})
+    row = found.get("") or next(iter(found.values()), None)
+    return row is not None and row.bilat_surg in ("1", "2", "3")

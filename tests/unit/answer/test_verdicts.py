@@ -1,0 +1,141 @@
+"""The answer engine on the real CMS files and the ICD-10-CM tabular (../shared/data),
+loaded once for the module by the real importers: one test per verdict kind and
+case the answer must get right. The questions are written as coders write them;
+the expected facts are the files' own (read with sqlite3 when the test was written:
+27447>20610 indicator 1; 10004>36591 indicator 0; 20552>64510 deleted 2021-06-30;
+global days 20610 000, 10060 010, 27447 090; 11045's primary 11042; J3301 10 mg
+a unit, MUE 16; 11101's edits all deleted 2018-12-31)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consultant.answer.engine import Answer, answer_question
+from consultant.answer.units import dose_units
+from consultant.codes.icd10cm import load_icd10cm
+from consultant.codes.importers import import_file
+from consultant.db.session import session_scope
+from consultant.pipeline.extract import find_codes
+from consultant.settings import Settings
+from tests.conftest import cms_files, module_database, need, shared_dir
+
+DATA = shared_dir() / "data"
+FILES = cms_files()
+DOS = date(2024, 9, 1)  # inside the 2024 Q3 files
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    need(all(path.is_file() for path in FILES.values()), f"the shared CMS files are not in {DATA}")
+    with module_database(Path(tmp_path_factory.mktemp("answer"))) as settings:
+        with session_scope(settings) as session:
+            for kind, path in FILES.items():
+                import_file(session, kind, path)
+            load_icd10cm(session)
+        yield settings
+
+
+def ask(settings: Settings, text: str, dos: date = DOS) -> Answer:
+    with session_scope(settings) as session:
+        return answer_question(session, "", text, find_codes(text), dos)
+
+
+def only(answer: Answer, kind: str) -> dict[str, Any]:
+    found = [v.as_json() for v in answer.verdicts if v.kind == kind]
+    assert len(found) == 1, answer.verdicts
+    return found[0]
+
+
+def test_a_live_edit_with_indicator_1_takes_no_modifier_on_the_same_knee(loaded: Settings) -> None:
+    answer = ask(loaded, "Can I bill 27447 with 20610? Both on the same knee.")
+    pair = only(answer, "pair")
+    assert pair["codes"] == ["20610", "27447"] and pair["edit"] is True
+    assert (pair["column1"], pair["column2"], pair["modifier_indicator"]) == ("27447", "20610", "1")
+    assert pair["modifier"] is None and pair["stale"] is False
+    assert answer.text.startswith("20610 is column 2 to 27447")
+    assert "report the column 1 code only" in answer.text and "2024 Q3" in answer.text
+
+
+def test_a_distinct_site_says_which_modifier_and_on_which_line(loaded: Settings) -> None:
+    pair = only(ask(loaded, "27447 on the left knee, 20610 on the opposite knee: both?"), "pair")
+    assert (pair["modifier"], pair["modifier_on"]) == ("XS", "20610")
+
+
+def test_indicator_0_allows_no_modifier_even_when_asked(loaded: Settings) -> None:
+    answer = ask(loaded, "Can we bill 10004 with 36591 if we add modifier 59?")
+    pair = only(answer, "pair")
+    assert pair["modifier_indicator"] == "0" and pair["modifier"] is None
+    assert "no modifier bypasses this edit" in answer.text
+
+
+def test_an_edit_deleted_before_the_date_of_service_is_no_edit(loaded: Settings) -> None:
+    pair = only(ask(loaded, "Is 64510 bundled with 20552?"), "pair")
+    assert pair["edit"] is False and pair["deleted"] == "2021-06-30"
+    before = only(ask(loaded, "Is 64510 bundled with 20552?", dos=date(2021, 3, 1)), "pair")
+    assert before["edit"] is True and before["column1"] == "20552"
+
+
+@pytest.mark.parametrize(
+    ("text", "procedure", "modifier"),
+    [
+        ("Office visit 99213 and 20610 the same day?", "20610", "25"),  # 0-day global
+        ("99213 with 10060 at the same visit?", "10060", "25"),  # 10-day global
+        ("99204 the day before 27447, decision for surgery", "27447", "57"),  # 90-day
+    ],
+)
+def test_an_em_with_a_procedure_takes_25_or_57_by_global_days(
+    loaded: Settings, text: str, procedure: str, modifier: str
+) -> None:
+    answer = ask(loaded, text)
+    verdict = only(answer, "em_procedure")
+    assert (verdict["procedure"], verdict["modifier"]) == (procedure, modifier)
+    assert not [v for v in answer.verdicts if v.kind == "pair"]  # 25 is no PTP bypass
+
+
+def test_an_add_on_with_and_without_its_primary(loaded: Settings) -> None:
+    with_primary = only(ask(loaded, "Can 11045 be billed with 11042?"), "addon")
+    assert with_primary == with_primary | {"code": "11045", "ok": True}
+    assert with_primary["primaries_in_question"] == ["11042"]
+    alone = ask(loaded, "Can 11045 be billed on its own?")
+    assert only(alone, "addon")["ok"] is False and "11042" in alone.text
+
+
+def test_a_dose_is_converted_to_units_and_checked_against_the_mue(loaded: Settings) -> None:
+    over = only(ask(loaded, "We gave 200 mg of Kenalog, J3301. How many units?"), "units")
+    assert over == over | {"code": "J3301", "units": 20, "mue": 16, "over": True}
+    within = only(ask(loaded, "Patient got 40 mg, billed with J3301."), "units")
+    assert within == within | {"units": 4, "over": False}
+    assert dose_units(2.5, "mg", 10, "mg") == 1  # a partial unit rounds up
+    assert dose_units(1, "ml", 10, "mg") is None  # a volume is no weight
+
+
+def test_a_deleted_code_is_never_valid_and_says_when_it_ended(loaded: Settings) -> None:
+    answer = ask(loaded, "Claim with 11101 denied as invalid, why?")
+    verdict = only(answer, "validity")
+    assert verdict == verdict | {"code": "11101", "valid": False, "ended": "2018-12-31"}
+    # A code no CMS file knows (a typo for 94640) is no code at all.
+    typo = only(ask(loaded, "Many units of 96460 in the inpatient setting?"), "validity")
+    assert typo == typo | {"code": "96460", "valid": False, "ended": None}
+
+
+def test_a_right_knee_diagnosis_with_a_left_side_procedure_conflicts(loaded: Settings) -> None:
+    verdict = only(ask(loaded, "Billing 27447-LT, dx M17.11. Any problem?"), "laterality")
+    assert verdict == verdict | {"codes": ["27447", "M17.11"], "conflict": True}
+    same = only(ask(loaded, "Billing 27447-RT, dx M17.11."), "laterality")
+    assert same["conflict"] is False
+
+
+def test_a_date_the_loaded_quarter_does_not_cover_is_stale(loaded: Settings) -> None:
+    answer = ask(loaded, "Can I bill 27447 with 20610?", dos=date(2025, 10, 1))
+    assert only(answer, "pair")["stale"] is True and "ncci-ptp" in answer.stale
+    assert "do not cover the date of service" in answer.text
+
+
+def test_a_question_of_no_verdict_kind_gets_no_proposed_answer(loaded: Settings) -> None:
+    answer = ask(loaded, "Does Medicare cover telehealth for new patients in 2024?")
+    assert answer.verdicts == () and answer.text == ""
