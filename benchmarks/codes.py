@@ -24,53 +24,21 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
-import os
 import re
 import resource
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CONSULTANT_SHARED_DIR", REPO.parent / "shared"))
-PTP_FULL = SHARED / "data" / "ncci" / "ptp_practitioner_2024q3_full.csv.gz"
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+
+from scratch import PTP_FULL, SHARED, load_code_sets, scratch_database, settings_of  # noqa: E402
+
 GOAL_SECONDS = 60.0
 GOAL_RSS_MB = 500.0
-
-
-@contextmanager
-def scratch_database(sqlite: bool) -> Iterator[dict[str, str]]:
-    """Environment for a child `consultant` on a fresh, migrated database."""
-    from consultant.db.migrate import upgrade
-    from consultant.db.session import dispose_engines
-    from consultant.settings import Settings
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSULTANT_")}
-    with tempfile.TemporaryDirectory() as var_dir:
-        env["CONSULTANT_VAR_DIR"] = var_dir
-        if sqlite:
-            upgrade(Settings(var_dir=Path(var_dir)))
-            dispose_engines()
-            yield env
-            return
-        import psycopg
-
-        name = f"consultant_codes_bench_{os.getpid()}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        env["CONSULTANT_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        try:
-            upgrade(Settings(database_url=env["CONSULTANT_DATABASE_URL"]))
-            dispose_engines()
-            yield env
-        finally:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def parse_seconds(path: Path) -> tuple[int, float]:
@@ -155,13 +123,6 @@ def section_extract(args: argparse.Namespace) -> None:
     print(f"  ratio extract/bare   : {bare / ours:>10.3f}  (share of the bare scanner's speed)")
 
 
-DATA = SHARED / "data"
-LOOKUP_FILES = {
-    "hcpcs": DATA / "hcpcs" / "HCPC2025_OCT_ANWEB.csv",
-    "mue": DATA / "ncci" / "mue_practitioner_2024q3.csv",
-    "addon": DATA / "ncci" / "aoc_medicare_2026q2.csv",
-    "pfs": DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
-}
 # A ten-code question: procedures with a PTP edit and an add-on, diagnoses with an
 # Excludes1 conflict, a drug with units, modifiers.
 TEN_CODES = (
@@ -177,23 +138,13 @@ def section_lookup(args: argparse.Namespace) -> None:
 
     from sqlalchemy import text
 
-    from consultant.codes.icd10cm import load_icd10cm
-    from consultant.codes.importers import import_file
     from consultant.db.session import dispose_engines, session_scope
     from consultant.pipeline.extract import find_codes
     from consultant.pipeline.lookup import look_up
-    from consultant.settings import Settings
 
     with scratch_database(args.sqlite) as env:
-        settings = Settings(
-            var_dir=Path(env["CONSULTANT_VAR_DIR"]),
-            database_url=env.get("CONSULTANT_DATABASE_URL", ""),
-        )
-        with session_scope(settings) as session:
-            import_file(session, "ncci-ptp", args.ptp)
-            for kind, path in LOOKUP_FILES.items():
-                import_file(session, kind, path)
-            load_icd10cm(session)
+        load_code_sets(env, args.ptp)
+        settings = settings_of(env)
         if not args.sqlite:
             with session_scope(settings) as session:
                 session.execute(text("ANALYZE"))
@@ -235,7 +186,6 @@ def main() -> None:
     parser.add_argument("--ptp", type=Path, default=PTP_FULL, help="the PTP file to import")
     parser.add_argument("--rounds", type=int, default=20, help="extraction passes per timing")
     args = parser.parse_args()
-    sys.path.insert(0, str(REPO))
     if not args.ptp.is_file():
         sys.exit(f"{args.ptp} is missing: the shared data lives in {SHARED}")
     for name in [name for name in SECTIONS if not args.only or name in args.only]:

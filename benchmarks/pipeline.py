@@ -47,9 +47,9 @@ sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 SHARED = Path(os.environ.get("CONSULTANT_SHARED_DIR", REPO.parent / "shared"))
 
 from children import Child, child_pids, consultant, peak_rss_mb, running  # noqa: E402
-from codes import LOOKUP_FILES, PTP_FULL  # noqa: E402
 from intake import PG_ADMIN, BareSink, blast, configure, free_port  # noqa: E402
 from mailgen import ACCOUNT_CLINICS, make_mails, senders_with_accounts  # noqa: E402
+from scratch import LOOKUP_FILES, PTP_FULL  # noqa: E402
 
 PTP = {
     "subset": SHARED / "data" / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
