@@ -2,10 +2,9 @@
 
 Units come from what the asker states ("J1100 x 4"), else from a dose and the
 HCPCS descriptor's billing unit ("40 mg" of a drug billed per 10 mg is 4 units;
-a partial unit rounds up: Medicare Claims Processing Manual, Chapter 17,
-section 70), else one for each side when the asker asks about each side of a
-code the fee schedule marks bilateral. The MUE and its adjudication indicator
-come from the NCCI practitioner MUE file.
+a partial unit rounds up to a whole one), else one for each side when the asker
+asks about each side of a code the fee schedule marks bilateral. The MUE and its
+adjudication indicator come from the NCCI practitioner MUE file.
 """
 
 from __future__ import annotations

@@ -8,24 +8,22 @@ validity, laterality. Each carries its facts as JSON-ready fields, one sentence
 for the answer in our own words, and the release it rests on. Pure: no
 database. A kind of data that is not loaded gives no verdict (never "no edit").
 
-The rules, with where CMS states them:
+The rules, with where CMS states them (cited in each verdict's text):
 - PTP: an edit in force on the date of service (not deleted by then) in either
   direction; modifier indicator 0 allows no modifier, 1 allows an NCCI-associated
   modifier (59 or XE/XP/XS/XU, or an anatomic one) on the column 2 code when the
   services are distinct; 9 means the edit does not apply (NCCI Policy Manual,
-  Chapter I, sections E and F). Modifier 25 never bypasses a PTP edit between two
-  procedures.
+  Chapter I, "Modifiers and Modifier Indicators"). Modifier 25 is for an E/M and
+  never bypasses an edit between two procedures.
 - E/M with a procedure the same day: a minor procedure (0 or 10 global days)
   includes the E/M unless it is significant and separately identifiable, shown
-  by modifier 25 on the E/M; the decision for major surgery (90 global days) the
-  day before or of the surgery takes modifier 57 (Medicare Claims Processing
-  Manual, Chapter 12, sections 30.6.6 and 40.2; global days from the PFS file).
-- Add-on codes are paid only with a listed primary code (NCCI add-on code edits;
-  Claims Processing Manual, Chapter 12, section 30).
-- Units above the practitioner MUE are denied as the MUE adjudication indicator
-  says (NCCI MUE files); drug units are the dose over the HCPCS descriptor's
-  billing unit, rounded up (Claims Processing Manual, Chapter 17, section 70;
-  consultant.answer.units).
+  by modifier 25 on the E/M; the E/M that decides on major surgery (90 global
+  days) takes modifier 57 (Medicare Claims Processing Manual, Chapter 12,
+  section 30.6.6; global days from the PFS file).
+- Add-on codes are paid only with a listed primary code (NCCI add-on code edit
+  files; NCCI Policy Manual, Chapter I, "Add-on Codes").
+- Units above the practitioner MUE are denied as its adjudication indicator
+  says (NCCI MUE file); units from a dose: consultant.answer.units.
 """
 
 from __future__ import annotations
@@ -48,6 +46,11 @@ ANATOMIC = frozenset(
     | {f"F{i}" for i in "123456789A"}
     | {f"T{i}" for i in "123456789A"}
 )
+
+
+PTP_RULE = ' (NCCI Policy Manual, Chapter I, "Modifiers and Modifier Indicators")'
+EM_RULE = " (Medicare Claims Processing Manual, Chapter 12, section 30.6.6)"
+ADDON_RULE = ' (NCCI Policy Manual, Chapter I, "Add-on Codes")'
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +133,13 @@ def pair_verdict(rows: CmsRows, question: Question, a: Line, b: Line) -> Verdict
 def _bypass(edit: PtpRow, question: Question, a: Line, b: Line) -> tuple[str | None, str]:
     """The modifier that may report the column 2 code too, and the sentence saying so."""
     if edit.modifier_indicator == "0":
-        return None, "and no modifier bypasses this edit (indicator 0)."
+        return None, f"and no modifier bypasses this edit (indicator 0){PTP_RULE}."
     if edit.modifier_indicator == "9":
         return None, "but the edit does not apply (indicator 9)."
     if question.same_site and not question.distinct_site:
         return None, (
             "and as both were done at the same site or session, no modifier applies: "
-            "report the column 1 code only."
+            f"report the column 1 code only{PTP_RULE}."
         )
     written = [m for m in (*a.modifiers, *b.modifiers, *question.modifiers) if m in DISTINCT]
     anatomic = [m for m in (*a.modifiers, *b.modifiers) if m in ANATOMIC]
@@ -152,8 +155,8 @@ def _bypass(edit: PtpRow, question: Question, a: Line, b: Line) -> tuple[str | N
     rule = (
         "unless the services were distinct (a different site, organ system, incision or "
         f"session, documented): then 59 or XE/XP/XS/XU (or an anatomic modifier) on "
-        f"{edit.column2} reports it too. Modifier 25 never bypasses an edit between two "
-        "procedures."
+        f"{edit.column2} reports it too{PTP_RULE}. Modifier 25 never bypasses an edit "
+        "between two procedures."
     )
     if chosen is None:
         return None, rule
@@ -186,14 +189,14 @@ def em_verdict(rows: CmsRows, em: Line, procedure: Line) -> Verdict | None:
             f"{em.code} with {procedure.code} ({int(days)}-day global period): the E/M is "
             "included in the procedure unless it is significant and separately identifiable "
             f"beyond the usual pre-procedure assessment; then report it with modifier 25 on "
-            f"{em.code}."
+            f"{em.code}{EM_RULE}."
         )
     elif days == "090":
         modifier = "57"
         text = (
             f"{em.code} with {procedure.code} (90-day global period, a major procedure): an "
             "E/M that led to the decision to operate, the day before or the day of surgery, "
-            f"is reported with modifier 57 on {em.code}."
+            f"is reported with modifier 57 on {em.code}{EM_RULE}."
         )
     else:
         return None
@@ -225,7 +228,7 @@ def addon_verdict(rows: CmsRows, code: str, in_question: Sequence[str]) -> Verdi
     if present:
         text = (
             f"{code} is an add-on code and its primary code {', '.join(present)} is in the "
-            "question: report it with that primary, on the same claim."
+            f"question: report it with that primary, on the same claim{ADDON_RULE}."
         )
     elif edit_type == "2":
         text = f"{code} is an add-on code whose primary codes the Medicare contractor defines."
@@ -233,7 +236,7 @@ def addon_verdict(rows: CmsRows, code: str, in_question: Sequence[str]) -> Verdi
         named = ", ".join(listed[:12]) + (" and others" if len(listed) > 12 else "")
         text = (
             f"{code} is an add-on code and none of its listed primary codes is in the "
-            f"question; it is paid only with one of them ({named})."
+            f"question; it is paid only with one of them ({named}){ADDON_RULE}."
         )
     fields = {"code": code, "ok": bool(present), "primaries_in_question": present}
     return Verdict("addon", fields, text, (rows.source(ADDON),))

@@ -15,6 +15,7 @@ from dataclasses import replace
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from consultant.answer.engine import Answer, answer_question
 from consultant.cases import audit, make_ref
 from consultant.codes.systems import CodeSystem
 from consultant.codes.vocabulary import current_vocabulary
@@ -135,7 +136,10 @@ def add_draft(
     `first`: the case was opened in this transaction, so it has no draft yet.
     """
     report = _look_up(session, parsed, codes) if codes else None
-    rendered = render_answer(settings, case.ref or "", parsed, codes, report)
+    proposed = None
+    if report is not None:
+        proposed = answer_question(session, parsed.subject, parsed.new_text, codes, report.dos)
+    rendered = render_answer(settings, case.ref or "", parsed, codes, report, proposed)
     version = None
     if not first:
         version = session.scalar(
@@ -149,9 +153,18 @@ def add_draft(
             body_text=rendered.text,
             body_html=rendered.html,
             author="system",
-            lookup=json.dumps(report.to_dict()) if report is not None else None,
+            lookup=json.dumps(_fact_sheet(report, proposed)) if report is not None else None,
         )
     )
+
+
+def _fact_sheet(report: Report, proposed: Answer | None) -> dict[str, object]:
+    """What the reviewer sees beside the draft: every code's facts, and the verdicts."""
+    sheet: dict[str, object] = report.to_dict()
+    if proposed is not None:
+        sheet["verdicts"] = [verdict.as_json() for verdict in proposed.verdicts]
+        sheet["stale"] = list(proposed.stale)
+    return sheet
 
 
 def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef]) -> Report:

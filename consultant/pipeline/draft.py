@@ -1,11 +1,14 @@
 """Draft: render the reply a reviewer will start from.
 
 Input: the case reference, the parsed mail, the code references found and
-the lookup report on them. Output: a Rendered subject/text/HTML triple from
-``mail_templates/answer/``. The draft puts the findings first (edits between
-codes, problems with a code), then each code with its facts, every one with
-its source, and leaves a marked place for the expert's answer; approval
-refuses a draft that still holds that marker.
+the lookup report on them, and the proposed answer (consultant.answer) when
+the question asked something the data answer. Output: a Rendered
+subject/text/HTML triple from ``mail_templates/answer/``. A proposed answer
+opens the draft, each verdict with the release it rests on, and the draft
+carries only what it uses (the full fact sheet stays in ``drafts.lookup`` for
+the reviewer). Without one, the draft lists the findings and each code's facts
+and leaves a marked place for the expert's answer; approval refuses a draft
+that still holds that marker.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from consultant.answer.engine import Answer
 from consultant.codes.facts import CONSULTANT, KIND_NAMES, Report, Source
 from consultant.codes.systems import LABELS
 from consultant.mailer.render import Rendered, render_mail
@@ -74,12 +78,21 @@ def lookup_context(report: Report | None) -> dict[str, Any] | None:
     }
 
 
+def proposed_context(proposed: Answer | None) -> dict[str, Any] | None:
+    """The proposed answer as template data: its paragraphs and the sources they cite."""
+    if proposed is None or not proposed.text:
+        return None
+    sources = {s.cite(): None for v in proposed.verdicts for s in v.sources if s.kind != CONSULTANT}
+    return {"paragraphs": proposed.text.split("\n\n"), "sources": list(sources)}
+
+
 def answer_context(
     settings: Settings,
     ref: str,
     parsed: ParsedMessage,
     codes: Sequence[CodeRef],
     report: Report | None = None,
+    proposed: Answer | None = None,
 ) -> dict[str, Any]:
     """Everything the answer templates may use; all of it is data, never template source."""
     new_text = parsed.new_text
@@ -102,6 +115,7 @@ def answer_context(
             for c in codes
         ],
         "lookup": lookup_context(report),
+        "proposed": proposed_context(proposed),
         "placeholder": PLACEHOLDER,
         "from_name": settings.from_name,
         "question_intro": f"On {when}, {parsed.sender} wrote:",
@@ -115,7 +129,8 @@ def render_answer(
     parsed: ParsedMessage,
     codes: Sequence[CodeRef],
     report: Report | None = None,
+    proposed: Answer | None = None,
 ) -> Rendered:
     """Render the first draft of the answer for a case."""
-    context = answer_context(settings, ref, parsed, codes, report)
+    context = answer_context(settings, ref, parsed, codes, report, proposed)
     return render_mail("answer", context, settings.templates_dir)

@@ -11,16 +11,21 @@ import re
 import smtplib
 from collections.abc import Callable
 from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from celery import Celery
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from consultant.codes.importers import import_file
 from consultant.db.models import AuditEntry, Case, Draft, InboundMessage, OutboundMessage
 from consultant.db.session import session_scope
+from consultant.reviewers import add_reviewer
 from consultant.settings import Settings
-from tests.conftest import mail_bytes
+from consultant.web.app import create_app
+from tests.conftest import cms_files, mail_bytes
 from tests.integration.conftest import (
     Child,
     Sink,
@@ -29,6 +34,7 @@ from tests.integration.conftest import (
     use_relay,
     wait_for,
 )
+from tests.unit.web.conftest import REVIEWER, log_in
 from workers.app import celery_config
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
@@ -144,3 +150,61 @@ def test_tasks_delivered_twice_make_one_draft_and_one_delivery(
     assert _count(production, Case) == 2
     assert _count(production, Draft) == 3  # two for the first case (v1 + edit), one sentinel
     assert len(relay_sink.envelopes) == 1
+
+
+def test_a_question_the_data_answer_is_drafted_approved_unchanged_and_delivered(
+    production: Settings, env: dict[str, str], relay_sink: Sink, spawn: Callable[..., Child]
+) -> None:
+    """Issue 17's loop: the worker drafts the verdict from the fee schedule, a reviewer
+    approves the draft unchanged in the console, and the asker gets that verdict first
+    in both parts, in the answer template's styled HTML."""
+    use_relay(env, relay_sink)
+    with session_scope(production) as session:
+        import_file(session, "pfs", cms_files()["pfs"])
+        add_reviewer(session, REVIEWER[0], role="reviewer", password=REVIEWER[1])
+    start_worker_and_intake(spawn, production)
+    question = EmailMessage()
+    question["From"], question["To"] = "dana@clinic.example", "consult@localhost"
+    question["Subject"], question["Message-ID"] = "99214 and 20610", "<e2e-25@clinic.example>"
+    question.set_content("Can I bill 99214 with 20610 and do I need a modifier? DOS 9/3/2024")
+    with smtplib.SMTP("127.0.0.1", production.smtp_port, timeout=30) as smtp:
+        smtp.send_message(question)
+    wait_for(lambda: _count(production, Draft) == 1, "the draft", 120)
+    with session_scope(production) as session:
+        draft = session.scalars(select(Draft)).one()
+        ref = session.get_one(Case, draft.case_id).ref
+        text, subject, version = draft.body_text, draft.subject, draft.version
+    first = text.split("\n\n")[2]
+    assert first.startswith("99214 with 20610 (0-day global period)")
+    assert "modifier 25 on 99214" in first and "[[EXPERT ANSWER" not in text
+
+    app = create_app(production, enqueue_send=_producer(production)[1])
+    with TestClient(app, base_url="http://testserver") as client:
+        csrf = log_in(client, REVIEWER)
+        form = {"text": text, "subject": subject, "base_version": str(version)}
+        done = client.post(
+            f"/cases/{ref}/draft",
+            data={**form, "action": "approve", "csrf_token": csrf},
+            follow_redirects=False,
+        )
+    assert done.status_code == 303, done.text
+
+    def answers() -> list[EmailMessage]:
+        mails = [message_from_bytes(e.content, policy=policy.default) for e in relay_sink.envelopes]
+        return [m for m in mails if "Auto-Submitted" not in m]  # type: ignore[misc]
+
+    wait_for(answers, "the answer at the relay (after the acknowledgement)", 120)
+    reply = answers()[0]
+    plain = reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = reply.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert (
+        plain.replace("\r\n", "\n")
+        .split("\n\n")[2]
+        .startswith("99214 with 20610 (0-day global period)")
+    )
+    paragraphs = re.findall(r"<p[^>]*>(.*?)</p>", html, re.S)
+    assert paragraphs[2].startswith("99214 with 20610 (0-day global period)")
+    assert "modifier 25 on 99214" in paragraphs[2] and "font-family" in html  # the template
+    with session_scope(production) as session:
+        actions = list(session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert "draft.edited" not in actions and "answer.queued" in actions  # approved as drafted

@@ -53,9 +53,11 @@ def _draft_of(settings: Settings, body: str) -> Draft:
     return draft
 
 
-def test_draft_puts_the_ptp_edit_and_excludes1_conflict_before_the_answer(
+def test_a_draft_opens_with_the_proposed_answer_and_keeps_the_fact_sheet(
     loaded: Settings,
 ) -> None:
+    # Issue 17: the question is answered from the data, so the draft states the
+    # verdict first and holds no placeholder; every fact stays in drafts.lookup.
     draft = _draft_of(
         loaded, "Can I bill 20610-59 with 27447? Dx E11.9 and E10.9. DOS 9/3/2024. Thanks"
     )
@@ -67,13 +69,25 @@ def test_draft_puts_the_ptp_edit_and_excludes1_conflict_before_the_answer(
     assert ("excludes1", ("E10.9", "E11.9")) in kinds
     assert all(f["source"]["cite"] for f in report["findings"])
     assert all(fact["source"]["cite"] for c in report["codes"] for fact in c["facts"])
+    (pair,) = [v for v in report["verdicts"] if v["kind"] == "pair"]
+    assert (pair["column1"], pair["modifier"], pair["modifier_on"]) == ("27447", "59", "20610")
     text = draft.body_text
-    ptp = text.index("27447 is column 1")
-    assert ptp < text.index("[[EXPERT ANSWER")
-    assert "[NCCI PTP edits (practitioner), 2024 Q3]" in text
+    first = text.split("\n\n")[2]  # after the greeting and the reference
+    assert first.startswith("20610 is column 2 to 27447") and "use 59 on 20610" in first
+    assert "[NCCI PTP edits (practitioner), 2024 Q3]" in first
     assert "ptp_practitioner_2024q3_col1_10000-29999.csv.gz" in text  # the Sources list
-    assert "Modifier 59 in the question can bypass this edit" in text
-    assert "27447 is column 1" in draft.body_html
+    assert "[[EXPERT ANSWER" not in text and "consultant codes" not in text
+    assert "Codes found in your question" not in text  # the fact sheet is the reviewer's
+    assert "20610 is column 2 to 27447" in draft.body_html
+
+
+def test_a_question_no_verdict_answers_keeps_the_facts_and_the_placeholder(
+    loaded: Settings,
+) -> None:
+    draft = _draft_of(loaded, "Dx E11.9 and E10.9 together? DOS 9/3/2024.")
+    report = json.loads(draft.lookup or "{}")
+    assert report["verdicts"] == []
+    assert "[[EXPERT ANSWER" in draft.body_text and "E11.9" in draft.body_text
 
 
 def test_a_mail_without_codes_gets_no_lookup(loaded: Settings) -> None:
