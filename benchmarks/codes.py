@@ -7,6 +7,9 @@ Sections:
           SELECT 1 round trip in the same session.
   extract extraction throughput (MB/s) over ../shared/corpus/questions-dev,
           parsing excluded, against a bare regex scan for code shapes.
+  answer  what the answer engine adds to a worker's lookup: median time per dev
+          question (everything loaded) against the lookup's on the same mails;
+          the goal is at most 5 ms.
   import  the full NCCI PTP file (2.5 M rows) through `consultant codes import`
           in a child process, into a fresh scratch database; its time, rows/s
           and peak RSS against the goals (60 s, 500 MB), and the ratio to just
@@ -30,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -170,11 +174,58 @@ def section_lookup(args: argparse.Namespace) -> None:
     print(f"  ratio lookup/SELECT 1: {median / one:>10.1f}  (round trips' worth)")
 
 
+def section_answer(args: argparse.Namespace) -> None:
+    """What answering adds to a worker's lookup: per dev question, the median time of
+    the answer engine against the median time of the lookup it runs beside."""
+    import statistics
+    from datetime import date
+
+    from consultant.answer.engine import answer_question
+    from consultant.codes.vocabulary import current_vocabulary
+    from consultant.db.session import dispose_engines, session_scope
+    from consultant.pipeline.extract import extract_message
+    from consultant.pipeline.lookup import date_of_service, look_up
+    from consultant.pipeline.parse import parse
+
+    mails = [parse(path.read_bytes()) for path in sorted(QUESTIONS.glob("*.eml"))]
+    with scratch_database(args.sqlite) as env:
+        load_code_sets(env, args.ptp)
+        with session_scope(settings_of(env)) as session:
+            vocabulary = current_vocabulary(session)
+            extra, lookups = [], []
+            for parsed in mails:
+                refs = extract_message(parsed, vocabulary)
+                if not refs:
+                    continue
+                sent = parsed.date.date() if parsed.date else date.today()
+                dos, _ = date_of_service(f"{parsed.subject}\n{parsed.new_text}", sent)
+                lookup = partial(look_up, session, refs, dos=dos)
+                answer = partial(
+                    answer_question, session, parsed.subject, parsed.new_text, refs, dos
+                )
+                lookups.append(statistics.median(_timed(lookup) for _ in range(21)))
+                extra.append(statistics.median(_timed(answer) for _ in range(21)))
+        dispose_engines()
+    median, base = statistics.median(extra) * 1e3, statistics.median(lookups) * 1e3
+    print(f"answer: {len(extra)} dev questions with codes, everything loaded, 21 runs each")
+    print(f"  answer median        : {median:>10.2f} ms   goal <= 5 ms beyond the lookup")
+    print(f"  answer worst question: {max(extra) * 1e3:>10.2f} ms")
+    print(f"  look_up median       : {base:>10.2f} ms   (the baseline, same mails)")
+    print(f"  ratio answer/look_up : {median / base:>10.2f}")
+
+
+def _timed(job: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    job()
+    return time.perf_counter() - started
+
+
 # Import first: a child forked from a parent that has grown (the lookup section
 # loads ICD-10-CM) starts with the parent's pages, and ru_maxrss would count them.
 SECTIONS: dict[str, Callable[[argparse.Namespace], None]] = {
     "import": section_import,
     "lookup": section_lookup,
+    "answer": section_answer,
     "extract": section_extract,
 }
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import combinations
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consultant.answer.question import Question, Ref, read_question
@@ -85,7 +85,7 @@ def _verdicts(
     after_data = fee is None or rows.dos >= next_release(PFS, fee.effective)
     invalid = set()
     for line in question.lines:
-        unknown = unknown_to_cms(rows, line.code)
+        unknown = not after_data and unknown_to_cms(rows, line.code)
         mentions = _mentions(session, releases, line.code) if unknown else []
         if (found := validity_verdict(rows, line, after_data, mentions)) is not None:
             invalid.add(line.code)
@@ -109,7 +109,14 @@ def _verdicts(
 
 
 def _mentions(session: Session, releases: dict[str, ReleaseInfo], code: str) -> list[PtpRow]:
-    """The PTP rows naming `code` with any other code (a few; for a code nothing else knows)."""
+    """The PTP edits with `code` in column 1 (the key's order, so one index search).
+
+    Asked only for a CPT code the fee schedule, the MUEs and the add-on edits do
+    not know. In the 2024 Q3 files no such code is column 2 of an edit without
+    also being column 1 of one, so the column 1 rows tell a deleted code (edits
+    ended) from a number that was never a code (no edits), without scanning
+    2.5 million rows.
+    """
     release = releases.get(NCCI_PTP)
     if release is None:
         return []
@@ -117,8 +124,8 @@ def _mentions(session: Session, releases: dict[str, ReleaseInfo], code: str) -> 
     query = (
         select(t.column1, t.column2, t.seq, t.effective, t.deleted, t.modifier_indicator,
                t.rationale)
-        .where(t.release_id == release.id, or_(t.column1 == code, t.column2 == code))
-        .limit(200)
+        .where(t.release_id == release.id, t.column1 == code)
+        .limit(500)
     )  # fmt: skip
     return [PtpRow(*row) for row in session.execute(query)]
 
