@@ -20,6 +20,7 @@ from consultant.codes.systems import PROCEDURES, CodeSystem
 from consultant.codes.systems.modifier import attached
 
 E_M_SECTION = "Evaluation and Management"
+OFFICE_VISITS = "99202-99215"  # the E/M family a visit named only in words stands for
 SIDES = {"RT": "right", "LT": "left", "50": "both"}
 # The words that tell two procedures happened at the same place or time (no modifier
 # may separate them) or at distinct ones (a distinct-service modifier may).
@@ -49,7 +50,7 @@ _PER_SIDE = re.compile(
 )
 _E_M_WORDS = re.compile(
     r"\b(?:e\s*/\s*m|e&m|e\s*and\s*m|office\s+visit|new\s+patient|established\s+patient|"
-    r"consult(?:ation)?|evaluation\s+and\s+management)\b",
+    r"consultation|consult\s+(?:code|visit|service)s?|evaluation\s+and\s+management)\b",
     re.IGNORECASE,
 )
 # A dose written near a drug code: "40 mg", "2.5mg", "1 cc", "5 mL".
@@ -104,7 +105,12 @@ class Question:
 
     @property
     def em_lines(self) -> tuple[Line, ...]:
-        return tuple(line for line in self.lines if line.is_em)
+        """The E/M codes asked about; the office visit family when the asker names a
+        visit in words ("office visit", "new patient", "E/M") and writes no E/M code."""
+        named = tuple(line for line in self.lines if line.is_em)
+        if named or not self.em_words:
+            return named
+        return (Line(OFFICE_VISITS, CodeSystem.CPT),)
 
 
 class Ref(Protocol):

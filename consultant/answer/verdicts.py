@@ -183,20 +183,23 @@ def em_verdict(rows: CmsRows, em: Line, procedure: Line) -> Verdict | None:
     if days is None:
         return None
     source = rows.source(PFS)
+    # An E/M named by words only ("office visit") is answered for its family.
+    named = f"An office or outpatient visit ({em.code})" if "-" in em.code else em.code
+    line = "the E/M line" if "-" in em.code else em.code
     if days in ("000", "010"):
         modifier: str | None = "25"
         text = (
-            f"{em.code} with {procedure.code} ({int(days)}-day global period): the E/M is "
+            f"{named} with {procedure.code} ({int(days)}-day global period): the E/M is "
             "included in the procedure unless it is significant and separately identifiable "
             f"beyond the usual pre-procedure assessment; then report it with modifier 25 on "
-            f"{em.code}{EM_RULE}."
+            f"{line}{EM_RULE}."
         )
     elif days == "090":
         modifier = "57"
         text = (
-            f"{em.code} with {procedure.code} (90-day global period, a major procedure): an "
+            f"{named} with {procedure.code} (90-day global period, a major procedure): an "
             "E/M that led to the decision to operate, the day before or the day of surgery, "
-            f"is reported with modifier 57 on {em.code}{EM_RULE}."
+            f"is reported with modifier 57 on {line}{EM_RULE}."
         )
     else:
         return None

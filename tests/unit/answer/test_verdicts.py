@@ -97,6 +97,16 @@ def test_an_em_with_a_procedure_takes_25_or_57_by_global_days(
     assert not [v for v in answer.verdicts if v.kind == "pair"]  # 25 is no PTP bypass
 
 
+def test_a_visit_named_in_words_is_answered_for_the_office_visit_family(
+    loaded: Settings,
+) -> None:
+    answer = ask(loaded, "Can we bill an office visit and 20610 for a new patient?")
+    verdict = only(answer, "em_procedure")
+    assert verdict == verdict | {"em": "99202-99215", "procedure": "20610", "modifier": "25"}
+    assert answer.text.startswith("An office or outpatient visit (99202-99215) with 20610")
+    assert "modifier 25 on the E/M line" in answer.text
+
+
 def test_an_add_on_with_and_without_its_primary(loaded: Settings) -> None:
     with_primary = only(ask(loaded, "Can 11045 be billed with 11042?"), "addon")
     assert with_primary == with_primary | {"code": "11045", "ok": True}
