@@ -125,3 +125,16 @@ def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -
     with cli_session(cli_settings()) as session:
         reject(session, ref, actor(reviewer), reason, take_over=take_over)
     click.echo(f"rejected {ref.upper()}")
+
+
+@cases.command("redraft")
+@click.argument("ref")
+@click.option("--as", "reviewer", help="Who asks (default: $CONSULTANT_REVIEWER).")
+def cases_redraft(ref: str, reviewer: str | None) -> None:
+    """Draft the case again with the code data loaded now (only the system's own draft)."""
+    from consultant.review import redraft  # Jinja2 and lxml, on use
+
+    settings = cli_settings()
+    with cli_session(settings) as session:
+        version = redraft(session, settings, ref, actor(reviewer)).version
+    click.echo(f"redrafted {ref.upper()}: draft version {version}")

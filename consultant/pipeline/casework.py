@@ -95,14 +95,14 @@ def merge_codes(session: Session, case_id: int, codes: list[CodeRef]) -> list[Co
     Only this module writes case codes, numbered 0, 1, ...: held + new is their
     order by position, without reading back the rows just inserted.
     """
-    held = _case_codes(session, case_id)
+    held = case_codes(session, case_id)
     keys = {(c.system, c.code) for c in held}
     new = [c for c in codes if (c.system, c.code) not in keys]
     save_codes(session, case_id, new, first=len(held))
     return held + [replace(c, as_written=c.as_written[:64]) for c in new]
 
 
-def _case_codes(session: Session, case_id: int) -> list[CodeRef]:
+def case_codes(session: Session, case_id: int) -> list[CodeRef]:
     rows = session.scalars(
         select(CaseCode).where(CaseCode.case_id == case_id).order_by(CaseCode.position)
     )

@@ -4,6 +4,7 @@ every list they read, in one place under the console, the JSON API and the CLI.
 - `actions`: save a draft, approve, reject, ask the sender (each writes its
   state change, audit entry and outbox row in the caller's transaction);
 - `claims`: claim, give back, take over, and the claim check every action makes;
+- `redraft`: the system's draft made again with the code data loaded now;
 - `cases`, `queue`, `listings`: the read models (one case, the review queue and
   similar cases, the outbox and the audit log) with one set of filters each.
 
@@ -26,6 +27,7 @@ from consultant.review.cases import (
 )
 from consultant.review.claims import check_claim, claim, unclaim
 from consultant.review.queue import QueueItem, Similar, review_queue, similar_cases
+from consultant.review.redraft import redraft
 
 __all__ = [
     "REVIEWABLE",
@@ -43,6 +45,7 @@ __all__ = [
     "get_case",
     "latest_draft",
     "list_cases",
+    "redraft",
     "reject",
     "review_queue",
     "save_draft",

@@ -65,6 +65,18 @@ def unclaim_case(request: Request, login: PageLogin, session: DB, ref: str) -> R
     return back(f"/cases/{ref}", "Back in the queue.")
 
 
+@router.post("/cases/{ref}/redraft")
+def redraft_case(
+    request: Request, login: PageLogin, session: DB, settings: SettingsDep, ref: str
+) -> Response:
+    try:
+        review.redraft(session, settings, ref, login.reviewer.email)
+    except Refused as error:
+        return _refused(request, session, ref, error)
+    session.commit()
+    return back(f"/cases/{ref}", "Redrafted with the code data loaded now.")
+
+
 @router.post("/cases/{ref}/draft")
 def draft_action(
     request: Request,
