@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from consultant.codes.cpt_sections import cpt_section
@@ -55,7 +55,6 @@ _E_M_WORDS = re.compile(
 )
 # A dose written near a drug code: "40 mg", "2.5mg", "1 cc", "5 mL".
 DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|mcg|g|ml|cc|units?)\b", re.IGNORECASE)
-_SIDE_WORD = re.compile(r"\b(right|left)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +89,11 @@ class Question:
     lines: tuple[Line, ...]
     diagnoses: tuple[str, ...]
     modifiers: tuple[str, ...]  # every modifier the question names
-    text: str
     same_site: bool = False
     distinct_site: bool = False
     together: bool = False
     per_side: bool = False
     em_words: bool = False
-    side_words: frozenset[str] = field(default_factory=frozenset)
     doses: tuple[Dose, ...] = ()  # every dose the question writes, wherever
 
     @property
@@ -138,13 +135,11 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
         lines=_merged(lines),
         diagnoses=tuple(ref.code for ref in own if ref.system == CodeSystem.ICD10CM),
         modifiers=tuple(dict.fromkeys(r.code for r in own if r.system == CodeSystem.MODIFIER)),
-        text=words,
         same_site=bool(_SAME.search(words)),
         distinct_site=bool(_DISTINCT.search(words)),
         together=bool(_TOGETHER.search(words)),
         per_side=bool(_PER_SIDE.search(words)),
         em_words=bool(_E_M_WORDS.search(words)),
-        side_words=frozenset(word.lower() for word in _SIDE_WORD.findall(words)),
         doses=tuple(_dose(match) for match in DOSE.finditer(words)),
     )
 

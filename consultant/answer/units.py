@@ -13,7 +13,7 @@ import math
 import re
 
 from consultant.answer.question import Line, Question
-from consultant.answer.verdicts import Verdict
+from consultant.answer.verdicts import Verdict, pfs_row
 from consultant.codes.cms_rows import CmsRows
 from consultant.codes.kinds import HCPCS, MUE
 
@@ -27,7 +27,7 @@ _MCG_PER = {"mg": 1000.0, "mcg": 1.0, "g": 1_000_000.0}
 
 def units_verdict(rows: CmsRows, question: Question, line: Line) -> Verdict | None:
     """The units asked about (stated, derived from a dose, or one per side) against the MUE."""
-    units, how = _units(rows, question, line)
+    units, how, from_dose = _units(rows, question, line)
     if units is None or not rows.loaded(MUE):
         return None
     row = rows.mue.get(line.code)
@@ -43,15 +43,16 @@ def units_verdict(rows: CmsRows, question: Question, line: Line) -> Verdict | No
         )
     else:
         text = f"{units} units of {line.code}{how}: within its practitioner MUE of {mue}."
-    if "dose" in how:
+    if from_dose:  # the billing unit is the HCPCS descriptor's
         sources.append(rows.source(HCPCS))
     fields = {"code": line.code, "units": units, "mue": mue, "over": over}
     return Verdict("units", fields, text, tuple(sources))
 
 
-def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, str]:
+def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, str, bool]:
+    """The units, how they were found (for the answer's wording), and whether from a dose."""
     if line.units:
-        return line.units, ""
+        return line.units, "", False
     per = billing_unit(rows, line.code)
     drugs = [other for other in question.lines if billing_unit(rows, other.code) is not None]
     # A dose written away from the code counts when the code is the only drug asked about.
@@ -60,10 +61,10 @@ def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, s
         assert per is not None
         units = dose_units(dose.amount, dose.unit, *per)
         if units is not None:
-            return units, f" ({dose.amount:g} {dose.unit} at {per[0]:g} {per[1]} a unit, dose)"
+            return units, f" ({dose.amount:g} {dose.unit} at {per[0]:g} {per[1]} a unit)", True
     if question.per_side and _bilateral(rows, line.code):
-        return 2, " (one for each side)"
-    return None, ""
+        return 2, " (one for each side)", False
+    return None, "", False
 
 
 def billing_unit(rows: CmsRows, code: str) -> tuple[float, str] | None:
@@ -92,6 +93,5 @@ def dose_units(amount: float, unit: str, per: float, per_unit: str) -> int | Non
 
 
 def _bilateral(rows: CmsRows, code: str) -> bool:
-    found = rows.pfs.get(code, {})
-    row = found.get("") or next(iter(found.values()), None)
+    row = pfs_row(rows, code)
     return row is not None and row.bilat_surg in ("1", "2", "3")

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from consultant.answer.question import Line, Question
-from consultant.codes.cms_rows import CmsRows, PtpRow
+from consultant.codes.cms_rows import CmsRows, PfsRow, PtpRow
 from consultant.codes.edits import in_effect, primaries
 from consultant.codes.facts import Source
 from consultant.codes.kinds import ADDON, HCPCS, MUE, NCCI_PTP, PFS
@@ -60,7 +60,6 @@ class Verdict:
     text: str
     sources: tuple[Source, ...] = ()
     stale: bool = False
-    facts: tuple[str, ...] = field(default=())
 
     def as_json(self) -> dict[str, Any]:
         cited = [source.cite() for source in self.sources]
@@ -208,11 +207,14 @@ def em_verdict(rows: CmsRows, em: Line, procedure: Line) -> Verdict | None:
 
 
 def _global_days(rows: CmsRows, code: str) -> str | None:
-    if not rows.loaded(PFS):
-        return None
-    found = rows.pfs.get(code, {})
-    row = found.get("") or next(iter(found.values()), None)
+    row = pfs_row(rows, code) if rows.loaded(PFS) else None
     return row.global_days if row is not None else None
+
+
+def pfs_row(rows: CmsRows, code: str) -> PfsRow | None:
+    """The fee schedule's row for the code itself (no modifier), else its first row."""
+    found = rows.pfs.get(code, {})
+    return found.get("") or next(iter(found.values()), None)
 
 
 # --- add-on codes ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from datetime import date
 import click
 
 from consultant.cli.common import cli_settings
-from consultant.cli.extract import _vocabulary
+from consultant.cli.extract import loaded_vocabulary
 from consultant.db.session import session_scope
 from consultant.errors import Quarantine
 
@@ -33,7 +33,7 @@ def answer(files: tuple[str, ...], as_json: bool) -> None:
     from consultant.pipeline.parse import parse
 
     settings = cli_settings()
-    vocabulary = _vocabulary(settings)
+    vocabulary = loaded_vocabulary(settings)
     failed = False
     with session_scope(settings) as session:
         for name in files:

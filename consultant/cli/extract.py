@@ -77,7 +77,7 @@ def extract(files: tuple[str, ...], as_json: bool, context_only: bool) -> None:
     from consultant.pipeline.extract import extract_message
     from consultant.pipeline.parse import parse
 
-    vocabulary = NO_VOCABULARY if context_only else _vocabulary(cli_settings())
+    vocabulary = NO_VOCABULARY if context_only else loaded_vocabulary(cli_settings())
     failed = False
     for name in files:
         try:
@@ -106,7 +106,7 @@ def extract(files: tuple[str, ...], as_json: bool, context_only: bool) -> None:
         sys.exit(1)
 
 
-def _vocabulary(settings: Settings) -> Any:
+def loaded_vocabulary(settings: Settings) -> Any:
     """The loaded code sets, or no vocabulary when there is no database to read yet."""
     # On use: the code systems' recognisers compile their patterns at import.
     from consultant.codes.systems import NO_VOCABULARY
