@@ -70,13 +70,60 @@ def render_mail(name: str, context: dict[str, Any], override_dir: Path | None = 
     )
 
 
-def text_as_html(text: str, title: str, override_dir: Path | None = None) -> str:
-    """The HTML part for a reviewer-written text: paragraphs kept, quotes as blockquotes."""
-    paragraphs = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        quoted = bool(lines) and all(line.startswith(">") for line in lines)
-        body = "\n".join(line[1:].lstrip() if quoted else line for line in lines)
-        paragraphs.append({"text": body, "quoted": quoted})
-    template = environment(override_dir).get_template("_layout/text_as_html.html.j2")
-    return template.render(paragraphs=paragraphs, title=title)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+_SIGNATURE = ("-- ", "--")
+
+
+def text_blocks(text: str, notes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """A reviewer's plain text as blocks for a styled template to lay out.
+
+    Each block has a kind and its lines: "quote" (every line starts with ">"),
+    "intro" (the line before a quote, "On ..., ... wrote:"), "signature" (from a
+    "-- " line on), "list" or "sources" (bullet lines, with an optional title line
+    such as "Sources:"), "note" (a paragraph equal to one of `notes`, whitespace
+    aside: the template's disclaimer), else "paragraph". Nothing is dropped.
+    """
+    known = {" ".join(note.split()) for note in notes}
+    blocks: list[dict[str, Any]] = []
+    for chunk in re.split(r"\n\s*\n", text.strip("\n")):
+        lines = chunk.rstrip().splitlines()
+        head = next((i for i, line in enumerate(lines) if line.startswith(">")), len(lines))
+        if head < len(lines) and all(line.startswith(">") for line in lines[head:]):
+            if head:  # "On 1 Aug 2024, ann@example.org wrote:" right above the quote
+                intro = lines[head - 1].rstrip().endswith(":") and head == 1
+                blocks.append({"kind": "intro" if intro else "paragraph", "lines": lines[:head]})
+            blocks.append({"kind": "quote", "lines": [line[1:].lstrip() for line in lines[head:]]})
+        elif lines and lines[0].rstrip() in _SIGNATURE:
+            blocks.append({"kind": "signature", "lines": lines[1:]})
+        elif " ".join(chunk.split()) in known:
+            blocks.append({"kind": "note", "lines": [line.strip() for line in lines]})
+        else:
+            blocks.append(_list_or_paragraph(lines))
+    return blocks
+
+
+def _list_or_paragraph(lines: list[str]) -> dict[str, Any]:
+    """Bullet lines (after an optional title line) are a list; continuation lines
+    indented under an item belong to it. Anything else is a paragraph."""
+    title = lines[0].strip() if lines and not _BULLET.match(lines[0]) else None
+    items: list[str] = []
+    for line in lines[1:] if title is not None else lines:
+        if bullet := _BULLET.match(line):
+            items.append(line[bullet.end() :].strip())
+        elif items and line[:1].isspace() and line.strip():
+            items[-1] += " " + line.strip()
+        else:
+            return {"kind": "paragraph", "lines": [line.strip() for line in lines]}
+    if not items:
+        return {"kind": "paragraph", "lines": [line.strip() for line in lines]}
+    kind = "sources" if title is not None and title.lower().startswith("sources") else "list"
+    return {"kind": kind, "title": title, "lines": items}
+
+
+def answer_html(text: str, ref: str, override_dir: Path | None = None) -> str:
+    """The HTML part of an answer a reviewer wrote or edited: their text, laid out by
+    the styled answer template (the same one the system's draft is rendered with)."""
+    env = environment(override_dir)
+    disclaimer = env.get_template("answer/_disclaimer.txt.j2").render()
+    template = env.get_template("answer/body.html.j2")
+    return template.render(approved=text_blocks(text, (disclaimer,)), ref=ref)

@@ -29,7 +29,7 @@ from consultant.cases import advance, audit
 from consultant.db.models import Case, CaseState, Draft, InboundMessage, OutboundMessage, Reviewer
 from consultant.errors import Conflict, Refused
 from consultant.mailer import headers
-from consultant.mailer.render import Rendered, render_mail, text_as_html
+from consultant.mailer.render import Rendered, answer_html, render_mail
 from consultant.outbound import Thread, write_outbound
 from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.parse import parse
@@ -84,7 +84,7 @@ def edit_draft(
         version=current.version + 1,
         subject=subject or current.subject,
         body_text=text,
-        body_html=text_as_html(text, case.ref or "", settings.templates_dir),
+        body_html=answer_html(text, case.ref or "", settings.templates_dir),
         author=reviewer,
         reviewer_id=_reviewer_id(session, reviewer),
     )

@@ -13,7 +13,7 @@ from consultant.db.models import InboundMessage
 from consultant.errors import Refused
 from consultant.handoff import hand_over
 from consultant.mailer.headers import content_disposition
-from consultant.mailer.render import text_as_html
+from consultant.mailer.render import answer_html
 from consultant.web.casepage import VIEWS, case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
 from consultant.web.mailview import attachment
@@ -92,7 +92,7 @@ def draft_action(
     """One form, three buttons: preview (nothing saved), save, approve and send."""
     edit = {"text": text, "subject": subject, "base_version": base_version}
     if action == "preview":
-        html = text_as_html(text, ref.upper(), settings.templates_dir)
+        html = answer_html(text, ref.upper(), settings.templates_dir)
         return _page(request, session, ref, edit=edit, preview=html)
     email = login.reviewer.email
     try:

@@ -3,6 +3,7 @@ approve, reject with a refusal, ask the sender and get their reply back."""
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 
 import pytest
@@ -12,6 +13,7 @@ from consultant import review
 from consultant.db.models import AuditEntry, Case, CaseState, Draft, OutboundMessage, Reviewer
 from consultant.db.session import session_scope
 from consultant.errors import Conflict, Refused
+from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.review.queue import review_queue, similar_cases
@@ -153,3 +155,29 @@ def test_a_subject_with_a_line_break_is_refused_not_stored(
         review.save_draft(session, migrated, ref, "rita@desk.example", ANSWER, subject, 1)
     with session_scope(migrated) as session:
         assert session.scalars(select(Draft.version)).all() == [1]
+
+
+def test_an_edited_answer_is_sent_in_the_styled_answer_template(
+    migrated: Settings, ref: str
+) -> None:
+    """The reviewer's words reach the asker in the answer template's layout (the
+    system's greeting, disclaimer and quote styles), not as one pre-formatted block."""
+    with session_scope(migrated) as session:
+        draft = review.latest_draft(session, _case(migrated, ref).id)
+        assert draft is not None
+        edited = draft.body_text.replace(
+            PLACEHOLDER, "Report 20700 with its primary.\nSecond line <b>."
+        )
+        row = review.approve(session, migrated, ref, "rita@desk.example", edited, None, 1)
+        raw = row.raw
+    mail = message_from_bytes(raw, policy=policy.default)
+    html_part = mail.get_body(preferencelist=("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    assert (
+        '<p style="margin:0 0 12px 0;">Report 20700 with its primary.<br>Second line &lt;b&gt;.</p>'
+        in html
+    )
+    assert "font-family:Arial" in html and 'pre-wrap;">Report' not in html
+    assert re.search(r"<p[^>]*font-size:12px[^>]*>This answer is coding guidance", html)
+    assert re.search(r"<blockquote[^>]*>", html)
