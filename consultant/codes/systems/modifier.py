@@ -26,6 +26,14 @@ _KNOWN_LETTER_MODIFIERS = _words(
     "LT RT XE XS XP XU GA GY GZ GX GC GE GT GV GW GQ GP GO GN TC KX KU KO KP KQ KS KH KI"
     " KJ QW QK QX QZ QY PN PO PD JW JZ JG JB CR CS CG SA SG SB TH FS FT FQ FX FY"
 )
+# Anatomic modifiers (eyelids, fingers, toes, coronary arteries): a letter and a
+# digit or letter, upper case after a code ("26055 F2", "92928 LC").
+_ANATOMIC_MODIFIERS = _words(
+    "E1 E2 E3 E4 F1 F2 F3 F4 F5 F6 F7 F8 F9 FA T1 T2 T3 T4 T5 T6 T7 T8 T9 TA LC LD LM RC RI"
+)
+# Letter modifiers that count written after a code and a space or a table cell
+# ("20610 XS", "27447<td>RT"); a number there may be units, so it does not.
+_SPACED_MODIFIERS = _KNOWN_LETTER_MODIFIERS | _ANATOMIC_MODIFIERS
 # Two modifiers joined by a slash are a modifier mention on their own ("RT/LT",
 # "95/GT"); two numbers never are ("24/7", "50/50").
 _PAIR_MODIFIERS = _NUMERIC_MODIFIERS | _KNOWN_LETTER_MODIFIERS
@@ -61,20 +69,21 @@ def _modifier(token: str, strong: bool) -> str | None:
     return None
 
 
-_MOD_SPACED = re.compile(r"[ \t]([A-Z]{2})(?![A-Za-z0-9])")
+_MOD_SPACED = re.compile(r"[ \t]+(?:[|;:]\s*)?([A-Z][A-Z0-9])(?![A-Za-z0-9])")
 
 
 def attached(text: str, pos: int) -> Iterator[Hit]:
     """Yield modifiers on a code ending at pos: 27447-59-LT, 99213-25/59, "64483 LT and RT".
 
-    A modifier after a space counts only when it is a known letter modifier
-    typed in upper case ("27447 RT"); "99214 25" stays two numbers.
+    A modifier after spaces (a table cell becomes spaces in the text, or a "|"
+    column) counts only when it is a known letter or anatomic modifier typed in
+    upper case ("27447 RT", "20610   XS", "26055 | F2"); "99214 25" stays two numbers.
     """
     spaced = _MOD_SPACED.match(text, pos)
-    if spaced and spaced.group(1) in _KNOWN_LETTER_MODIFIERS:
+    if spaced and spaced.group(1) in _SPACED_MODIFIERS:
         spans = [spaced.span(1)]
         while (nxt := _MOD_NEXT.match(text, spans[-1][1])) and nxt.group(1).isupper():
-            if nxt.group(1) not in _KNOWN_LETTER_MODIFIERS:
+            if nxt.group(1) not in _SPACED_MODIFIERS:
                 break
             spans.append(nxt.span(1))
         yield from _modifier_spans(text, spans)

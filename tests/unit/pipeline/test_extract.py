@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 
-from consultant.pipeline.extract import CodeRef, find_codes
+from consultant.answer.question import read_question
+from consultant.pipeline.extract import CodeRef, extract_message, find_codes
+from consultant.pipeline.parse import parse
 
 SUPPORTED = frozenset({"cpt", "hcpcs", "icd10cm", "modifier"})
 
@@ -271,3 +275,38 @@ def test_code_after_an_address_line_is_still_found() -> None:
 
 def test_units_after_hcpcs_code_do_not_hide_it() -> None:
     assert pairs("how many J3302 units are billable") == [("J3302", "hcpcs")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20610 XS", [("20610", "cpt"), ("XS", "modifier")]),
+        ("20610   XS", [("20610", "cpt"), ("XS", "modifier")]),
+        ("64493\tLT and RT", [("64493", "cpt"), ("LT", "modifier"), ("RT", "modifier")]),
+        ("26055 | F2", [("26055", "cpt"), ("F2", "modifier")]),
+        ("92928 LC", [("92928", "cpt"), ("LC", "modifier")]),
+        ("99214 25", [("99214", "cpt")]),  # a number after a space may be units
+        ("20610 IS billed", [("20610", "cpt")]),  # capitals that are no modifier
+    ],
+)
+def test_modifiers_after_a_space_or_a_column(text: str, expected: list[tuple[str, str]]) -> None:
+    assert pairs(text) == expected
+
+
+def test_modifiers_in_an_html_table_stay_on_their_codes() -> None:
+    """An HTML-only mail with a claim table: each modifier cell belongs to its row's code."""
+    html = (
+        "<p>Can we bill these together?</p><table><tr><th>CPT</th><th>Mod</th></tr>"
+        "<tr><td>20610</td><td>XS</td></tr><tr><td>27447</td><td>RT</td></tr></table>"
+    )
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "a@example.org", "desk@example.org", "Q"
+    mail.set_content(html, subtype="html")
+    parsed = parse(mail.as_bytes())
+    found = [(ref.code, ref.system) for ref in extract_message(parsed)]
+    assert found == [("20610", "cpt"), ("XS", "modifier"), ("27447", "cpt"), ("RT", "modifier")]
+    question = read_question(parsed.subject, parsed.new_text, extract_message(parsed))
+    assert [(line.code, line.modifiers) for line in question.lines] == [
+        ("20610", ("XS",)),
+        ("27447", ("RT",)),
+    ]
