@@ -55,12 +55,34 @@ _E_M_WORDS = re.compile(
 )
 # A dose written near a drug code: "40 mg", "2.5mg", "1 cc", "5 mL".
 DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|mcg|g|ml|cc|units?)\b", re.IGNORECASE)
+_AMOUNT = r"(?<![\w.])(\d+(?:\.\d+)?)\s*"
+# A strength the asker states: "40 mg/mL", "40 mg per ml", "10 mg in 1 ml",
+# "1cc that equals 40mg", "1 mL = 40 mg". Its numbers are not doses.
+_STRENGTHS = (
+    re.compile(
+        rf"{_AMOUNT}(mg|mcg|g)\s*(?:/|per|in|each)\s*(?:(\d+(?:\.\d+)?)\s*)?(ml|cc)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"{_AMOUNT}(ml|cc)\s*(?:that\s+|which\s+)?(?:=|equals?|is|contains?|has|of)\s*"
+        r"(\d+(?:\.\d+)?)\s*(mg|mcg|g)\b",
+        re.IGNORECASE,
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Dose:
     amount: float
     unit: str  # "mg", "mcg", "g", "ml"
+
+
+@dataclass(frozen=True, slots=True)
+class Strength:
+    """A drug's strength the asker states: `amount` of `unit` in one mL."""
+
+    amount: float
+    unit: str  # "mg", "mcg", "g"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +117,7 @@ class Question:
     per_side: bool = False
     em_words: bool = False
     doses: tuple[Dose, ...] = ()  # every dose the question writes, wherever
+    strengths: tuple[Strength, ...] = ()  # every strength it states ("40 mg/mL")
 
     @property
     def procedures(self) -> tuple[Line, ...]:
@@ -140,20 +163,46 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
         together=bool(_TOGETHER.search(words)),
         per_side=bool(_PER_SIDE.search(words)),
         em_words=bool(_E_M_WORDS.search(words)),
-        doses=tuple(_dose(match) for match in DOSE.finditer(words)),
+        doses=tuple(doses_in(words)),
+        strengths=tuple(dict.fromkeys(strength for strength, _ in _strengths(words))),
     )
+
+
+def doses_in(text: str) -> list[Dose]:
+    """The doses written in text, leaving out the numbers of a stated strength."""
+    taken = [span for _, span in _strengths(text)]
+    found = []
+    for match in DOSE.finditer(text):
+        if not any(start <= match.start() < end for start, end in taken):
+            found.append(_dose(match))
+    return found
+
+
+def _strengths(text: str) -> list[tuple[Strength, tuple[int, int]]]:
+    """Each strength stated in text, per mL, with where it is written."""
+    found = []
+    for pattern in _STRENGTHS:
+        for match in pattern.finditer(text):
+            groups = match.groups()
+            if pattern is _STRENGTHS[0]:
+                weight, unit, volume = float(groups[0]), groups[1], float(groups[2] or 1)
+            else:
+                volume, weight, unit = float(groups[0]), float(groups[2]), groups[3]
+            if volume > 0:
+                found.append((Strength(weight / volume, unit.lower()), match.span()))
+    return found
 
 
 def _line(ref: Ref, text: str) -> Line:
     """The code's line: the modifiers attached to it wherever it is written, the units
     the extractor kept, the doses written in the rest of its sentence."""
     modifiers: list[str] = []
-    doses: list[Dose] = []
+    written: list[Dose] = []
     for match in re.finditer(rf"(?<![0-9A-Za-z]){re.escape(ref.code)}(?![0-9A-Za-z])", text, re.I):
         modifiers += [hit[0] for hit in attached(text, match.end())]
         sentence = re.split(r"[.?!\n]\s", text[match.end() : match.end() + 160])[0]
-        doses += [_dose(m) for m in DOSE.finditer(sentence)]
-    return Line(ref.code, ref.system, tuple(dict.fromkeys(modifiers)), ref.units, tuple(doses))
+        written += doses_in(sentence)
+    return Line(ref.code, ref.system, tuple(dict.fromkeys(modifiers)), ref.units, tuple(written))
 
 
 def _dose(match: re.Match[str]) -> Dose:

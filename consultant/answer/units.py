@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 
-from consultant.answer.question import Line, Question
+from consultant.answer.question import Dose, Line, Question, Strength
 from consultant.answer.verdicts import Verdict, pfs_row
 from consultant.codes.cms_rows import CmsRows
 from consultant.codes.kinds import HCPCS, MUE
@@ -59,12 +59,40 @@ def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, s
     doses = line.doses or (question.doses if drugs == [line] else ())
     for dose in doses if per is not None else ():
         assert per is not None
-        units = dose_units(dose.amount, dose.unit, *per)
+        amount, unit, how = _in_billing_measure(dose, per, question.strengths)
+        units = dose_units(amount, unit, *per)
         if units is not None:
-            return units, f" ({dose.amount:g} {dose.unit} at {per[0]:g} {per[1]} a unit)", True
+            return units, f" ({how}at {per[0]:g} {per[1]} a unit)", True
     if question.per_side and _bilateral(rows, line.code):
         return 2, " (one for each side)", False
     return None, "", False
+
+
+def _in_billing_measure(
+    dose: Dose, per: tuple[float, str], strengths: tuple[Strength, ...]
+) -> tuple[float, str, str]:
+    """The dose in the billing unit's measure: a volume billed by weight (or a weight
+    billed by volume) goes through the one strength the asker states ("2 mL" of
+    "40 mg/mL" is 80 mg); with no strength, or two, it stays as written."""
+    written = f"{dose.amount:g} {'mL' if dose.unit == 'ml' else dose.unit} "
+    volume, weight = dose.unit == "ml", per[1] in _MCG_PER
+    if len(strengths) != 1 or volume == (per[1] == "ml") or not (volume or weight):
+        return dose.amount, dose.unit, written
+    strength = strengths[0]
+    label = f"{strength.amount:g} {strength.unit}/mL"
+    if volume:
+        amount = dose.amount * strength.amount
+        how = f"{written}at the stated {label} is {amount:g} {strength.unit}, "
+        return amount, strength.unit, how
+    per_ml = dose_units(dose.amount, dose.unit, strength.amount, strength.unit)
+    if per_ml is None:
+        return dose.amount, dose.unit, written
+    volume_ml = (
+        dose.amount
+        * _MCG_PER.get(dose.unit, 1)
+        / (strength.amount * _MCG_PER.get(strength.unit, 1))
+    )
+    return volume_ml, "ml", f"{written}at the stated {label} is {volume_ml:g} mL, "
 
 
 def billing_unit(rows: CmsRows, code: str) -> tuple[float, str] | None:

@@ -124,6 +124,17 @@ def test_a_dose_is_converted_to_units_and_checked_against_the_mue(loaded: Settin
     assert dose_units(1, "ml", 10, "mg") is None  # a volume is no weight
 
 
+def test_a_volume_goes_through_the_strength_the_asker_states(loaded: Settings) -> None:
+    """'40 mg/mL' is a strength, not a dose: 2 mL of it is 80 mg, 8 units of J3301."""
+    stated = ask(loaded, "We gave 2 ml of Kenalog J3301, 40 mg/ml. How many units?")
+    assert only(stated, "units") == only(stated, "units") | {"units": 8, "over": False}
+    assert "2 mL at the stated 40 mg/mL is 80 mg" in stated.text
+    sentence = ask(loaded, "If 1cc equals 40mg, how many units of J3301 for 5 cc?")
+    assert only(sentence, "units")["units"] == 20 and only(sentence, "units")["over"] is True
+    # No strength stated: a volume is not turned into a weight.
+    assert not [v for v in ask(loaded, "J3301, 2 ml given. Units?").verdicts if v.kind == "units"]
+
+
 def test_a_deleted_code_is_never_valid_and_says_when_it_ended(loaded: Settings) -> None:
     answer = ask(loaded, "Claim with 11101 denied as invalid, why?")
     verdict = only(answer, "validity")
