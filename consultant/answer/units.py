@@ -2,8 +2,11 @@
 
 Units come from what the asker states ("J1100 x 4"), else from a dose and the
 HCPCS descriptor's billing unit ("40 mg" of a drug billed per 10 mg is 4 units;
-a partial unit rounds up to a whole one), else one for each side when the asker
-asks about each side of a code the fee schedule marks bilateral. The MUE and its
+a partial unit rounds up to a whole one). A code done on both sides ("both knees",
+"bilateral", 50, or RT and LT on it) is reported as the fee schedule's bilateral
+surgery indicator says: 1, once with modifier 50 (150%); 2, once without it (the
+code is valued bilateral); 3, each side at 100% (Medicare Claims Processing Manual,
+Chapter 12, section 40.7); 0 and 9 give no bilateral statement. The MUE and its
 adjudication indicator come from the NCCI practitioner MUE file.
 """
 
@@ -15,7 +18,7 @@ import re
 from consultant.answer.question import Dose, Line, Question, Strength
 from consultant.answer.verdicts import Verdict, pfs_row
 from consultant.codes.cms_rows import CmsRows
-from consultant.codes.kinds import HCPCS, MUE
+from consultant.codes.kinds import HCPCS, MUE, PFS
 
 # "per 10 mg", "per 1 ml", "up to 5 mg", "10 mg" in a HCPCS drug descriptor.
 _BILLING_UNIT = re.compile(
@@ -25,28 +28,78 @@ _BILLING_UNIT = re.compile(
 _MCG_PER = {"mg": 1000.0, "mcg": 1.0, "g": 1_000_000.0}
 
 
+BILATERAL_RULE = " (Medicare Claims Processing Manual, Chapter 12, section 40.7)"
+# What the fee schedule's bilateral surgery indicator says about a code done on both
+# sides: the units and modifier to report, and the rule in our words.
+_BILATERAL = {
+    "1": (
+        1,
+        "50",
+        "{code} has bilateral indicator 1 in the fee schedule: done on both sides, it is "
+        "reported once, on one line with modifier 50 and 1 unit, and paid at 150% of the "
+        "amount for one side",
+    ),
+    "2": (
+        1,
+        None,
+        "{code} has bilateral indicator 2 in the fee schedule: it is already valued as a "
+        "bilateral procedure, so it is reported once, 1 unit, without modifier 50, and paid "
+        "at 100%",
+    ),
+    "3": (
+        2,
+        None,
+        "{code} has bilateral indicator 3 in the fee schedule: each side is paid at 100% "
+        "of its amount, so both sides are reported (RT and LT, 1 unit each)",
+    ),
+}
+
+
 def units_verdict(rows: CmsRows, question: Question, line: Line) -> Verdict | None:
-    """The units asked about (stated, derived from a dose, or one per side) against the MUE."""
+    """The units asked about (stated, derived from a dose, or the sides of a code done
+    on both) against the MUE, with how a bilateral procedure is reported."""
     units, how, from_dose = _units(rows, question, line)
+    bilateral = _bilateral(rows, question, line)
+    if units is None and bilateral is not None:  # asked as one unit for each side
+        units, how = 2, " (one for each side)"
     if units is None or not rows.loaded(MUE):
         return None
     row = rows.mue.get(line.code)
     mue = row.value if row is not None else None
     over = mue is not None and units > mue
     sources = [rows.source(MUE)]
+    counted = f"{units} unit{'s' if units != 1 else ''} of {line.code}{how}"
     if row is None:
-        text = f"{units} units of {line.code}{how}: no practitioner MUE limits it."
+        text = f"{counted}: no practitioner MUE limits it."
     elif over:
         text = (
-            f"{units} units of {line.code}{how} are above its practitioner MUE of {mue} "
+            f"{counted} {'are' if units != 1 else 'is'} above its practitioner MUE of {mue} "
             f"(adjudication indicator {row.mai}): units beyond {mue} are denied."
         )
     else:
-        text = f"{units} units of {line.code}{how}: within its practitioner MUE of {mue}."
+        text = f"{counted}: within its practitioner MUE of {mue}."
     if from_dose:  # the billing unit is the HCPCS descriptor's
         sources.append(rows.source(HCPCS))
-    fields = {"code": line.code, "units": units, "mue": mue, "over": over}
+    fields: dict[str, object] = {"code": line.code, "units": units, "mue": mue, "over": over}
+    if bilateral is not None:
+        reported, indicator, modifier, rule = bilateral
+        text = f"{rule.format(code=line.code)}{BILATERAL_RULE}. {text}"
+        fields |= {"bilateral_indicator": indicator, "modifier": modifier, "report": reported}
+        sources.insert(0, rows.source(PFS))
     return Verdict("units", fields, text, tuple(sources))
+
+
+def _bilateral(
+    rows: CmsRows, question: Question, line: Line
+) -> tuple[int, str, str | None, str] | None:
+    """(units to report, indicator, modifier, rule) for a code asked about on both sides ("both
+    knees", "bilateral", 50, or RT and LT) whose fee schedule indicator is 1, 2 or 3."""
+    both = question.per_side or "50" in line.modifiers or {"RT", "LT"} <= set(line.modifiers)
+    row = pfs_row(rows, line.code) if both and rows.loaded(PFS) else None
+    if row is None or row.bilat_surg not in _BILATERAL:
+        return None
+    units, modifier, rule = _BILATERAL[row.bilat_surg]
+    return units, row.bilat_surg, modifier, rule
 
 
 def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, str, bool]:
@@ -63,8 +116,6 @@ def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, s
         units = dose_units(amount, unit, *per)
         if units is not None:
             return units, f" ({how}at {per[0]:g} {per[1]} a unit)", True
-    if question.per_side and _bilateral(rows, line.code):
-        return 2, " (one for each side)", False
     return None, "", False
 
 
@@ -118,8 +169,3 @@ def dose_units(amount: float, unit: str, per: float, per_unit: str) -> int | Non
     else:
         return None
     return max(1, math.ceil(round(ratio, 6)))
-
-
-def _bilateral(rows: CmsRows, code: str) -> bool:
-    row = pfs_row(rows, code)
-    return row is not None and row.bilat_surg in ("1", "2", "3")

@@ -135,6 +135,40 @@ def test_a_volume_goes_through_the_strength_the_asker_states(loaded: Settings) -
     assert not [v for v in ask(loaded, "J3301, 2 ml given. Units?").verdicts if v.kind == "units"]
 
 
+@pytest.mark.parametrize(
+    ("question", "expected", "words"),
+    [
+        (  # indicator 1: one line with 50, 1 unit, 150 %
+            "Patient had 27447 RT and 27447 LT same day. How do I bill?",
+            {"code": "27447", "units": 2, "over": True, "modifier": "50", "report": 1},
+            "on one line with modifier 50 and 1 unit",
+        ),
+        (  # indicator 2: valued bilateral already, once without 50
+            "Can you bill the 69210 for each ear or only once for both ears?",
+            {"code": "69210", "units": 2, "over": True, "bilateral_indicator": "2", "report": 1},
+            "reported once, 1 unit, without modifier 50",
+        ),
+        (  # indicator 3: each side at 100 %
+            "X-ray 73560 of both knees, how many units?",
+            {"code": "73560", "units": 2, "over": False, "bilateral_indicator": "3", "report": 2},
+            "both sides are reported (RT and LT, 1 unit each)",
+        ),
+    ],
+)
+def test_both_sides_are_reported_as_the_bilateral_indicator_says(
+    loaded: Settings, question: str, expected: dict[str, Any], words: str
+) -> None:
+    answer = ask(loaded, question)
+    verdict = only(answer, "units")
+    assert verdict == verdict | expected
+    assert words in answer.text and "Chapter 12, section 40.7" in answer.text
+
+
+def test_indicator_0_gives_no_bilateral_statement(loaded: Settings) -> None:
+    answer = ask(loaded, "Ultrasound 76882 of both knees, how do I bill?")
+    assert not [v for v in answer.verdicts if v.kind == "units"]
+
+
 def test_a_deleted_code_is_never_valid_and_says_when_it_ended(loaded: Settings) -> None:
     answer = ask(loaded, "Claim with 11101 denied as invalid, why?")
     verdict = only(answer, "validity")
