@@ -3,14 +3,17 @@ open system drafts made with other data are drafted again when new data come."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consultant import review
+from consultant.cli import main
 from consultant.codes.importers import import_file
 from consultant.db.models import AuditEntry, Draft, Reviewer
 from consultant.db.session import session_scope
@@ -111,8 +114,40 @@ def test_the_sweep_and_the_task_redraft_after_an_import(
     assert len(drafts(console_db)) == 2
 
 
+# consultant.cli exports the `codes` command group under the module's name.
+codes_cli = importlib.import_module("consultant.cli.codes")
+
+
 def _never(row_id: int) -> None:
     raise AssertionError(f"nothing to enqueue, got {row_id}")
+
+
+def test_the_import_command_queues_the_redraft(
+    console_db: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queued: list[None] = []
+    monkeypatch.setattr(codes_cli, "enqueue_redraft_stale", lambda: queued.append(None))
+    pfs = str(cms_files()["pfs"])
+    result = CliRunner().invoke(main, ["codes", "import", "pfs", pfs])
+    assert result.exit_code == 0, result.output
+    assert queued == [None] and "queued for redrafting" in result.stderr
+    again = CliRunner().invoke(main, ["codes", "import", "pfs", pfs])
+    assert "already loaded" in again.stdout and queued == [None] and again.stderr == ""
+
+
+def test_an_import_with_the_queue_down_leaves_the_redraft_to_the_sweep(
+    console_db: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broker_down() -> None:
+        raise ConnectionRefusedError("redis://:secret@broker:6379/0")
+
+    monkeypatch.setattr(codes_cli, "enqueue_redraft_stale", broker_down)
+    result = CliRunner().invoke(main, ["codes", "import", "pfs", str(cms_files()["pfs"])])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        "the queue is unreachable (ConnectionRefusedError): open drafts will be "
+        "redrafted with this release on the next sweep"
+    )
 
 
 def test_a_case_that_fails_does_not_stop_the_rest(
