@@ -4,7 +4,10 @@ Runs from Celery beat in production and inside `consultant up` in the
 embedded profile. Picks stored inbound mail and queued outbox rows that have
 waited longer than the grace period, outbox rows whose retry is due, and
 re-queues attempts that were interrupted mid-send (flagging the possible
-duplicate). Enqueueing is safe to repeat: every task is idempotent.
+duplicate). Enqueueing is safe to repeat: every task is idempotent. Last, it
+redrafts open drafts made before the code data loaded now (one small query
+when the data did not change; consultant.review.stale), so a lost enqueue after
+`consultant codes import` only delays that.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from consultant.cases import audit
 from consultant.db.base import utcnow
 from consultant.db.models import InboundMessage, InboundState, OutboundMessage, OutboundState
 from consultant.db.session import session_scope
+from consultant.review.stale import redraft_stale
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,7 @@ def sweep(settings: Settings, enqueue_process: Enqueue, enqueue_send: Enqueue) -
     counts["outbound"] = _enqueue_all(
         settings, _due_outbound(settings), OutboundMessage, enqueue_send
     )
+    counts["redrafted"] = len(redraft_stale(settings).redrafted)
     if any(counts.values()):
         log.info("sweep: %s", counts)
     return counts

@@ -24,6 +24,7 @@ from consultant.heartbeat import record_beat
 from consultant.pipeline.process import process_message
 from consultant.pipeline.send import send_outbound
 from consultant.retention import purge_due
+from consultant.review.stale import redraft_stale
 from consultant.settings import Settings, get_settings
 from workers.app import app
 from workers.overtime import on_hard_limit, quarantine_overtime
@@ -101,6 +102,12 @@ def _record_beat_quietly(settings: Settings) -> None:
         log.warning("could not record the sweep heartbeat (%s)", type(error).__name__)
 
 
+@app.task(name="pipeline.redraft_stale", **RETRY)  # type: ignore[untyped-decorator]
+def redraft_stale_task() -> int:
+    """Redraft open system drafts made with other code data than is loaded now."""
+    return len(redraft_stale(get_settings()).redrafted)
+
+
 @app.task(name="pipeline.purge", **RETRY)  # type: ignore[untyped-decorator]
 def purge_task() -> str | None:
     erased = purge_due(get_settings())
@@ -125,6 +132,12 @@ def enqueue_process_many(inbound_ids: list[int], **options: Any) -> None:
 def enqueue_send(outbound_id: int, **options: Any) -> None:
     """Queue delivery of an outbox row; raises if the broker is unreachable."""
     send_outbound_task.apply_async((outbound_id,), retry=False, **options)
+
+
+def enqueue_redraft_stale(**options: Any) -> None:
+    """Queue the redraft of open drafts after new code data; raises if the broker is
+    unreachable (the sweep redrafts them then)."""
+    redraft_stale_task.apply_async((), retry=False, **options)
 
 
 def _enqueue_send_quietly(outbound_id: int) -> None:

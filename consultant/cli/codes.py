@@ -14,7 +14,7 @@ from typing import Any
 import click
 from sqlalchemy import inspect
 
-from consultant.cli.common import cli_settings, one_line
+from consultant.cli.common import cli_settings, enqueue_redraft_stale, one_line
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
 from consultant.codes.importers import IMPORT_KINDS, CodeImportError, import_file
 from consultant.codes.kinds import ICD10CM
@@ -54,6 +54,7 @@ def load(code_set: str, effective: str | None) -> None:
     ):
         result = load_icd10cm(session, effective=on, progress=progress)
     click.echo(_load_summary(result, time.perf_counter() - started))
+    _redraft_open_drafts(result)
 
 
 @contextmanager
@@ -114,6 +115,7 @@ def import_(kind: str, file: Path, label: str | None, effective: str | None) -> 
     with one_line(CodeImportError), _import_progress(kind) as progress, _code_session() as session:
         result = import_file(session, kind, file, label=label, effective=on, progress=progress)
     click.echo(_import_summary(result, file.name, time.perf_counter() - started, on))
+    _redraft_open_drafts(result)
 
 
 def _effective_date(value: str | None) -> date | None:
@@ -163,6 +165,26 @@ def _import_summary(result: LoadResult, name: str, seconds: float, asked: date |
     if result.replaced:
         summary += f"; replaced release {', '.join(map(str, result.replaced))}"
     return summary
+
+
+def _redraft_open_drafts(result: LoadResult) -> None:
+    """Ask a worker to redraft open drafts made without the release just committed.
+
+    Best effort, on stderr: stdout stays the summary. When the queue cannot take
+    it, the sweep does the same on its next tick.
+    """
+    if result.already_loaded:
+        return
+    try:
+        enqueue_redraft_stale()
+    except Exception as error:  # the release is committed; the redraft only waits
+        click.echo(
+            f"the queue is unreachable ({type(error).__name__}): open drafts will be "
+            "redrafted with this release on the next sweep",
+            err=True,
+        )
+        return
+    click.echo("open drafts made without this release are queued for redrafting", err=True)
 
 
 # --- status -----------------------------------------------------------------------

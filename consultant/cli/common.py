@@ -96,6 +96,12 @@ def enqueue_send(outbound_id: int) -> None:
     enqueue(outbound_id)
 
 
+def enqueue_redraft_stale() -> None:
+    from workers.tasks import enqueue_redraft_stale as enqueue
+
+    enqueue()
+
+
 def explain(error: BaseException) -> str | None:
     """The one line for a known configuration or connection error, else None."""
     if isinstance(error, Refused):

@@ -39,6 +39,15 @@ class ReleaseInfo:
             note = f"in effect from {self.effective.isoformat()}, after the date of service"
         return Source(self.kind, self.label, self.effective, self.source_file, note)
 
+    def as_json(self) -> dict[str, object]:
+        """The release as a draft records it: enough to tell whether it is still the one."""
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "effective": self.effective.isoformat(),
+            "release_id": self.id,
+        }
+
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[int, int], tuple[ReleaseInfo, ...]]] = {}
@@ -63,10 +72,19 @@ def all_releases(session: Session) -> tuple[ReleaseInfo, ...]:
     return releases
 
 
+def data_stamp(session: Session) -> tuple[int, int]:
+    """How many releases are loaded and the newest id: changes with every import.
+
+    A replacement inserts its release before deleting the old one, so even a
+    release replaced by one of the same kind and date changes the stamp.
+    """
+    count, newest = session.connection().execute(_KEY).one()
+    return int(count or 0), int(newest or 0)
+
+
 def _all_releases(session: Session) -> tuple[ReleaseInfo, ...]:
     connection = session.connection()
-    count, newest = connection.execute(_KEY).one()
-    key = (int(count or 0), int(newest or 0))
+    key = data_stamp(session)
     database = str(connection.engine.url)  # str() masks a password
     with _lock:
         cached = _cache.get(database)
@@ -91,6 +109,19 @@ def choose(releases: tuple[ReleaseInfo, ...], on: date) -> dict[str, ReleaseInfo
         if current is None or release.effective <= on:
             chosen[release.kind] = release
     return chosen
+
+
+def made_with(releases: dict[str, ReleaseInfo]) -> list[dict[str, object]]:
+    """What a draft records of the releases it was made with, one entry per kind."""
+    return [releases[kind].as_json() for kind in sorted(releases)]
+
+
+def still_in_effect(recorded: list[dict[str, object]], session: Session, on: date) -> bool:
+    """Whether the releases a draft recorded are those that apply on `on` now."""
+    now = releases_in_effect(session, on)
+    return {str(r["kind"]): r["release_id"] for r in recorded} == {
+        kind: release.id for kind, release in now.items()
+    }
 
 
 def forget_kept(session: Session) -> None:

@@ -3,7 +3,8 @@
 Input: a parsed mail and the codes extracted from it. Output: rows in the
 caller's transaction: a new case (state ``received``, audited), its code rows,
 numbered in the order first seen, and a new system draft version rendered
-from the newest mail, the codes and their lookup report. process.py decides
+from the newest mail, the codes and their lookup report (which records the
+code releases it was made with, so a redraft can tell when newer data came). process.py decides
 what to write and moves the case's state; this module only writes.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from consultant.answer.engine import Answer, answer_question
 from consultant.cases import audit, make_ref
+from consultant.codes.in_effect import made_with, releases_in_effect
 from consultant.codes.systems import CodeSystem
 from consultant.codes.vocabulary import current_vocabulary
 from consultant.db.base import utcnow
@@ -153,18 +155,21 @@ def add_draft(
             body_text=rendered.text,
             body_html=rendered.html,
             author="system",
-            lookup=json.dumps(_fact_sheet(report, proposed)) if report is not None else None,
+            lookup=_fact_sheet(session, report, proposed) if report is not None else None,
         )
     )
 
 
-def _fact_sheet(report: Report, proposed: Answer | None) -> dict[str, object]:
-    """What the reviewer sees beside the draft: every code's facts, and the verdicts."""
+def _fact_sheet(session: Session, report: Report, proposed: Answer | None) -> str:
+    """What the reviewer sees beside the draft: every code's facts, and the verdicts;
+    and the releases it was made with ("data"), which tell a redraft when it is due."""
     sheet: dict[str, object] = report.to_dict()
     if proposed is not None:
         sheet["verdicts"] = [verdict.as_json() for verdict in proposed.verdicts]
         sheet["stale"] = list(proposed.stale)
-    return sheet
+    # The lookup read these for this transaction already: no query here.
+    sheet["data"] = made_with(releases_in_effect(session, report.dos))
+    return json.dumps(sheet)
 
 
 def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef]) -> Report:

@@ -5,6 +5,7 @@ every list they read, in one place under the console, the JSON API and the CLI.
   state change, audit entry and outbox row in the caller's transaction);
 - `claims`: claim, give back, take over, and the claim check every action makes;
 - `redraft`: the system's draft made again with the code data loaded now;
+- `stale`: after new code data, every open system draft made without it redrafted;
 - `cases`, `queue`, `listings`: the read models (one case, the review queue and
   similar cases, the outbox and the audit log) with one set of filters each.
 

@@ -10,27 +10,32 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from consultant import reviewers
-from consultant.db.models import Case
+from consultant.codes.importers import import_file
+from consultant.db.models import Case, Draft
 from consultant.db.session import dispose_engines, session_scope
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
 from consultant.reviewers import add_reviewer
 from consultant.settings import Settings
 from consultant.web.app import create_app
-from tests.conftest import mail_bytes
+from tests.conftest import cms_files, mail_bytes
 
 # argon2 at production cost takes about 0.35 s a hash here; the console tests make many.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 ADMIN = ("admin@desk.example", "admin-password-123")
 REVIEWER = ("rita@desk.example", "reviewer-password-123")
 OTHER = ("otto@desk.example", "other-password-1234")
+# A question the fee schedule answers: modifier 25 on 99214 (20610 has a 0-day global).
+QUESTION = "Can I bill 99214 with 20610 and do I need a modifier? DOS 9/3/2024"
 
 
 @dataclass
@@ -51,6 +56,35 @@ def process(settings: Settings, raw: bytes) -> str:
         case_id = process_message(session, settings, inbound_id).case_id
         assert case_id is not None
         return session.get_one(Case, case_id).ref or ""
+
+
+def ask(settings: Settings, number: int = 1) -> str:
+    """Process QUESTION from a clinic (Message-ID numbered); return its case's reference."""
+    mail = EmailMessage()
+    mail["From"], mail["To"] = "dana@clinic.example", "consult@localhost"
+    mail["Subject"], mail["Message-ID"] = "99214 and 20610", f"<redraft-{number}@clinic.example>"
+    mail.set_content(QUESTION)
+    return process(settings, bytes(mail))
+
+
+def drafts(settings: Settings) -> list[tuple[int, str, str]]:
+    """Every draft's (version, author, text), oldest first."""
+    with session_scope(settings) as session:
+        rows = session.execute(
+            select(Draft.version, Draft.author, Draft.body_text).order_by(Draft.id)
+        )
+        return [(version, author, text) for version, author, text in rows]
+
+
+@pytest.fixture
+def drafted_without_data(console_db: Settings) -> str:
+    """A case drafted with no code data loaded; the fee schedule is imported after it."""
+    ref = ask(console_db)
+    ((_, _, text),) = drafts(console_db)
+    assert "[[EXPERT ANSWER" in text  # nothing loaded: no verdict, the placeholder
+    with session_scope(console_db) as session:
+        import_file(session, "pfs", cms_files()["pfs"])
+    return ref
 
 
 @pytest.fixture(autouse=True)

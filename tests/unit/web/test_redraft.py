@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from email.message import EmailMessage
 
 import pytest
 from click.testing import CliRunner
@@ -15,40 +14,13 @@ from sqlalchemy import select
 
 from consultant import review
 from consultant.cli import main
-from consultant.codes.importers import import_file
-from consultant.db.models import AuditEntry, Draft
+from consultant.db.models import AuditEntry
 from consultant.db.session import session_scope
 from consultant.errors import Conflict
 from consultant.settings import Settings
-from tests.conftest import cms_files
-from tests.unit.web.conftest import REVIEWER, process
+from tests.unit.web.conftest import REVIEWER, drafts
 
 Client = Callable[[tuple[str, str]], tuple[TestClient, str]]
-QUESTION = "Can I bill 99214 with 20610 and do I need a modifier? DOS 9/3/2024"
-
-
-def _asked(settings: Settings) -> str:
-    mail = EmailMessage()
-    mail["From"], mail["To"] = "dana@clinic.example", "consult@localhost"
-    mail["Subject"], mail["Message-ID"] = "99214 and 20610", "<redraft-1@clinic.example>"
-    mail.set_content(QUESTION)
-    return process(settings, bytes(mail))
-
-
-def _drafts(settings: Settings) -> list[tuple[int, str, str]]:
-    with session_scope(settings) as session:
-        rows = session.execute(select(Draft.version, Draft.author, Draft.body_text))
-        return [(version, author, text) for version, author, text in rows]
-
-
-@pytest.fixture
-def drafted_without_data(console_db: Settings) -> str:
-    ref = _asked(console_db)
-    ((_, _, text),) = _drafts(console_db)
-    assert "[[EXPERT ANSWER" in text  # nothing loaded: no verdict, the placeholder
-    with session_scope(console_db) as session:
-        import_file(session, "pfs", cms_files()["pfs"])
-    return ref
 
 
 def test_the_console_button_redrafts_with_the_data_loaded_now(
@@ -63,7 +35,7 @@ def test_the_console_button_redrafts_with_the_data_loaded_now(
         follow_redirects=False,
     )
     assert done.status_code == 303, done.text
-    (_, _, first), (version, author, text) = _drafts(console_db)
+    (_, _, first), (version, author, text) = drafts(console_db)
     assert (version, author) == (2, "system")
     assert text.split("\n\n")[2].startswith("99214 with 20610 (0-day global period)")
     assert "[[EXPERT ANSWER" not in text and "[[EXPERT ANSWER" in first
@@ -79,7 +51,7 @@ def test_a_reviewers_version_is_never_replaced(
         review.save_draft(session, console_db, drafted_without_data, REVIEWER[0], "Mine.\n")
     with session_scope(console_db) as session, pytest.raises(Conflict, match="written by rita"):
         review.redraft(session, console_db, drafted_without_data, "cli:ops")
-    assert [(v, a) for v, a, _ in _drafts(console_db)] == [(1, "system"), (2, REVIEWER[0])]
+    assert [(v, a) for v, a, _ in drafts(console_db)] == [(1, "system"), (2, REVIEWER[0])]
     result = CliRunner().invoke(main, ["cases", "redraft", drafted_without_data])
     assert result.exit_code == 1 and "nothing was changed" in result.output
 
@@ -88,4 +60,4 @@ def test_the_cli_redrafts_a_system_draft(console_db: Settings, drafted_without_d
     result = CliRunner().invoke(main, ["cases", "redraft", drafted_without_data])
     assert result.exit_code == 0, result.output
     assert re.search(r"redrafted CC-\d{4}-\d{6}: draft version 2", result.output)
-    assert "modifier 25 on 99214" in _drafts(console_db)[-1][2]
+    assert "modifier 25 on 99214" in drafts(console_db)[-1][2]
