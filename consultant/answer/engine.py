@@ -12,7 +12,9 @@ every pair of other procedures when the asker asks about them together (or
 names exactly two); every add-on code; units wherever the asker states them, a
 dose, or a side each; a code that is not valid on the date; a diagnosis of one
 side with a procedure of the other. Data older or newer than the date of
-service is used as the nearest release and the verdict says so (`stale`).
+service is used as the nearest release and the verdict says so (`stale`). A
+question about a hospital outpatient, ASC or facility claim, or a commercial
+payer, ends with a note naming the CMS files the verdicts rest on.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from consultant.answer.verdicts import (
 )
 from consultant.codes.cms_rows import CmsRows, PtpRow, read_cms
 from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
-from consultant.codes.kinds import ICD10CM, NCCI_PTP, PFS
+from consultant.codes.kinds import ICD10CM, MUE, NCCI_PTP, PFS
 from consultant.codes.naming import next_release
 from consultant.db.models.codes import Icd10cmCode, PtpEdit
 
@@ -63,7 +65,7 @@ def answer_question(
     codes = [line.code for line in question.lines]
     rows = read_cms(session, releases, dos, codes, list(question.modifiers))
     verdicts = [_marked(verdict, stale) for verdict in _verdicts(session, rows, question, releases)]
-    return Answer(dos, tuple(verdicts), compose(verdicts), stale)
+    return Answer(dos, tuple(verdicts), compose(verdicts, scope_notes(question, verdicts)), stale)
 
 
 def _stale(release: ReleaseInfo, dos: date) -> bool:
@@ -148,8 +150,36 @@ def _laterality(
                 yield found
 
 
-def compose(verdicts: Sequence[Verdict]) -> str:
-    """The proposed answer: one short paragraph per verdict, each with its source."""
+def scope_notes(question: Question, verdicts: Sequence[Verdict]) -> list[str]:
+    """What the verdicts do not cover that the asker's words suggest they should: the
+    setting (the verdicts use the practitioner edits and MUEs) and the payer."""
+    kinds = {source.kind for verdict in verdicts for source in verdict.sources}
+    notes = []
+    if question.setting is not None and kinds & {NCCI_PTP, MUE}:
+        note = (
+            f"You mention {'an' if question.setting == 'ASC' else 'a'} {question.setting} "
+            "claim: these verdicts rest on CMS's "
+            "practitioner NCCI edits and MUEs."
+        )
+        if question.setting == "hospital outpatient":
+            note += (
+                " CMS publishes separate NCCI edits for hospital outpatient claims and MUEs "
+                "for facility outpatient hospital services; those were not checked here."
+            )
+        else:
+            note += " Check the edits the facility's own claim is subject to."
+        notes.append(note)
+    if question.commercial and verdicts:
+        notes.append(
+            "You mention a commercial payer: these verdicts rest on CMS's Medicare files. "
+            "A commercial payer may apply its own edits and policies; check its rules."
+        )
+    return notes
+
+
+def compose(verdicts: Sequence[Verdict], notes: Sequence[str] = ()) -> str:
+    """The proposed answer: one short paragraph per verdict, each with its source, then
+    the notes on what the verdicts do not cover; "" when there is no verdict."""
     paragraphs = []
     for verdict in verdicts:
         cited = "; ".join(source.short() for source in verdict.sources)
@@ -160,4 +190,4 @@ def compose(verdicts: Sequence[Verdict]) -> str:
                 "then before relying on this."
             )
         paragraphs.append(paragraph)
-    return "\n\n".join(paragraphs)
+    return "\n\n".join([*paragraphs, *notes]) if paragraphs else ""

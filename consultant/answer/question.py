@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Protocol
 
 from consultant.codes.cpt_sections import cpt_section
@@ -71,6 +72,32 @@ _STRENGTHS = (
 )
 
 
+# What joins two mentions of one code listed as two claim lines ("64493 and
+# 64493-50", "73562-RT, 73562-LT", "20610 + 20610-59"); "or" asks which, not both.
+_JOINED = re.compile(r"\s*(?:,|;|&|\+|\band\b|\bplus\b|\bwith\b)\s*(?:\band\b\s*)?")
+# Settings other than a practitioner's office: the hospital outpatient department,
+# the ambulatory surgical center, a facility claim named as such. The answer says
+# which CMS files its verdicts rest on. Abbreviations count in upper case only.
+_SETTINGS = (
+    (
+        re.compile(
+            r"(?i:\bhospital\s+out-?patient|\bout-?patient\s+hospital|\btype\s+of\s+bill\b|"
+            r"\bUB-?04\b)|\b(?:HOPD|OPPS|OPD)\b"
+        ),
+        "hospital outpatient",
+    ),
+    (re.compile(r"\bASCs?\b|(?i:\bambulatory\s+surg\w*\s+cent)"), "ASC"),
+    (
+        re.compile(r"\bfacility\s+(?:claim|side|billing|coding|fee|charge)s?\b", re.IGNORECASE),
+        "facility",
+    ),
+)
+_COMMERCIAL = re.compile(
+    r"(?i:\bcommercial\b|\bprivate\s+(?:insurance|payers?|payors?)\b|\bblue\s+cross\b|"
+    r"\baetna\b|\bcigna\b|\bunited\s*health\s*care\b|\bhumana\b)|\b(?:BCBS|UHC)\b"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Dose:
     amount: float
@@ -118,6 +145,15 @@ class Question:
     em_words: bool = False
     doses: tuple[Dose, ...] = ()  # every dose the question writes, wherever
     strengths: tuple[Strength, ...] = ()  # every strength it states ("40 mg/mL")
+    # The claim lines as written where a code is listed twice with other modifiers
+    # ("64493 and 64493-50", "73562-RT, 73562-LT"); `lines` keeps one per code.
+    written: tuple[Line, ...] = ()
+    setting: str | None = None  # "hospital outpatient", "ASC", "facility"
+    commercial: bool = False  # the asker names a commercial (non-Medicare) payer
+
+    def written_of(self, code: str) -> tuple[Line, ...]:
+        """The lines `code` is written on (one unless it is listed twice)."""
+        return tuple(line for line in self.written if line.code == code)
 
     @property
     def procedures(self) -> tuple[Line, ...]:
@@ -152,10 +188,11 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
     """The claim lines and cues of a question whose codes the extractor found."""
     own = [ref for ref in refs if not ref.quoted]
     parts = {"subject": subject, "body": text}
-    lines = tuple(_line(ref, parts.get(ref.part, text)) for ref in own if ref.system in PROCEDURES)
+    written = [_lines(ref, parts.get(ref.part, text)) for ref in own if ref.system in PROCEDURES]
     words = f"{subject}\n{text}"
     return Question(
-        lines=_merged(lines),
+        lines=_merged(tuple(line for lines in written for line in lines[:1])),
+        written=tuple(line for lines in written for line in lines[1:]),
         diagnoses=tuple(ref.code for ref in own if ref.system == CodeSystem.ICD10CM),
         modifiers=tuple(dict.fromkeys(r.code for r in own if r.system == CodeSystem.MODIFIER)),
         same_site=bool(_SAME.search(words)),
@@ -165,7 +202,17 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
         em_words=bool(_E_M_WORDS.search(words)),
         doses=tuple(doses_in(words)),
         strengths=tuple(dict.fromkeys(strength for strength, _ in _strengths(words))),
+        setting=setting_in(words),
+        commercial=bool(_COMMERCIAL.search(words)),
     )
+
+
+def setting_in(text: str) -> str | None:
+    """The place of service the asker names, when it is not a practitioner's office."""
+    for pattern, setting in _SETTINGS:
+        if pattern.search(text):
+            return setting
+    return None
 
 
 def doses_in(text: str) -> list[Dose]:
@@ -193,16 +240,43 @@ def _strengths(text: str) -> list[tuple[Strength, tuple[int, int]]]:
     return found
 
 
-def _line(ref: Ref, text: str) -> Line:
-    """The code's line: the modifiers attached to it wherever it is written, the units
-    the extractor kept, the doses written in the rest of its sentence."""
-    modifiers: list[str] = []
-    written: list[Dose] = []
+def _lines(ref: Ref, text: str) -> list[Line]:
+    """The code's line (every modifier attached to it wherever it is written, the units
+    the extractor kept, the doses written in the rest of its sentence), then the lines
+    it is written on when it is listed twice with other modifiers ("64493 and
+    64493-50"); just the one line otherwise."""
+    mentions = []
     for match in re.finditer(rf"(?<![0-9A-Za-z]){re.escape(ref.code)}(?![0-9A-Za-z])", text, re.I):
-        modifiers += [hit[0] for hit in attached(text, match.end())]
+        hits = list(attached(text, match.end()))
         sentence = re.split(r"[.?!\n]\s", text[match.end() : match.end() + 160])[0]
-        written += doses_in(sentence)
-    return Line(ref.code, ref.system, tuple(dict.fromkeys(modifiers)), ref.units, tuple(written))
+        end = hits[-1][3] if hits else match.end()
+        mentions.append((match.start(), end, tuple(hit[0] for hit in hits), doses_in(sentence)))
+    merged = Line(
+        ref.code,
+        ref.system,
+        tuple(dict.fromkeys(m for _, _, modifiers, _ in mentions for m in modifiers)),
+        ref.units,
+        tuple(dose for *_, doses in mentions for dose in doses),
+    )
+    listed = _listed_together(text, [(start, end, mods) for start, end, mods, _ in mentions])
+    return [merged, *(Line(ref.code, ref.system, mods) for mods in listed)]
+
+
+def _listed_together(
+    text: str, mentions: list[tuple[int, int, tuple[str, ...]]]
+) -> list[tuple[str, ...]]:
+    """The modifiers of each mention in the first run of mentions joined by "and", ","
+    or "+" that differ in their modifiers; none when there is no such run."""
+    run: list[tuple[str, ...]] = []
+    for (_, end, mods), (start, _, following) in pairwise(mentions):
+        if _JOINED.fullmatch(text[end:start]) is None:
+            if len(set(run)) > 1:
+                break
+            run = []
+            continue
+        run = run or [mods]
+        run.append(following)
+    return run if len(set(run)) > 1 else []
 
 
 def _dose(match: re.Match[str]) -> Dose:

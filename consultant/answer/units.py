@@ -16,7 +16,7 @@ import math
 import re
 
 from consultant.answer.question import Dose, Line, Question, Strength
-from consultant.answer.verdicts import Verdict, pfs_row
+from consultant.answer.verdicts import ANATOMIC, DISTINCT, Verdict, pfs_row
 from consultant.codes.cms_rows import CmsRows
 from consultant.codes.kinds import HCPCS, MUE, PFS
 
@@ -26,6 +26,9 @@ _BILLING_UNIT = re.compile(
     re.IGNORECASE,
 )
 _MCG_PER = {"mg": 1000.0, "mcg": 1.0, "g": 1_000_000.0}
+# Modifiers that make a second line of one code another unit of it: a side or site,
+# a distinct service, a repeat, both sides. "99214, 99214-25" is one visit asked two ways.
+_ANOTHER_UNIT = ANATOMIC | frozenset(DISTINCT) | {"50", "76", "77", "91"}
 
 
 BILATERAL_RULE = " (Medicare Claims Processing Manual, Chapter 12, section 40.7)"
@@ -106,6 +109,9 @@ def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, s
     """The units, how they were found (for the answer's wording), and whether from a dose."""
     if line.units:
         return line.units, "", False
+    if lines := lines_asked(question, line.code):
+        written = ", ".join("-".join((line.code, *other.modifiers)) for other in lines)
+        return len(lines), f" (on {len(lines)} lines: {written})", False
     per = billing_unit(rows, line.code)
     drugs = [other for other in question.lines if billing_unit(rows, other.code) is not None]
     # A dose written away from the code counts when the code is the only drug asked about.
@@ -117,6 +123,17 @@ def _units(rows: CmsRows, question: Question, line: Line) -> tuple[int | None, s
         if units is not None:
             return units, f" ({how}at {per[0]:g} {per[1]} a unit)", True
     return None, "", False
+
+
+def lines_asked(question: Question, code: str) -> tuple[Line, ...]:
+    """The claim lines `code` is listed on, when they are other units of it (other
+    sides, sites or repeats); none when the code is written once or asked two ways."""
+    lines = question.written_of(code)
+    if not lines:
+        return ()
+    every = set().union(*(line.modifiers for line in lines))
+    shared = set.intersection(*(set(line.modifiers) for line in lines))
+    return lines if every - shared <= _ANOTHER_UNIT else ()
 
 
 def _in_billing_measure(

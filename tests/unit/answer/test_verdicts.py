@@ -194,3 +194,51 @@ def test_a_date_the_loaded_quarter_does_not_cover_is_stale(loaded: Settings) -> 
 def test_a_question_of_no_verdict_kind_gets_no_proposed_answer(loaded: Settings) -> None:
     answer = ask(loaded, "Does Medicare cover telehealth for new patients in 2024?")
     assert answer.verdicts == () and answer.text == ""
+
+
+def test_a_code_on_two_lines_counts_a_unit_a_line_and_is_told_how_to_report(
+    loaded: Settings,
+) -> None:
+    answer = ask(loaded, "We billed 64493 and 64493-50 on the same day. Is that right?")
+    verdict = only(answer, "units")
+    assert verdict == verdict | {"code": "64493", "units": 2, "modifier": "50", "report": 1}
+    assert "2 units of 64493 (on 2 lines: 64493, 64493-50)" in answer.text
+    assert "on one line with modifier 50 and 1 unit" in answer.text
+    # One visit asked two ways is not two units of it.
+    visit = ask(loaded, "Should it be 99214, 99214-25 with 20610?")
+    assert not [v for v in visit.verdicts if v.kind == "units"]
+
+
+@pytest.mark.parametrize(
+    ("question", "words", "absent"),
+    [
+        (
+            "Hospital outpatient claim: can I bill 27447 with 20610 on the same knee?",
+            "separate NCCI edits for hospital outpatient claims",
+            "commercial payer",
+        ),
+        (
+            "Our ASC billed 27447 with 20610. Modifier?",
+            "You mention an ASC claim: these verdicts rest on CMS's practitioner",
+            "hospital outpatient",
+        ),
+        (
+            "Commercial plan (BCBS): can I bill 27447 with 20610?",
+            "You mention a commercial payer",
+            "You mention a hospital",
+        ),
+    ],
+)
+def test_the_answer_names_the_files_its_verdicts_rest_on_for_the_setting_and_payer(
+    loaded: Settings, question: str, words: str, absent: str
+) -> None:
+    answer = ask(loaded, question)
+    paragraphs = answer.text.split("\n\n")
+    assert paragraphs[0].startswith("20610 is column 2 to 27447")  # the verdict stays first
+    assert words in paragraphs[-1] and absent not in answer.text
+    assert [v.kind for v in answer.verdicts] == ["pair"]
+
+
+def test_a_setting_alone_drafts_no_answer(loaded: Settings) -> None:
+    answer = ask(loaded, "Is telehealth allowed in a hospital outpatient department?")
+    assert answer.verdicts == () and answer.text == ""
