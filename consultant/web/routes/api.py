@@ -225,6 +225,16 @@ def save_draft(
     return DraftOut.of(draft)
 
 
+@cases.post("/cases/{ref}/redraft", **changes(404, 409, 422))
+def redraft(login: ApiLogin, session: DB, settings: SettingsDep, ref: CaseRef) -> DraftOut:
+    """Draft the case again from the code data loaded now; refused with 409 once a
+    reviewer has written a version (a reviewer's words are never replaced)."""
+    with refusals():
+        draft = review.redraft(session, settings, ref, login.email)
+    session.commit()
+    return DraftOut.of(draft)
+
+
 def _queued(request: Request, row: OutboundMessage) -> QueuedOut:
     """Hand a committed outbox row to the send task; if the broker is down, the sweep will."""
     queued = hand_over(console(request).enqueue_send, row.id, "outbound")

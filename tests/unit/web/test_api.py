@@ -384,3 +384,29 @@ def test_openapi_document_needs_a_login_and_describes_the_api(
     assert f"{API}/cases/{{ref}}/approve" in document["paths"]
     assert not any(path.startswith(("/cases", "/admin", "/login")) for path in document["paths"])
     assert document["components"]["securitySchemes"]["session"]["in"] == "cookie"
+
+
+def test_redraft_makes_a_new_system_version_until_a_reviewer_writes_one(
+    api_for: ApiLogin, case_ref: str, console_db: Settings
+) -> None:
+    client, csrf = api_for(REVIEWER)
+    redrafted = client.post(f"{API}/cases/{case_ref}/redraft", headers={"X-CSRF-Token": csrf})
+    assert redrafted.status_code == 200, redrafted.text
+    assert redrafted.json()["version"] == 2 and redrafted.json()["author"] == "system"
+    assert drafts_of(console_db)[1][1] == drafts_of(console_db)[0][1]  # same data, same draft
+    with session_scope(console_db) as session:
+        actions = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action == "case.redrafted")
+        )
+        assert list(actions) == [REVIEWER[0]]
+
+    client.put(
+        f"{API}/cases/{case_ref}/draft",
+        json={"text": ANSWER, "base_version": 2},
+        headers={"X-CSRF-Token": csrf},
+    )
+    refused = client.post(f"{API}/cases/{case_ref}/redraft", headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 409 and "written by" in refused.json()["detail"]
+    assert drafts_of(console_db)[-1] == (3, ANSWER)
+    missing = client.post(f"{API}/cases/CC-2026-999999/redraft", headers={"X-CSRF-Token": csrf})
+    assert missing.status_code == 404
