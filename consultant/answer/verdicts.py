@@ -258,6 +258,21 @@ def unknown_to_cms(rows: CmsRows, code: str) -> bool:
     return code not in rows.pfs and code not in rows.mue and not alive
 
 
+def _terminated(rows: CmsRows, code: str) -> Verdict | None:
+    """A HCPCS code whose termination date (its last valid day) is before the date of
+    service, with the codes the file cross-references it to."""
+    row = rows.hcpcs[code]
+    if row.terminated is None or row.terminated >= rows.dos:
+        return None
+    end = row.terminated.isoformat()
+    text = f"{code} ended on {end}, before the date of service: it is not valid."
+    replaced = row.xref.split()
+    if replaced:
+        text += f" The HCPCS file cross-references it to {' and '.join(replaced)}."
+    fields = {"code": code, "valid": False, "ended": end, "replaced_by": replaced}
+    return Verdict("validity", fields, text, (rows.source(HCPCS),))
+
+
 def validity_verdict(
     rows: CmsRows, line: Line, after_data: bool, mentions: Sequence[PtpRow] = ()
 ) -> Verdict | None:
@@ -267,13 +282,7 @@ def validity_verdict(
     any other code (a code in a deleted edit only is one CPT deleted)."""
     dos = rows.dos
     if line.code in rows.hcpcs:
-        row = rows.hcpcs[line.code]
-        if row.terminated is None or row.terminated > dos:
-            return None
-        end = row.terminated.isoformat()
-        text = f"{line.code} ended on {end}, before the date of service: it is not valid."
-        fields = {"code": line.code, "valid": False, "ended": end}
-        return Verdict("validity", fields, text, (rows.source(HCPCS),))
+        return _terminated(rows, line.code)
     if after_data or not all(rows.loaded(kind) for kind in (PFS, MUE, NCCI_PTP)):
         return None  # a code added after the loaded files would be unknown to them
     if not unknown_to_cms(rows, line.code) or line.system != "cpt":

@@ -129,10 +129,10 @@ def _dated_status(row: HcpcsRow, dos: date) -> tuple[str, str]:
     deleted for services after it.
     """
     if row.terminated is not None and dos > row.terminated:
-        return (
-            DELETED,
-            f"deleted: terminated {row.terminated.isoformat()}, before the date of service",
-        )
+        text = f"deleted: terminated {row.terminated.isoformat()}, before the date of service"
+        if row.xref:
+            text += f"; cross-referenced to {' and '.join(row.xref.split())}"
+        return DELETED, text
     if row.added is not None and row.added > dos:
         return INVALID, f"invalid on the date of service: added {row.added.isoformat()}"
     text = "valid on the date of service"

@@ -46,6 +46,7 @@ class HcpcsRow(NamedTuple):
     action_effective: date | None
     terminated: date | None
     action: str
+    xref: str  # the codes the file cross-references, space-separated
 
 
 class PfsRow(NamedTuple):
@@ -156,6 +157,7 @@ _HCPCS = select(
     _H.action_effective,
     _H.terminated,
     _H.action,
+    _H.xref,
 ).where(_H.release_id == _RELEASE, _H.code.in_(_CODES))
 _PFS = select(
     _P.code,

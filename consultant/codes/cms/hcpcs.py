@@ -8,8 +8,8 @@ a code, 8 after a modifier); the pieces are joined with a space. The text
 layout is CMS's 320-character contractor record (HCPC2016_recordlayout.txt and
 later, unchanged since): code 1-5 (modifiers right-aligned), sequence 6-10,
 record id 11, long description 12-91, short description 92-119, coverage 230,
-BETOS 257-259, added 269-276, action effective 277-284, terminated 285-292,
-action 293.
+cross-references 205-229 (five of 5), BETOS 257-259, added 269-276, action
+effective 277-284, terminated 285-292, action 293.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ HCPCS_COLUMNS = (
     "action_effective",
     "terminated",
     "action",
+    "xref",
 )
 CODE, MODIFIER_RECORD = "3", "7"
 _CONTINUES = {"4": CODE, "8": MODIFIER_RECORD}  # continuation record -> the record it continues
@@ -62,7 +63,9 @@ _FILE_COLUMNS = {
     "act_eff_dt": (),
     "term_dt": (),
     "action_cd": (),
+    **{f"xref{n}": () for n in range(1, 6)},
 }
+_OPTIONAL = tuple(f"xref{n}" for n in range(1, 6))  # kept when the file has them
 # Fixed-width slices (0-based) of the same columns in the text record.
 _TXT_SLICES = (
     (0, 5),
@@ -76,6 +79,7 @@ _TXT_SLICES = (
     (276, 284),
     (284, 292),
     (292, 293),
+    *((start, start + 5) for start in range(204, 229, 5)),
 )
 TXT_RECORD_LENGTH = 320
 
@@ -148,7 +152,8 @@ def _assemble(
 
 def _row(fields: list[str], checks: Checks) -> list[Any]:
     """The table row of a record 3 or 7 (its long description filled in at the end)."""
-    code, _, record_id, _, short, coverage, betos, added, action_date, term, action = fields
+    code, _, record_id, _, short, coverage, betos, added, action_date, term, action = fields[:11]
+    xrefs = [xref for xref in fields[11:] if xref]
     if record_id == CODE:
         checks.code(code, "HCPC", HCPCS_CODE, "a HCPCS Level II code (a letter and 4 digits)")
     else:
@@ -164,14 +169,15 @@ def _row(fields: list[str], checks: Checks) -> list[Any]:
         checks.ymd(action_date, "ACT EFF DT"),
         checks.ymd(term, "TERM DT"),
         checks.text(action, "ACTION CD", 1),
+        " ".join(checks.text(xref, "XREF", 5) for xref in xrefs),
     ]
 
 
 def _csv_records(path: Path) -> Iterator[Record]:
-    with csv_table(path, _FILE_COLUMNS) as table:
-        index = [table.index[column] for column in _FILE_COLUMNS]
+    with csv_table(path, _FILE_COLUMNS, optional=_OPTIONAL) as table:
+        index = [table.index.get(column) for column in _FILE_COLUMNS]
         for row in table.records():
-            yield table.line, [row[i].strip() for i in index]
+            yield table.line, [row[i].strip() if i is not None else "" for i in index]
 
 
 def _txt_records(path: Path) -> Iterator[Record]:
@@ -219,7 +225,7 @@ def _xlsx_records(path: Path) -> Iterator[Record]:
             if not any(cells):
                 continue
             cells += [""] * (max(index) + 1 - len(cells))
-            yield number, [cells[i] for i in index]
+            yield number, [cells[i] if i >= 0 else "" for i in index]
         if index is None:
             raise ImportFormatError(path, None, "the workbook has no header row")
     finally:
@@ -234,9 +240,9 @@ def _xlsx_header(path: Path, number: int, cells: list[str]) -> list[int] | None:
         return None
     found = locate(cells, _FILE_COLUMNS)
     missing = [column for column in _FILE_COLUMNS if column not in found]
-    if missing:
+    if missing := [column for column in missing if column not in _OPTIONAL]:
         raise ImportFormatError(path, number, f"the header lacks {', '.join(missing)}", unit="row")
-    return [found[column] for column in _FILE_COLUMNS]
+    return [found.get(column, -1) for column in _FILE_COLUMNS]
 
 
 def _cell(value: Any) -> str:

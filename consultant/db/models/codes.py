@@ -137,6 +137,9 @@ class HcpcsCode(Base):
     action_effective: Mapped[date | None] = mapped_column(Date)
     terminated: Mapped[date | None] = mapped_column(Date)
     action: Mapped[str] = mapped_column(String(1), default="")
+    # The codes the file cross-references (XREF1-5), space-separated: for a
+    # terminated code, the ones to use instead.
+    xref: Mapped[str] = mapped_column(String(29), default="", server_default="")
 
 
 class PtpEdit(Base):

@@ -242,3 +242,19 @@ def test_the_answer_names_the_files_its_verdicts_rest_on_for_the_setting_and_pay
 def test_a_setting_alone_drafts_no_answer(loaded: Settings) -> None:
     answer = ask(loaded, "Is telehealth allowed in a hospital outpatient department?")
     assert answer.verdicts == () and answer.text == ""
+
+
+def test_a_terminated_hcpcs_code_names_its_cross_reference_and_its_last_day_is_valid(
+    loaded: Settings,
+) -> None:
+    """C9150 ends on 2024-09-30 in the HCPCS file, cross-referenced to A9610."""
+    question = "Can we still bill C9150 for this patient?"
+    assert not [v for v in ask(loaded, question, date(2024, 9, 30)).verdicts]  # its last day
+    answer = ask(loaded, question, date(2024, 10, 1))
+    verdict = only(answer, "validity")
+    assert verdict == verdict | {"code": "C9150", "valid": False, "ended": "2024-09-30"}
+    assert verdict["replaced_by"] == ["A9610"]
+    assert "cross-references it to A9610" in answer.text
+    # A terminated code the file names no successor for says only when it ended.
+    plain = only(ask(loaded, "Is C7558 billable?", date(2025, 1, 2)), "validity")
+    assert (plain["ended"], plain["replaced_by"]) == ("2024-12-31", [])

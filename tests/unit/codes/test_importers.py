@@ -182,6 +182,17 @@ def test_hcpcs_keeps_codes_and_modifiers(loaded: Loaded) -> None:
         None,
     )
     assert (lt.record_id, lt.short_description) == ("7", "Left side")
+    assert j1100.xref == ""
+
+
+def test_hcpcs_keeps_the_cross_references_of_terminated_codes(loaded: Loaded) -> None:
+    release_id = loaded.results["hcpcs"].release_id
+    with session_scope(loaded.settings) as session:
+        a4466 = session.get_one(HcpcsCode, (release_id, "A4466"))
+        crossed = session.scalars(select(HcpcsCode.xref).where(HcpcsCode.xref != ""))
+        expected = [row for row in csv_rows(HCPCS_CSV) if any(row[f"XREF{n}"] for n in range(1, 6))]
+        assert len(list(crossed)) == len(expected)
+    assert (a4466.terminated, a4466.xref) == (date(2016, 12, 31), "A4467")
 
 
 def test_mue_values(loaded: Loaded) -> None:
@@ -524,6 +535,8 @@ def fixed_width(row: dict[str, str]) -> list[str]:
             put(276, row["ACT EFF DT"])
             put(284, row["TERM DT"])
             put(292, row["ACTION CD"])
+            for n in range(5):
+                put(204 + 5 * n, row[f"XREF{n + 1}"])
         records.append("".join(record) if number == 1 else "".join(record[:91]))
     return records
 
@@ -551,6 +564,8 @@ def test_hcpcs_from_the_fixed_width_text_file(migrated: Settings, tmp_path: Path
         assert code.added == date.fromisoformat(
             f"{row['ADD DT'][:4]}-{row['ADD DT'][4:6]}-{row['ADD DT'][6:]}"
         )
+        assert code.xref.split() == [row[f"XREF{n}"] for n in range(1, 6) if row[f"XREF{n}"]]
+    assert any(code.xref for code in stored.values())  # the sample holds cross-references
 
 
 def test_mue_in_the_cms_csv_layout_with_its_preamble(migrated: Settings, tmp_path: Path) -> None:
