@@ -23,18 +23,44 @@ from consultant.codes.systems.modifier import attached
 E_M_SECTION = "Evaluation and Management"
 OFFICE_VISITS = "99202-99215"  # the E/M family a visit named only in words stands for
 SIDES = {"RT": "right", "LT": "left", "50": "both"}
+
+
+class _Cue:
+    """A phrase that changes an answer, and the words one of which every match holds
+    (lower case, single spaces): a long mail without any of them costs a substring
+    scan, not a regular-expression scan (the worker reads every mail's own text). A
+    case-blind pattern (lower-case literals) runs on the lowered text, which is
+    faster than re.IGNORECASE; a pattern with upper-case abbreviations on the text."""
+
+    __slots__ = ("blind", "pattern", "words")
+
+    def __init__(self, pattern: str, words: str, *, blind: bool = True) -> None:
+        self.pattern, self.blind = re.compile(pattern), blind
+        self.words = tuple(words.split("|"))
+
+    def found(self, text: str, plain: str) -> bool:
+        """Whether `text` (`plain`: it in lower case with single spaces) says it."""
+        if not any(word in plain for word in self.words):
+            return False
+        return bool(self.pattern.search(plain if self.blind else text))
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 # The words that tell two procedures happened at the same place or time (no modifier
 # may separate them) or at distinct ones (a distinct-service modifier may).
-_SAME = re.compile(
+_SAME = _Cue(
     r"\bsame\s+(?:knee|joint|site|incision|session|encounter|area|lesion|side|ear|eye|"
     r"hand|foot|finger|toe|shoulder|hip|level|vessel|location|spot|anatomic)",
-    re.IGNORECASE,
+    "same",
 )
-_DISTINCT = re.compile(
+_DISTINCT = _Cue(
     r"\b(?:separate|different|distinct|other|opposite|contralateral)\s+(?:\w+\s+)?"
     r"(?:site|knee|joint|incision|session|encounter|area|lesion|side|organ|structure|"
     r"location|ear|eye|hand|foot|finger|toe|shoulder|hip|level|visit|day)",
-    re.IGNORECASE,
+    "separate|different|distinct|other|opposite|contralateral",
 )
 # Words that ask whether two codes go together on one claim.
 _TOGETHER = re.compile(
@@ -44,30 +70,27 @@ _TOGETHER = re.compile(
     re.IGNORECASE,
 )
 # Each ear, both sides: the asker asks about one unit per side.
-_PER_SIDE = re.compile(
+_PER_SIDE = _Cue(
     r"\b(?:each|per|both)\s+(?:ear|eye|side|knee|hip|shoulder|foot|hand|breast|kidney|"
     r"lung|leg|arm)s?\b|\bbilateral(?:ly)?\b",
-    re.IGNORECASE,
+    "each|per|both|bilateral",
 )
-_E_M_WORDS = re.compile(
+_E_M_WORDS = _Cue(
     r"\b(?:e\s*/\s*m|e&m|e\s*and\s*m|office\s+visit|new\s+patient|established\s+patient|"
     r"consultation|consult\s+(?:code|visit|service)s?|evaluation\s+and\s+management)\b",
-    re.IGNORECASE,
+    "/|&|andm|and m|visit|patient|consult|evaluation",
 )
 # A dose written near a drug code: "40 mg", "2.5mg", "1 cc", "5 mL".
-DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|mcg|g|ml|cc|units?)\b", re.IGNORECASE)
+# Doses and strengths are read from the lowered text (faster than re.IGNORECASE).
+DOSE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(mg|mcg|g|ml|cc|units?)\b")
 _AMOUNT = r"(?<![\w.])(\d+(?:\.\d+)?)\s*"
 # A strength the asker states: "40 mg/mL", "40 mg per ml", "10 mg in 1 ml",
 # "1cc that equals 40mg", "1 mL = 40 mg". Its numbers are not doses.
 _STRENGTHS = (
-    re.compile(
-        rf"{_AMOUNT}(mg|mcg|g)\s*(?:/|per|in|each)\s*(?:(\d+(?:\.\d+)?)\s*)?(ml|cc)\b",
-        re.IGNORECASE,
-    ),
+    re.compile(rf"{_AMOUNT}(mg|mcg|g)\s*(?:/|per|in|each)\s*(?:(\d+(?:\.\d+)?)\s*)?(ml|cc)\b"),
     re.compile(
         rf"{_AMOUNT}(ml|cc)\s*(?:that\s+|which\s+)?(?:=|equals?|is|contains?|has|of)\s*"
-        r"(\d+(?:\.\d+)?)\s*(mg|mcg|g)\b",
-        re.IGNORECASE,
+        r"(\d+(?:\.\d+)?)\s*(mg|mcg|g)\b"
     ),
 )
 
@@ -80,21 +103,25 @@ _JOINED = re.compile(r"\s*(?:,|;|&|\+|\band\b|\bplus\b|\bwith\b)\s*(?:\band\b\s*
 # which CMS files its verdicts rest on. Abbreviations count in upper case only.
 _SETTINGS = (
     (
-        re.compile(
+        _Cue(
             r"(?i:\bhospital\s+out-?patient|\bout-?patient\s+hospital|\btype\s+of\s+bill\b|"
-            r"\bUB-?04\b)|\b(?:HOPD|OPPS|OPD)\b"
+            r"\bUB-?04\b)|\b(?:HOPD|OPPS|OPD)\b",
+            "hospital|type of bill|ub04|ub-04|hopd|opps|opd",
+            blind=False,
         ),
         "hospital outpatient",
     ),
-    (re.compile(r"\bASCs?\b|(?i:\bambulatory\s+surg\w*\s+cent)"), "ASC"),
+    (_Cue(r"\bASCs?\b|(?i:\bambulatory\s+surg\w*\s+cent)", "asc|ambulatory", blind=False), "ASC"),
     (
-        re.compile(r"\bfacility\s+(?:claim|side|billing|coding|fee|charge)s?\b", re.IGNORECASE),
+        _Cue(r"\bfacility\s+(?:claim|side|billing|coding|fee|charge)s?\b", "facility"),
         "facility",
     ),
 )
-_COMMERCIAL = re.compile(
+_COMMERCIAL = _Cue(
     r"(?i:\bcommercial\b|\bprivate\s+(?:insurance|payers?|payors?)\b|\bblue\s+cross\b|"
-    r"\baetna\b|\bcigna\b|\bunited\s*health\s*care\b|\bhumana\b)|\b(?:BCBS|UHC)\b"
+    r"\baetna\b|\bcigna\b|\bunited\s*health\s*care\b|\bhumana\b)|\b(?:BCBS|UHC)\b",
+    "commercial|private|blue cross|aetna|cigna|united|humana|bcbs|uhc",
+    blind=False,
 )
 
 
@@ -190,33 +217,36 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
     parts = {"subject": subject, "body": text}
     written = [_lines(ref, parts.get(ref.part, text)) for ref in own if ref.system in PROCEDURES]
     words = f"{subject}\n{text}"
+    plain = _plain(words)
     return Question(
         lines=_merged(tuple(line for lines in written for line in lines[:1])),
         written=tuple(line for lines in written for line in lines[1:]),
         diagnoses=tuple(ref.code for ref in own if ref.system == CodeSystem.ICD10CM),
         modifiers=tuple(dict.fromkeys(r.code for r in own if r.system == CodeSystem.MODIFIER)),
-        same_site=bool(_SAME.search(words)),
-        distinct_site=bool(_DISTINCT.search(words)),
+        same_site=_SAME.found(words, plain),
+        distinct_site=_DISTINCT.found(words, plain),
         together=bool(_TOGETHER.search(words)),
-        per_side=bool(_PER_SIDE.search(words)),
-        em_words=bool(_E_M_WORDS.search(words)),
+        per_side=_PER_SIDE.found(words, plain),
+        em_words=_E_M_WORDS.found(words, plain),
         doses=tuple(doses_in(words)),
         strengths=tuple(dict.fromkeys(strength for strength, _ in _strengths(words))),
-        setting=setting_in(words),
-        commercial=bool(_COMMERCIAL.search(words)),
+        setting=setting_in(words, plain),
+        commercial=_COMMERCIAL.found(words, plain),
     )
 
 
-def setting_in(text: str) -> str | None:
+def setting_in(text: str, plain: str | None = None) -> str | None:
     """The place of service the asker names, when it is not a practitioner's office."""
-    for pattern, setting in _SETTINGS:
-        if pattern.search(text):
+    plain = _plain(text) if plain is None else plain
+    for cue, setting in _SETTINGS:
+        if cue.found(text, plain):
             return setting
     return None
 
 
 def doses_in(text: str) -> list[Dose]:
     """The doses written in text, leaving out the numbers of a stated strength."""
+    text = text.lower()
     taken = [span for _, span in _strengths(text)]
     found = []
     for match in DOSE.finditer(text):
@@ -227,7 +257,10 @@ def doses_in(text: str) -> list[Dose]:
 
 def _strengths(text: str) -> list[tuple[Strength, tuple[int, int]]]:
     """Each strength stated in text, per mL, with where it is written."""
-    found = []
+    found: list[tuple[Strength, tuple[int, int]]] = []
+    text = text.lower()
+    if "ml" not in text and "cc" not in text:  # every strength is per mL
+        return found
     for pattern in _STRENGTHS:
         for match in pattern.finditer(text):
             groups = match.groups()

@@ -3,10 +3,15 @@ lines, and the setting and payer words the answer must qualify itself by. Pure."
 
 from __future__ import annotations
 
+import re
+from email import message_from_bytes, policy
+
 import pytest
 
+from consultant.answer import question as module
 from consultant.answer.question import Question, read_question, setting_in
 from consultant.pipeline.extract import find_codes
+from tests.conftest import shared_dir
 
 
 def read(text: str) -> Question:
@@ -75,3 +80,38 @@ def test_the_setting_named_in_the_question(text: str, setting: str | None) -> No
 )
 def test_a_commercial_payer_named_in_the_question(text: str, commercial: bool) -> None:
     assert read(text).commercial is commercial
+
+
+PHRASES = [
+    "Same  Knee, both\nKNEES, Bilaterally, per ear, E / M, e&m, E and M, New\tPatient visit",
+    "a Separate Site; the opposite  side; Consult codes; Evaluation and Management",
+    "Hospital\nOutpatient; type of  bill 131; UB04; our ASC; Ambulatory Surgery Center",
+    "Facility claims; COMMERCIAL plan; Blue  Cross; UnitedHealthcare; BCBS; uhc",
+]
+
+
+def _texts() -> list[str]:
+    mails = sorted((shared_dir() / "corpus").glob("questions-dev*/*.eml"))
+    texts = []
+    for path in mails:
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        body = message.get_body(("plain", "html"))
+        texts.append(f"{message['subject']}\n{body.get_content() if body else ''}")
+    return texts + PHRASES
+
+
+def test_the_word_gate_never_changes_what_a_cue_finds() -> None:
+    """Each cue's pattern on the whole text, case-blind where the cue is, finds what the
+    gated search finds: the gate's words are in every match."""
+    cues = [module._SAME, module._DISTINCT, module._PER_SIDE, module._E_M_WORDS]
+    cues += [module._COMMERCIAL, *(cue for cue, _ in module._SETTINGS)]
+    texts = _texts()
+    assert len(texts) > 50
+    hits = 0
+    for cue in cues:
+        reference = re.compile(cue.pattern.pattern, re.IGNORECASE if cue.blind else 0)
+        for text in texts:
+            expected = bool(reference.search(text))
+            assert cue.found(text, module._plain(text)) is expected, (cue.pattern.pattern, text)
+            hits += expected
+    assert hits > 20  # the texts exercise the cues, not only their absence
