@@ -241,6 +241,35 @@ def count_mail(settings: Settings, accepted: set[str]) -> tuple[int, int, int, i
     return cases, drafts, duplicates, lost
 
 
+def lost_mail(settings: Settings, accepted: set[str], limit: int = 5) -> str:
+    """What the database holds of the first lost mails (state, error, enqueued and
+    processed times, case and its drafts), so a failure says where each one stopped."""
+    with session_scope(settings) as session:
+        drafted = set(session.scalars(select(Draft.case_id).where(Draft.author == "system")))
+        rows = {
+            row.rfc_message_id: row
+            for row in session.scalars(
+                select(InboundMessage).where(InboundMessage.rfc_message_id.in_(accepted))
+            )
+        }
+        lines = []
+        for message_id in sorted(accepted):
+            row = rows.get(message_id)
+            if row is not None and row.case_id in drafted:
+                continue
+            if row is None:
+                lines.append(f"{message_id}: no inbound row")
+            else:
+                lines.append(
+                    f"{message_id}: {row.state}, error {row.error!r}, received "
+                    f"{row.received_at:%H:%M:%S.%f}, enqueued {row.enqueued_at}, processed "
+                    f"{row.processed_at}, case {row.case_id}"
+                )
+            if len(lines) == limit:
+                break
+    return "; ".join(lines)
+
+
 def settle(settings: Settings, accepted: set[str], deadline: float = 240.0) -> None:
     """Wait until every accepted mail has its draft (or the deadline passes)."""
     end = time.monotonic() + deadline

@@ -28,6 +28,7 @@ from tests.integration.chaos.conftest import (
     assert_whole,
     chaos_env,
     count_mail,
+    lost_mail,
     record,
     settle,
     start_pipeline,
@@ -91,6 +92,8 @@ def tally(name: str, fault: str, settings: Settings, feeder: Feeder, notes: str 
     cases, drafted, duplicates, lost = count_mail(settings, feeder.accepted)
     deferred = sum(feeder.deferrals.values())
     notes = "; ".join(filter(None, [notes, f"{deferred} deferrals" if deferred else ""]))
+    if lost:  # where each lost mail stopped, for the failure message
+        notes += f"; lost: {lost_mail(settings, feeder.accepted)}"
     return record(
         Tally(name, fault, len(feeder.accepted), cases, drafted, 0, duplicates, lost, notes)
     )
