@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, Select, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import BindParameter, Select, bindparam, event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from consultant.codes.facts import Source
 from consultant.codes.in_effect import ReleaseInfo
@@ -110,6 +110,16 @@ class CmsRows:
         return kind in self.releases
 
 
+_MEMO = "consultant.cms_rows"  # Session.info: the last read (releases, dos, codes, rows)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    """The memo holds for one transaction: data imported later are read afresh."""
+    if transaction.parent is None:
+        session.info.pop(_MEMO, None)
+
+
 def read_cms(
     session: Session,
     releases: dict[str, ReleaseInfo],
@@ -117,7 +127,45 @@ def read_cms(
     procedures: Sequence[str],
     modifiers: Sequence[str],
 ) -> CmsRows:
-    """Read each loaded table once for all the codes: at most six queries."""
+    """Read each loaded table once for all the codes: at most six queries.
+
+    The answer engine asks for the codes the lookup beside it has just read (or
+    some of them): those come from the session's last read, narrowed, without
+    a query. The memo lives for the transaction (consultant.codes.cms_rows._MEMO).
+    """
+    key = (tuple(sorted((kind, info.id) for kind, info in releases.items())), dos)
+    wanted = frozenset(procedures), frozenset(modifiers)
+    memo = session.info.get(_MEMO)
+    if memo is not None and memo[0] == key and wanted[0] <= memo[1] and wanted[1] <= memo[2]:
+        return _narrowed(memo[3], *wanted)
+    rows = _read(session, releases, dos, procedures, modifiers)
+    session.info[_MEMO] = (key, *wanted, rows)
+    return rows
+
+
+def _narrowed(rows: CmsRows, procedures: frozenset[str], modifiers: frozenset[str]) -> CmsRows:
+    """What a read of just these codes would have found, from a read of more."""
+    codes = procedures | modifiers
+    narrow = CmsRows(rows.releases, rows.dos)
+    narrow.hcpcs = {code: row for code, row in rows.hcpcs.items() if code in codes}
+    if not procedures:
+        return narrow
+    narrow.descriptors = {c: text for c, text in rows.descriptors.items() if c in procedures}
+    narrow.pfs.update((c, dict(by)) for c, by in rows.pfs.items() if c in procedures)
+    narrow.mue = {code: row for code, row in rows.mue.items() if code in procedures}
+    narrow.addon.update((c, list(found)) for c, found in rows.addon.items() if c in procedures)
+    narrow.ptp = [r for r in rows.ptp if r.column1 in procedures and r.column2 in procedures]
+    return narrow
+
+
+def _read(
+    session: Session,
+    releases: dict[str, ReleaseInfo],
+    dos: date,
+    procedures: Sequence[str],
+    modifiers: Sequence[str],
+) -> CmsRows:
+    """The rows of every loaded table for the codes, one query a table."""
     rows = CmsRows(releases, dos)
     codes = sorted(set(procedures))
     if (release := releases.get(HCPCS)) and (wanted := sorted({*procedures, *modifiers})):

@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from consultant.answer.engine import Answer, answer_question
 from consultant.answer.units import dose_units
+from consultant.codes.cms_rows import read_cms
 from consultant.codes.icd10cm import load_icd10cm
 from consultant.codes.importers import import_file
+from consultant.codes.in_effect import releases_in_effect
 from consultant.db.session import session_scope
 from consultant.pipeline.extract import find_codes
 from consultant.settings import Settings
@@ -258,3 +261,31 @@ def test_a_terminated_hcpcs_code_names_its_cross_reference_and_its_last_day_is_v
     # A terminated code the file names no successor for says only when it ended.
     plain = only(ask(loaded, "Is C7558 billable?", date(2025, 1, 2)), "validity")
     assert (plain["ended"], plain["replaced_by"]) == ("2024-12-31", [])
+
+
+def test_the_answer_reads_no_cms_table_the_lookup_beside_it_has_read(loaded: Settings) -> None:
+    """read_cms for codes a read in the same transaction covered is that read narrowed:
+    no query, and the same rows a fresh read of just those codes finds."""
+    procedures, modifiers = ["27447", "20610", "20700", "J1100", "64493"], ["59", "RT"]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    with session_scope(loaded) as session:
+        releases = releases_in_effect(session, DOS)
+        event.listen(session.connection(), "before_cursor_execute", count)
+        read_cms(session, releases, DOS, procedures, modifiers)
+        assert len(statements) >= 5
+        statements.clear()
+        asked = [(["27447", "20610"], ["59"]), (["J1100"], []), ([], ["RT"])]
+        narrowed = [read_cms(session, releases, DOS, codes, mods) for codes, mods in asked]
+        assert statements == []
+        assert read_cms(session, releases, DOS, ["27447", "99214"], []) is not None
+        assert len(statements) >= 4  # a code the first read did not cover: read afresh
+    for (codes, mods), found in zip(asked, narrowed, strict=True):
+        with session_scope(loaded) as session:  # a new transaction reads afresh
+            event.listen(session.connection(), "before_cursor_execute", count)
+            statements.clear()
+            assert found == read_cms(session, releases, DOS, codes, mods)
+            assert statements or not codes
