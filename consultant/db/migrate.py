@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.orm import Session
 
 from consultant.db.session import get_engine
 from consultant.settings import Settings, get_settings
@@ -16,12 +17,18 @@ def alembic_config() -> Config:
 
 
 def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
-    """Bring the configured database to `revision`."""
+    """Bring the configured database to `revision`; at head, with the package's
+    policy rules installed (consultant.policies.store.install_package)."""
     engine = get_engine(settings or get_settings())
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+    if revision == "head":
+        from consultant.policies.store import install_package
+
+        with Session(engine) as session, session.begin():
+            install_package(session)
 
 
 def current(settings: Settings | None = None) -> str | None:

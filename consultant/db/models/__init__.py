@@ -21,6 +21,7 @@ from consultant.db.models.people import (
     Reviewer,
     WebSession,
 )
+from consultant.db.models.policies import PolicyRule
 from consultant.db.models.states import CaseState, InboundState, OutboundState
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "OutboundMessage",
     "OutboundState",
     "PfsIndicator",
+    "PolicyRule",
     "PtpEdit",
     "Reviewer",
     "WebSession",

@@ -1,0 +1,47 @@
+"""The package's starting library: it loads, it is big enough, every rule cites its
+source, and every rule is cited for a question it belongs to and kept out of one it
+does not (rule_cases.yaml, questions written as coders write them)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from consultant.answer.question import read_question
+from consultant.pipeline.extract import find_codes
+from consultant.policies.match import Asked, applicable
+from consultant.policies.rules import VERDICT
+from consultant.policies.store import package_rules
+
+CASES = yaml.safe_load((Path(__file__).parent / "rule_cases.yaml").read_text(encoding="utf-8"))
+RULES = package_rules()
+DOS = date(2025, 6, 2)
+
+
+def cited(case: dict[str, Any]) -> list[str]:
+    text = case["text"]
+    question = read_question("", text, find_codes(text))
+    verdicts = []
+    for spec in case.get("verdicts", []):
+        match = VERDICT.match(spec)
+        assert match is not None, spec
+        fields = {match["field"]: yaml.safe_load(match["value"])} if match["field"] else {}
+        verdicts.append((match["kind"], fields))
+    codes = [line.code for line in question.lines] + list(question.diagnoses)
+    modifiers = {*question.modifiers, *(m for line in question.lines for m in line.modifiers)}
+    asked = Asked.of(text, codes, modifiers, verdicts, DOS)
+    return [found.rule.id for found in applicable(RULES, asked, limit=len(RULES))]
+
+
+def test_every_rule_has_a_question_for_and_against_it() -> None:
+    assert sorted(CASES) == sorted(rule.id for rule in RULES)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
+def test_a_rule_is_cited_where_it_belongs_and_only_there(rule: Any) -> None:
+    assert rule.id in cited(CASES[rule.id]["fires"])
+    assert rule.id not in cited(CASES[rule.id]["silent"])
