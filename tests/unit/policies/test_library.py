@@ -1,6 +1,6 @@
 """The package's starting library: it loads, it is big enough, every rule cites its
 source, and every rule is cited for a question it belongs to and kept out of one it
-does not (rule_cases.yaml, questions written as coders write them)."""
+does not (cases/*.yaml, questions written as coders write them)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,11 @@ from consultant.policies.match import Asked, applicable
 from consultant.policies.rules import VERDICT
 from consultant.policies.store import package_rules
 
-CASES = yaml.safe_load((Path(__file__).parent / "rule_cases.yaml").read_text(encoding="utf-8"))
+CASES = {
+    rule: case
+    for path in sorted((Path(__file__).parent / "cases").glob("*.yaml"))
+    for rule, case in yaml.safe_load(path.read_text(encoding="utf-8")).items()
+}
 RULES = package_rules()
 DOS = date(2025, 6, 2)
 
