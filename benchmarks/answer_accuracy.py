@@ -33,6 +33,7 @@ hashing the files instead of some 15 s of loading). `--show` passes through to t
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -43,12 +44,17 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
+import yaml  # noqa: E402
 from scratch import PTP_FULL, SHARED, load_code_sets, scratch_database  # noqa: E402
 
 SCORER = SHARED / "tools" / "score_answers.py"
 CORPUS = SHARED / "corpus"
 SETS = ("questions-dev", "questions-dev2")
 GOAL_RECALL = 0.9
+RULE_GOAL = 0.7
+# Our judgement, per question, of which library rules carry the expert's conclusion in
+# the set's answers.jsonl note, and which would contradict it.
+EXPECTATIONS = REPO / "benchmarks" / "rule_expectations.yaml"
 GOAL = f"goal: recall >= {GOAL_RECALL} on every kind, 0 wrong"
 BASELINE = (
     "naive baseline (every pair of procedure codes, no modifiers): "
@@ -116,6 +122,58 @@ def score(name: str, consultant: Path, env: dict[str, str], show: bool) -> None:
         print(f"  (the scorer exits {done.returncode}: under its minimum; not a failure here)")
 
 
+def rules_fired(name: str, consultant: Path, env: dict[str, str]) -> None:
+    """The policy rules each question's answer cites, and how many questions got one;
+    where rule_expectations.yaml judges the set, how many got a rule that carries the
+    expert's conclusion and which cite a rule that contradicts it."""
+    folder = CORPUS / name
+    files = sorted(folder.glob("*.eml"))
+    done = subprocess.run(
+        [str(consultant), "answer", "--json", *map(str, files)],
+        env=env, cwd=tempfile.gettempdir(), capture_output=True, text=True,
+    )  # fmt: skip
+    fired = {}
+    for line in done.stdout.splitlines():
+        found = json.loads(line)
+        fired[Path(found["file"]).name] = [rule["id"] for rule in found.get("rules", [])]
+    judged = (yaml.safe_load(EXPECTATIONS.read_text()) or {}).get(name, {})
+    print(f"\n{name}: policy rules cited per question")
+    for file in (path.name for path in files):
+        mark = _judged(judged.get(file), fired.get(file, []))
+        print(f"  {file:<22} {mark:<11} {', '.join(fired.get(file, [])) or '-'}")
+    some = sum(1 for ids in fired.values() if ids)
+    print(f"  questions with at least one rule: {some}/{len(files)}")
+    if judged:
+        _judged_summary(judged, fired, len(files))
+
+
+def _judged(judgement: dict[str, list[str]] | None, ids: list[str]) -> str:
+    if judgement is None:
+        return ""
+    if set(ids) & set(judgement.get("contradicts") or []):
+        return "CONTRADICTS"
+    if set(ids) & set(judgement.get("carries") or []):
+        return "carries"
+    return "miss" if judgement.get("carries") else "no rule due"
+
+
+def _judged_summary(
+    judged: dict[str, dict[str, list[str]]], fired: dict[str, list[str]], total: int
+) -> None:
+    marks = {file: _judged(judged.get(file), fired.get(file, [])) for file in fired}
+    carries = sum(1 for mark in marks.values() if mark == "carries")
+    due = sum(1 for file in fired if (judged.get(file) or {}).get("carries"))
+    bad = sorted(file for file, mark in marks.items() if mark == "CONTRADICTS")
+    misses = sorted(file for file, mark in marks.items() if mark == "miss")
+    share = f"{carries / total:.0%}; goal >= {RULE_GOAL:.0%}"
+    print(
+        f"  a rule carrying the expert's conclusion: {carries}/{total} questions ({share}); "
+        f"{due} have such a rule in the library"
+    )
+    print(f"  rules contradicting the conclusion: {len(bad)} {' '.join(bad)}")
+    print(f"  misses: {' '.join(misses) or '-'}")
+
+
 def against_goal(lines: list[str]) -> str:
     """'met', or what misses the goal, from the scorer's per-kind lines."""
     kinds = [m.groups() for line in lines if (m := KIND_LINE.match(line))]
@@ -160,6 +218,7 @@ def main() -> None:
         load(env)
         for name in sets:
             score(name, args.consultant.resolve(), env, args.show)
+            rules_fired(name, args.consultant.resolve(), env)
 
 
 if __name__ == "__main__":

@@ -43,8 +43,11 @@ from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
 from consultant.codes.kinds import ICD10CM, MUE, NCCI_PTP, PFS
 from consultant.codes.naming import next_release
 from consultant.db.models.codes import Icd10cmCode, PtpEdit
+from consultant.policies.match import Asked, Fired, applicable
+from consultant.policies.store import in_use
 
 PAIRED_LINES = 6  # procedures compared pairwise (15 pairs at most)
+RULES_HEADING = "The rules this rests on:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class Answer:
     verdicts: tuple[Verdict, ...]
     text: str  # the proposed answer; "" when no verdict could be drafted
     stale: tuple[str, ...]  # kinds whose loaded release does not cover the date
+    rules: tuple[Fired, ...] = ()  # the policy rules that apply, most specific first
+    basis: str = ""  # how the date of service was found, where the answer knows it
 
 
 def answer_question(
@@ -65,7 +70,30 @@ def answer_question(
     codes = [line.code for line in question.lines]
     rows = read_cms(session, releases, dos, codes, list(question.modifiers))
     verdicts = [_marked(verdict, stale) for verdict in _verdicts(session, rows, question, releases)]
-    return Answer(dos, tuple(verdicts), compose(verdicts, scope_notes(question, verdicts)), stale)
+    rules = tuple(applicable(in_use(session), asked(question, f"{subject}\n{text}", verdicts, dos)))
+    notes = scope_notes(question, verdicts)
+    return Answer(dos, tuple(verdicts), compose(verdicts, notes, rules), stale, rules)
+
+
+def rules_only(session: Session, subject: str, text: str, dos: date, basis: str = "") -> Answer:
+    """The policy rules a question without codes calls for (its words alone)."""
+    question = read_question(subject, text, ())
+    rules = applicable(in_use(session), asked(question, f"{subject}\n{text}", (), dos))
+    return Answer(dos, (), "", (), tuple(rules), basis)
+
+
+def asked(question: Question, words: str, verdicts: Sequence[Verdict], dos: date) -> Asked:
+    """What the policy rules are matched against: the asker's words, codes and
+    modifiers, and the verdicts drawn."""
+    codes = [line.code for line in (*question.lines, *question.written)]
+    modifiers = [m for line in (*question.lines, *question.written) for m in line.modifiers]
+    return Asked.of(
+        words,
+        [*codes, *question.diagnoses],
+        [*question.modifiers, *modifiers],
+        [(verdict.kind, verdict.fields) for verdict in verdicts],
+        dos,
+    )
 
 
 def _stale(release: ReleaseInfo, dos: date) -> bool:
@@ -177,9 +205,12 @@ def scope_notes(question: Question, verdicts: Sequence[Verdict]) -> list[str]:
     return notes
 
 
-def compose(verdicts: Sequence[Verdict], notes: Sequence[str] = ()) -> str:
+def compose(
+    verdicts: Sequence[Verdict], notes: Sequence[str] = (), rules: Sequence[Fired] = ()
+) -> str:
     """The proposed answer: one short paragraph per verdict, each with its source, then
-    the notes on what the verdicts do not cover; "" when there is no verdict."""
+    the notes on what the verdicts do not cover, then the policy rules it rests on,
+    one line each; "" when there is no verdict."""
     paragraphs = []
     for verdict in verdicts:
         cited = "; ".join(source.short() for source in verdict.sources)
@@ -190,4 +221,17 @@ def compose(verdicts: Sequence[Verdict], notes: Sequence[str] = ()) -> str:
                 "then before relying on this."
             )
         paragraphs.append(paragraph)
-    return "\n\n".join([*paragraphs, *notes]) if paragraphs else ""
+    if not paragraphs:
+        return ""
+    listed = [rule_lines(rules)] if rules else []
+    return "\n\n".join([*paragraphs, *notes, *listed])
+
+
+def rule_lines(rules: Sequence[Fired]) -> str:
+    """The rules an answer cites, one line each, with the version it used."""
+    lines = [RULES_HEADING]
+    for found in rules:
+        rule = found.rule
+        cited = "; ".join(rule.citations)
+        lines.append(f"- {rule.title} ({cited}) [rule {rule.id} v{rule.version}]")
+    return "\n".join(lines)

@@ -1,10 +1,11 @@
 """`consultant answer`: the verdicts and the proposed answer the desk would draft for
 each mail FILE, from the code sets loaded in the configured database.
 
-With --json each line is {"file", "dos", "verdicts", "answer"}, the contract of
+With --json each line is {"file", "dos", "verdicts", "answer", "rules"}, the contract of
 ../shared/corpus/questions-dev/ANSWERS.md (scored by shared/tools/score_answers.py
-and benchmarks/answer_accuracy.py). Reads only; a file that cannot be read or
-parsed gets {"file", "error"} and the exit status is 1.
+and benchmarks/answer_accuracy.py), with "rules" the policy rules the answer cites
+({"id", "version", "title", "text", "citations"}, most specific first). Reads only;
+a file that cannot be read or parsed gets {"file", "error"} and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def answer(files: tuple[str, ...], as_json: bool) -> None:
             verdicts = [verdict.as_json() for verdict in found.verdicts]
             if as_json:
                 line = {"file": name, "dos": dos.isoformat(), "verdicts": verdicts}
-                click.echo(json.dumps({**line, "answer": found.text}))
+                rules = [applied.rule.cited() for applied in found.rules]
+                click.echo(json.dumps({**line, "answer": found.text, "rules": rules}))
                 continue
             click.echo(f"== {name} (date of service {dos.isoformat()})")
             click.echo(found.text or "(no verdict drafted: the expert answers)")

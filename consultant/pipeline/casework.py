@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from consultant.answer.engine import Answer, answer_question
+from consultant.answer.engine import Answer, answer_question, rules_only
 from consultant.cases import audit, make_ref
 from consultant.codes.in_effect import made_with, releases_in_effect
 from consultant.codes.systems import CodeSystem
@@ -138,9 +139,11 @@ def add_draft(
     `first`: the case was opened in this transaction, so it has no draft yet.
     """
     report = _look_up(session, parsed, codes) if codes else None
-    proposed = None
     if report is not None:
         proposed = answer_question(session, parsed.subject, parsed.new_text, codes, report.dos)
+    else:
+        dos, basis = _dos(parsed)
+        proposed = rules_only(session, parsed.subject, parsed.new_text, dos, basis)
     rendered = render_answer(settings, case.ref or "", parsed, codes, report, proposed)
     version = None
     if not first:
@@ -155,18 +158,24 @@ def add_draft(
             body_text=rendered.text,
             body_html=rendered.html,
             author="system",
-            lookup=_fact_sheet(session, report, proposed) if report is not None else None,
+            lookup=_fact_sheet(session, report, proposed),
         )
     )
 
 
-def _fact_sheet(session: Session, report: Report, proposed: Answer | None) -> str:
-    """What the reviewer sees beside the draft: every code's facts, and the verdicts;
-    and the releases it was made with ("data"), which tell a redraft when it is due."""
+def _fact_sheet(session: Session, report: Report | None, proposed: Answer) -> str | None:
+    """What the reviewer sees beside the draft: every code's facts, the verdicts and
+    the policy rules they rest on; and the releases it was made with ("data"), which
+    tell a redraft when it is due. A mail without codes keeps only the rules its words
+    call for (no code data was used), and nothing when none does."""
+    rules = [{**found.rule.cited(), "verdicts": list(found.verdicts)} for found in proposed.rules]
+    if report is None:
+        dated = {"dos": proposed.dos.isoformat(), "dos_basis": proposed.basis}
+        return json.dumps({**dated, "rules": rules}) if rules else None
     sheet: dict[str, object] = report.to_dict()
-    if proposed is not None:
-        sheet["verdicts"] = [verdict.as_json() for verdict in proposed.verdicts]
-        sheet["stale"] = list(proposed.stale)
+    sheet["verdicts"] = [verdict.as_json() for verdict in proposed.verdicts]
+    sheet["stale"] = list(proposed.stale)
+    sheet["rules"] = rules
     # The lookup read these for this transaction already: no query here.
     sheet["data"] = made_with(releases_in_effect(session, report.dos))
     return json.dumps(sheet)
@@ -174,6 +183,10 @@ def _fact_sheet(session: Session, report: Report, proposed: Answer | None) -> st
 
 def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef]) -> Report:
     """Look the codes up on the date of service the mail states, else the mail's date."""
-    sent = (parsed.date or utcnow()).date()
-    dos, basis = date_of_service(f"{parsed.subject}\n{parsed.new_text}", sent)
+    dos, basis = _dos(parsed)
     return look_up(session, codes, dos=dos, dos_basis=basis)
+
+
+def _dos(parsed: ParsedMessage) -> tuple[date, str]:
+    sent = (parsed.date or utcnow()).date()
+    return date_of_service(f"{parsed.subject}\n{parsed.new_text}", sent)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from consultant.answer.engine import Answer
+from consultant.answer.engine import RULES_HEADING, Answer
 from consultant.codes.facts import CONSULTANT, KIND_NAMES, Report, Source
 from consultant.codes.systems import LABELS
 from consultant.mailer.render import Rendered, render_mail
@@ -79,11 +79,28 @@ def lookup_context(report: Report | None) -> dict[str, Any] | None:
 
 
 def proposed_context(proposed: Answer | None) -> dict[str, Any] | None:
-    """The proposed answer as template data: its paragraphs and the sources they cite."""
+    """The proposed answer as template data: its paragraphs and the sources they cite
+    (the rules it rests on are `rules_context`)."""
     if proposed is None or not proposed.text:
         return None
     sources = {s.cite(): None for v in proposed.verdicts for s in v.sources if s.kind != CONSULTANT}
-    return {"paragraphs": proposed.text.split("\n\n"), "sources": list(sources)}
+    paragraphs = [p for p in proposed.text.split("\n\n") if not p.startswith(RULES_HEADING)]
+    return {"paragraphs": paragraphs, "sources": list(sources)}
+
+
+def rules_context(proposed: Answer | None) -> list[dict[str, Any]]:
+    """The policy rules the answer cites, one line each in the draft."""
+    if proposed is None:
+        return []
+    return [
+        {
+            "id": found.rule.id,
+            "version": found.rule.version,
+            "title": found.rule.title,
+            "citations": "; ".join(found.rule.citations),
+        }
+        for found in proposed.rules
+    ]
 
 
 def answer_context(
@@ -116,6 +133,8 @@ def answer_context(
         ],
         "lookup": lookup_context(report),
         "proposed": proposed_context(proposed),
+        "rules": rules_context(proposed),
+        "rules_heading": RULES_HEADING,
         "placeholder": PLACEHOLDER,
         "from_name": settings.from_name,
         "question_intro": f"On {when}, {parsed.sender} wrote:",

@@ -228,10 +228,10 @@ def install_package(session: Session, rules: Sequence[Rule] | None = None) -> li
         if last is not None and (last.origin != PACKAGE or last.version >= rule.version):
             continue
         _write(session, rule, rule.version, PACKAGE, PACKAGE)
-        action = "policy.updated" if last is not None else "policy.installed"
-        audit(session, PACKAGE, action, None, rule=rule.id, version=rule.version)
-        written.append(rule.id)
-    return written
+        written.append(f"{rule.id} v{rule.version}")
+    if written:  # one entry for the lot: a first install writes every rule
+        audit(session, PACKAGE, "policy.installed", None, rules=written)
+    return [name.rsplit(" v", 1)[0] for name in written]
 
 
 def reviewed_today(entry: dict[str, Any], reviewer: str) -> dict[str, Any]:

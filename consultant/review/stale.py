@@ -103,6 +103,8 @@ def is_stale(session: Session, lookup: str | None) -> bool:
     if lookup is None:
         return False  # no codes: no code data was used
     sheet = json.loads(lookup)
+    if "codes" not in sheet:
+        return False  # a mail without codes: only the policy rules its words call for
     recorded = sheet.get("data")
     if recorded is None:
         return True  # drafted before drafts recorded their data

@@ -289,3 +289,20 @@ def test_the_answer_reads_no_cms_table_the_lookup_beside_it_has_read(loaded: Set
             statements.clear()
             assert found == read_cms(session, releases, DOS, codes, mods)
             assert statements or not codes
+
+
+def test_the_rules_a_verdict_rests_on_are_cited_with_their_version(loaded: Settings) -> None:
+    answer = ask(loaded, "99204 the day before 27447, decision for surgery")
+    cited = {found.rule.id: found for found in answer.rules}
+    decision = cited["em-decision-for-surgery-57"]
+    em = [n for n, v in enumerate(answer.verdicts) if v.kind == "em_procedure"]
+    assert decision.verdicts == tuple(em) and "em-with-minor-procedure-25" not in cited
+    line = f"[rule em-decision-for-surgery-57 v{decision.rule.version}]"
+    assert f"The rules this rests on:\n- {decision.rule.title} (" in answer.text
+    assert answer.text.endswith(line) or f"{line}\n" in answer.text
+
+
+def test_a_question_without_a_verdict_still_gets_its_rules_but_no_answer(loaded: Settings) -> None:
+    answer = ask(loaded, "When is the decision for surgery billable, and with which modifier?")
+    assert not answer.verdicts and answer.text == ""
+    assert "em-decision-for-surgery-57" in [found.rule.id for found in answer.rules]

@@ -91,6 +91,29 @@ def test_a_question_no_verdict_answers_keeps_the_facts_and_the_placeholder(
 
 
 def test_a_mail_without_codes_gets_no_lookup(loaded: Settings) -> None:
-    draft = _draft_of(loaded, "Who may bill incident-to in a clinic? Call 555-0100.")
+    draft = _draft_of(loaded, "Who may sign the chart in a clinic? Call 555-0100.")
     assert draft.lookup is None
     assert "What the code sets" not in draft.body_text
+
+
+def test_a_mail_without_codes_keeps_the_rules_its_words_call_for(loaded: Settings) -> None:
+    draft = _draft_of(loaded, "Was that the decision for surgery visit? DOS 9/3/2024.")
+    sheet = json.loads(draft.lookup or "{}")
+    assert (sheet["dos"], sheet["dos_basis"]) == ("2024-09-03", "stated in the mail")
+    (rule,) = [r for r in sheet["rules"] if r["id"] == "em-decision-for-surgery-57"]
+    assert rule["verdicts"] == [] and rule["citations"] and rule["version"] >= 1
+    assert "codes" not in sheet and "What the code sets" not in draft.body_text
+    listed = f"- {rule['title']} ({'; '.join(rule['citations'])}) [rule {rule['id']} v"
+    assert f"The rules this rests on:\n{listed}" in draft.body_text
+    assert "[[EXPERT ANSWER" in draft.body_text  # a rule is no answer: the expert writes it
+    assert rule["title"] in draft.body_html
+
+
+def test_a_proposed_answer_lists_the_rules_it_rests_on(loaded: Settings) -> None:
+    draft = _draft_of(loaded, "Office visit 99213 and 20610 the same day? DOS 9/3/2024.")
+    sheet = json.loads(draft.lookup or "{}")
+    (rule,) = [r for r in sheet["rules"] if r["id"] == "em-with-minor-procedure-25"]
+    (em,) = [n for n, v in enumerate(sheet["verdicts"]) if v["kind"] == "em_procedure"]
+    assert rule["verdicts"] == [em]
+    assert f"[rule em-with-minor-procedure-25 v{rule['version']}]" in draft.body_text
+    assert "<li" in draft.body_html and rule["title"] in draft.body_html

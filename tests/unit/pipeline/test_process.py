@@ -40,7 +40,9 @@ def test_a_question_leaves_the_mark_of_every_stage(migrated: Settings) -> None:
         ).all()
         draft = session.scalars(select(Draft)).one()
         entries = session.execute(
-            select(AuditEntry.action, AuditEntry.detail).order_by(AuditEntry.id)
+            select(AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.case_id == case.id)
+            .order_by(AuditEntry.id)
         ).all()
         actions = [action for action, _ in entries]
 

@@ -26,8 +26,10 @@ def test_the_package_library_is_installed_by_the_migration(migrated: Settings) -
     shipped = store.package_rules()
     with session_scope(migrated) as session:
         assert [rule.id for rule in store.in_use(session)] == sorted(r.id for r in shipped)
-        actions = session.scalars(select(AuditEntry.action)).all()
-    assert actions.count("policy.installed") == len(shipped)
+        details = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "policy.installed")
+        ).all()
+    assert details == [{"rules": [f"{rule.id} v{rule.version}" for rule in shipped]}]
     upgrade(migrated)  # again: nothing new
     with session_scope(migrated) as session:
         assert session.scalar(select(PolicyRule.id).order_by(PolicyRule.id.desc()).limit(1)) == len(
