@@ -171,7 +171,9 @@ def _judged_summary(
         f"{due} have such a rule in the library"
     )
     print(f"  rules contradicting the conclusion: {len(bad)} {' '.join(bad)}")
-    print(f"  misses: {' '.join(misses) or '-'}")
+    print(f"  rule in the library but not cited: {' '.join(misses) or '-'}")
+    uncovered = sorted(file for file, mark in marks.items() if mark == "no rule due")
+    print(f"  no rule of the library states the conclusion: {' '.join(uncovered) or '-'}")
 
 
 def against_goal(lines: list[str]) -> str:

@@ -238,7 +238,8 @@ def test_the_answer_names_the_files_its_verdicts_rest_on_for_the_setting_and_pay
     answer = ask(loaded, question)
     paragraphs = answer.text.split("\n\n")
     assert paragraphs[0].startswith("20610 is column 2 to 27447")  # the verdict stays first
-    assert words in paragraphs[-1] and absent not in answer.text
+    assert paragraphs[-1].startswith("The rules this rests on:\n- ")  # the rules come last
+    assert words in paragraphs[-2] and absent not in answer.text
     assert [v.kind for v in answer.verdicts] == ["pair"]
 
 

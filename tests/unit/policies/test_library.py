@@ -49,3 +49,11 @@ def test_every_rule_has_a_question_for_and_against_it() -> None:
 def test_a_rule_is_cited_where_it_belongs_and_only_there(rule: Any) -> None:
     assert rule.id in cited(CASES[rule.id]["fires"])
     assert rule.id not in cited(CASES[rule.id]["silent"])
+
+
+def test_the_starting_library_is_large_cited_and_reviewed() -> None:
+    assert len(RULES) >= 30
+    for rule in RULES:
+        assert rule.citations and all(len(citation) > 10 for citation in rule.citations)
+        assert rule.reviewed_by and rule.reviewed_on <= date.today()
+        assert not rule.retired and rule.in_force(DOS)
