@@ -23,6 +23,7 @@ from consultant.cli.extract import ask, extract, lookup
 from consultant.cli.inbound import inbound
 from consultant.cli.mailboxes import mailboxes
 from consultant.cli.outbox import outbox
+from consultant.cli.policies import policies
 from consultant.cli.retention import erase_command, purge_command
 from consultant.cli.reviewers import reviewers
 from consultant.cli.services import beat, intake, poll, sweep_once, web, worker
@@ -71,7 +72,18 @@ for command in [
     answer,
 ]:
     main.add_command(command)
-for command in [answer, lookup, cases, inbound, outbox, audit, accounts, reviewers, codes]:
+for command in [
+    answer,
+    lookup,
+    cases,
+    inbound,
+    outbox,
+    audit,
+    accounts,
+    reviewers,
+    codes,
+    policies,
+]:
     main.add_command(command)
 main.add_command(purge_command)
 cases.add_command(erase_command)

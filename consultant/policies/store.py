@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -53,10 +53,39 @@ def read_yaml(text: str) -> list[Rule]:
     return parse_library(entries if entries is not None else [])
 
 
+class _Prose(str):
+    """A rule's text: written as a YAML block, folded (or literal, with line breaks)."""
+
+
+class _Flow(list[str]):
+    """A condition's codes or words: written on one line, [a, b]."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(
+    _Prose,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", str(value), style="|" if "\n" in value else ">"
+    ),
+)
+_Dumper.add_representer(
+    _Flow, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, True)
+)
+
+
+def _readable(entry: dict[str, Any]) -> dict[str, Any]:
+    applies = [{key: _Flow(values) for key, values in c.items()} for c in entry["applies"]]
+    return {**entry, "text": _Prose(entry["text"]), "applies": applies}
+
+
 def dump_yaml(rules: Iterable[Rule]) -> str:
-    return yaml.safe_dump(
-        [rule.entry() for rule in rules], sort_keys=False, allow_unicode=True, width=88
-    )
+    """Rules as a YAML list that `read_yaml` reads back as the same rules; texts as
+    folded blocks, a condition's values on one line."""
+    entries = [_readable(rule.entry()) for rule in rules]
+    return yaml.dump(entries, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=80)
 
 
 def rule_of(row: PolicyRule) -> Rule:
@@ -77,7 +106,7 @@ def rule_of(row: PolicyRule) -> Rule:
     return parse_rule(entry)
 
 
-def _newest(session: Session) -> list[PolicyRule]:
+def newest_rows(session: Session) -> list[PolicyRule]:
     last = (
         select(PolicyRule.rule_id, func.max(PolicyRule.version).label("version"))
         .group_by(PolicyRule.rule_id)
@@ -99,7 +128,7 @@ def library(session: Session) -> tuple[Rule, ...]:
     key = (str(bind.engine.url), newest, count)
     found = _cache.get(key)
     if found is None:
-        found = tuple(rule_of(row) for row in _newest(session))
+        found = tuple(rule_of(row) for row in newest_rows(session))
         _cache.clear()
         _cache[key] = found
     return found
@@ -110,14 +139,66 @@ def in_use(session: Session) -> tuple[Rule, ...]:
     return tuple(rule for rule in library(session) if not rule.retired)
 
 
-def history(session: Session, rule_id: str) -> list[Rule]:
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One stored version of a rule, with who wrote it, when, and from where."""
+
+    rule: Rule
+    origin: str  # "package", "console", "import", "cli" (a retirement)
+    author: str
+    created_at: datetime
+
+    def summary(self) -> dict[str, Any]:
+        """The version as a listing's line: the rule's id, number and title, whether it
+        retired the rule, and who wrote it when and from where."""
+        rule = self.rule
+        return {
+            "id": rule.id,
+            "version": rule.version,
+            "title": rule.title,
+            "retired": rule.retired,
+            "origin": self.origin,
+            "author": self.author,
+            "created_at": self.created_at,
+        }
+
+
+def version_row(row: PolicyRule) -> Version:
+    return Version(rule_of(row), row.origin, row.author, row.created_at)
+
+
+def newest_versions(session: Session, *, retired: bool = False) -> list[Version]:
+    """Each rule's newest version in id order; retired rules only when asked."""
+    found = [version_row(row) for row in newest_rows(session)]
+    return [version for version in found if retired or not version.rule.retired]
+
+
+def versions(session: Session, rule_id: str) -> list[Version]:
     """Every version of a rule, newest first; NotFound when there is none."""
     rows = session.scalars(
         select(PolicyRule).where(PolicyRule.rule_id == rule_id).order_by(PolicyRule.version.desc())
     ).all()
     if not rows:
         raise NotFound(f"no policy rule {rule_id}")
-    return [rule_of(row) for row in rows]
+    return [version_row(row) for row in rows]
+
+
+def one_version(
+    session: Session, rule_id: str, version: int | None = None
+) -> tuple[Version, list[Version]]:
+    """A rule's `version` (default: the newest) and all its versions, newest first;
+    NotFound when the rule or that version does not exist."""
+    found = versions(session, rule_id)
+    wanted = found[0].rule.version if version is None else version
+    shown = next((item for item in found if item.rule.version == wanted), None)
+    if shown is None:
+        raise NotFound(f"no version {version} of policy rule {rule_id}")
+    return shown, found
+
+
+def history(session: Session, rule_id: str) -> list[Rule]:
+    """Every version of a rule, newest first; NotFound when there is none."""
+    return [version.rule for version in versions(session, rule_id)]
 
 
 def version_of(session: Session, rule_id: str, version: int) -> Rule:
@@ -175,11 +256,13 @@ def save(
 ) -> Rule | None:
     """Write `rule` as its id's next version; None when it changes nothing.
 
-    `base_version`: the version the editor started from; another version
-    written since is a Conflict (someone else edited the rule meanwhile).
+    `base_version`: the version the editor started from (0: a new rule); another
+    version written since is a Conflict (someone else edited the rule meanwhile).
     """
     last = _last(session, rule.id)
-    if base_version is not None and (last is None or last.version != base_version):
+    if base_version is not None and (last.version if last else 0) != base_version:
+        if base_version == 0:
+            raise Conflict(f"a policy rule {rule.id} exists already; edit it instead")
         raise Conflict(f"policy rule {rule.id} was changed by someone else; reload it")
     if last is not None and same_content(rule_of(last), rule):
         return None
@@ -190,13 +273,20 @@ def save(
     return saved
 
 
-def retire(session: Session, rule_id: str, actor: str, *, base_version: int | None = None) -> Rule:
+def retire(
+    session: Session,
+    rule_id: str,
+    actor: str,
+    *,
+    base_version: int | None = None,
+    origin: str = "console",
+) -> Rule:
     """Retire a rule: its next version says so, and answers stop citing it."""
     current = history(session, rule_id)[0]
     if current.retired:
         raise PolicyError(f"policy rule {rule_id} is already retired")
     fields = {**current.entry(), "retired": True}
-    saved = save(session, parse_rule(fields), actor, base_version=base_version)
+    saved = save(session, parse_rule(fields), actor, origin=origin, base_version=base_version)
     assert saved is not None  # the retired flag changed
     return saved
 

@@ -23,6 +23,7 @@ from consultant.errors import Quarantine
 from consultant.mailer import headers
 from consultant.pipeline.limits import mime_limit_reason
 from consultant.pipeline.notify import NULL_PATH, auto_recipient, envelope_sender
+from consultant.policies.cited import CitedRule, cited_rules
 from consultant.review import REVIEWABLE, CaseView, assignee_email, view_case
 from consultant.review.queue import Similar, similar_cases
 from consultant.web.mailview import MailView, view_mail
@@ -58,6 +59,7 @@ class CasePage:
     messages: list[Message]
     senders: Senders
     lookup: dict[str, Any] | None  # the newest system draft's report
+    rules: list[CitedRule]  # the policy rules that report cites, in full
     similar: list[Similar]
     history: list[AuditEntry]
     assignee: str | None
@@ -65,15 +67,18 @@ class CasePage:
 
 
 def case_page(session: Session, ref: str) -> CasePage:
-    """The case `ref` with its mail, lookup report, similar cases and recent history."""
+    """The case `ref` with its mail, lookup report and the rules it cites, similar cases
+    and recent history."""
     view = view_case(session, ref)
     case = view.case
     messages = [_message(inbound) for inbound in view.inbound]
+    lookup = lookup_report(session, case.id)
     return CasePage(
         view=view,
         messages=messages,
         senders=senders(case, messages[0] if messages else None),
-        lookup=lookup_report(session, case.id),
+        lookup=lookup,
+        rules=cited_rules(session, lookup),
         similar=similar_cases(session, case),
         history=list(
             session.scalars(

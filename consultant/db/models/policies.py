@@ -29,6 +29,6 @@ class PolicyRule(Base):
     reviewed_by: Mapped[str] = mapped_column(String(320))
     reviewed_on: Mapped[date] = mapped_column(Date)
     retired: Mapped[bool] = mapped_column(default=False)
-    origin: Mapped[str] = mapped_column(String(16))  # "package", "console", "import"
+    origin: Mapped[str] = mapped_column(String(16))  # "package", "console", "import", "cli"
     author: Mapped[str] = mapped_column(String(320))  # who wrote this version
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

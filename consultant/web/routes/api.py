@@ -75,6 +75,7 @@ from consultant.web.deps import DB, AnyApiLogin, ApiLogin, ClientAddress, Settin
 from consultant.web.refusals import refusals
 from consultant.web.routes.api_admin import admin
 from consultant.web.routes.api_common import api_router
+from consultant.web.routes.api_policies import policies
 from consultant.web.routes.pages import set_session_cookie
 
 public = APIRouter(tags=["session"])
@@ -335,5 +336,5 @@ def outbox(
 
 
 router = APIRouter()
-for part in (public, logged_in, cases, logs, admin):
+for part in (public, logged_in, cases, logs, policies, admin):
     router.include_router(part)

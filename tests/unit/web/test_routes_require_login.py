@@ -135,6 +135,8 @@ def test_a_reviewer_gets_403_from_every_admin_route(
     assert not answered, "admin routes a reviewer could use:\n" + "\n".join(answered)
     api = {path for _, path in admin_routes if path.startswith(API_PREFIX)}
     assert {f"{API_PREFIX}/reviewers", f"{API_PREFIX}/accounts", f"{API_PREFIX}/plans"} <= api
+    policies = {"/admin/policies/new", "/admin/policies/{rule_id}/edit"}
+    assert policies | {"/admin/policies/{rule_id}/retire"} <= {path for _, path in admin_routes}
 
 
 def test_an_expired_session_counts_as_no_session(
