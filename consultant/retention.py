@@ -10,7 +10,9 @@ outbox: the raw mail of the case (attachments are inside it) with classify's
 note and any error, every draft's subject, text, HTML and lookup report, the
 outbox copies (`outbound_messages.raw`, the relay's error and bounce text, and
 the .eml files in the outbox folder), and the case's subject, sender name,
-state reason and attention line. The case keeps its reference, state, codes,
+state reason and attention line, and what the answer memory kept of the case
+(its approved answers, remembered paragraphs and their codes, which leave the
+search index with them; consultant.memory). The case keeps its reference, state, codes,
 sender address and account (quotas count cases), dates and audit entries (which
 hold no mail text: see audit() in consultant/cases.py); `purged_at` says when.
 Mail that never became a case (quarantined, ignored, failed) older than the
@@ -54,6 +56,7 @@ from consultant.db.models import (
 )
 from consultant.db.session import get_engine, session_scope
 from consultant.errors import Refused
+from consultant.memory import count_case, forget_case, optimize_index
 from consultant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,7 @@ class Erased:
     outbound: int = 0  # outbox rows emptied (of cases and automatic mail)
     outbox_files: int = 0
     caseless_inbound: int = 0  # mail that opened no case, deleted
+    remembered: int = 0  # approved answers deleted from the answer memory
 
     def add(self, other: Erased) -> None:
         for field in fields(self):
@@ -107,7 +111,7 @@ def purge(settings: Settings, days: int, *, actor: str, dry_run: bool = False) -
                     total.add(_erase_case(session, settings, case_id, dry_run=False))
                     audit(session, actor, "case.purged", case_id, older_than_days=days)
     if not dry_run:
-        compact(settings)
+        compact(settings, rewrite_index=bool(total.remembered))
     log.info("purge older than %d days%s: %s", days, " (dry run)" * dry_run, total.line())
     return total
 
@@ -131,14 +135,21 @@ def erase(settings: Settings, ref: str, *, actor: str, force: bool = False) -> E
         for to in (CaseState.REJECTED, CaseState.CLOSED):
             advance(session, case.id, to, actor=actor, reason=ERASED)
         audit(session, actor, "case.erased", case.id, **asdict(counts))
-    compact(settings)
+    compact(settings, rewrite_index=bool(counts.remembered))
     log.info("case %s erased by request: %s", case.id, counts.line())
     return counts
 
 
-def compact(settings: Settings) -> None:
-    """Leave no old copy of erased rows where the database can reclaim it now."""
+def compact(settings: Settings, *, rewrite_index: bool = False) -> None:
+    """Leave no old copy of erased rows where the database can reclaim it now.
+
+    `rewrite_index`: answers left the memory, so the SQLite full-text index is
+    merged first (its old segments would keep their words until a later merge).
+    """
     if settings.embedded:
+        if rewrite_index:
+            with session_scope(settings) as session:
+                optimize_index(session)
         _checkpoint(settings)
     else:
         _vacuum(settings)
@@ -160,7 +171,15 @@ def _checkpoint(settings: Settings) -> None:
 
 
 # The tables whose rows a purge or an erase rewrites or deletes.
-ERASED_TABLES = ("inbound_messages", "drafts", "outbound_messages", "cases")
+ERASED_TABLES = (
+    "inbound_messages",
+    "drafts",
+    "outbound_messages",
+    "cases",
+    "approved_answers",
+    "remembered_paragraphs",
+    "answer_codes",
+)
 
 
 def _vacuum(settings: Settings) -> None:
@@ -232,9 +251,11 @@ def _erase_case(session: Session, settings: Settings, case_id: int, dry_run: boo
         drafts=_count(session, Draft, Draft.case_id == case_id),
         outbound=len(outbound_ids),
         outbox_files=_outbox_files(settings, outbound_ids, remove=not dry_run),
+        remembered=count_case(session, case_id),
     )
     if dry_run:
         return counts
+    forget_case(session, case_id)
     session.execute(
         update(InboundMessage)
         .where(InboundMessage.case_id == case_id)

@@ -1,7 +1,8 @@
 """Review actions: what a coding expert does with a drafted case.
 
 Approving writes the outbox row (consultant.outbound: Message-ID minted,
-MIME built) in the same transaction as the state change and the audit entry; the caller commits
+MIME built) and the answer memory's rows (consultant.memory) in the same
+transaction as the state change and the audit entry; the caller commits
 and only then enqueues delivery. Nothing leaves without an approval. The
 same holds for a refusal and for a question to the sender.
 
@@ -30,6 +31,7 @@ from consultant.db.models import Case, CaseState, Draft, InboundMessage, Outboun
 from consultant.errors import Conflict, Refused
 from consultant.mailer import headers
 from consultant.mailer.render import Rendered, answer_html, render_mail
+from consultant.memory import remember
 from consultant.outbound import Thread, write_outbound
 from consultant.pipeline.draft import PLACEHOLDER
 from consultant.pipeline.parse import parse
@@ -160,6 +162,7 @@ def approve(
         raise Refused(f"case {case.ref} was changed by someone else; reload it")
     answer = Rendered(draft.subject, draft.body_text, draft.body_html)
     outbound = _reply_row(session, settings, case, "answer", answer, draft_id=draft.id)
+    remember(session, case, draft, reviewer)  # offered to later cases, found by search
     audit(
         session,
         reviewer,

@@ -1,5 +1,5 @@
 """What the JSON API's case routes read and write: the review queue, a case with
-its mail, codes, draft and outbox rows, and the bodies of the case actions
+its mail, codes, draft, outbox rows and remembered answers, and the bodies of the case actions
 (claim, edit, approve, reject, ask).
 
 The bounded types and the conventions are api_models.py's.
@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from consultant.db.models import CaseCode, Draft
+from consultant.memory import Offer
 from consultant.review.queue import QueueItem, Similar
 from consultant.web.api_models import Closed, Line, OutboundOut, Text, Version
 from consultant.web.casepage import CasePage, Message, Senders
@@ -162,6 +163,37 @@ class SimilarOut(BaseModel):
         )
 
 
+class OfferOut(BaseModel):
+    """A paragraph approved earlier for one of the case's verdict keys; offered only,
+    never put into the answer by the system."""
+
+    id: int
+    key: str = Field(examples=["pair:20610+27447"])
+    text: str
+    case_ref: str = Field(description="The case it was approved for.")
+    approved_by: str
+    approved_at: datetime
+    verdict: dict[str, Any] = Field(description="The verdict it answered, as drafted then.")
+    rules: list[dict[str, Any]] = Field(description="The policy rule versions it cited.")
+    stale: list[str] = Field(description="Why it no longer stands (empty: it does).")
+    differs: list[str] = Field(description="Why it answered another verdict than this case's.")
+
+    @classmethod
+    def of(cls, offer: Offer) -> OfferOut:
+        return cls(
+            id=offer.id,
+            key=offer.key,
+            text=offer.text,
+            case_ref=offer.ref,
+            approved_by=offer.approved_by,
+            approved_at=offer.approved_at,
+            verdict=offer.verdict,
+            rules=offer.rules,
+            stale=list(offer.stale),
+            differs=list(offer.differs),
+        )
+
+
 class SendersOut(BaseModel):
     """From, Reply-To and envelope sender of the case's first mail, kept apart."""
 
@@ -213,6 +245,7 @@ class CaseDetailOut(CaseOut):
     draft: DraftOut | None
     messages: list[MessageOut]
     outbound: list[OutboundOut]
+    offers: list[OfferOut]
     similar: list[SimilarOut]
 
     @classmethod
@@ -240,6 +273,7 @@ class CaseDetailOut(CaseOut):
             draft=DraftOut.of(view.draft) if view.draft else None,
             messages=[MessageOut.of(ref, message) for message in page.messages],
             outbound=[OutboundOut.of(row) for row in view.outbound],
+            offers=[OfferOut.of(offer) for offer in page.offers],
             similar=[SimilarOut.of(similar) for similar in page.similar],
         )
 

@@ -1,6 +1,6 @@
 """What the JSON API reads and writes: the bounded types every request field uses,
 path and query parameters, the error answers each route declares in its OpenAPI
-document, and the session, outbox and audit log models.
+document, and the session, outbox, audit log and search models.
 
 Every string a client sends has a maximum length and, where it ends up in a
 mail header or a database, no control characters; every number has bounds.
@@ -14,13 +14,14 @@ admin routes' are api_admin_models.py's.
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from consultant.db.models import CaseState, OutboundMessage
+from consultant.memory import Hit
 from consultant.review.listings import AuditRecord, OutboxRow
 from consultant.web.auth import CSRF_HEADER
 
@@ -60,6 +61,16 @@ RefFilter = Annotated[str | None, Query(pattern=REF_PATTERN, max_length=40)]
 Actor = Annotated[str | None, Query(max_length=MAX_ADDRESS, pattern=LINE_PATTERN)]
 Action = Annotated[str | None, Query(max_length=60, pattern=LINE_PATTERN)]
 Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Entries older than this id.")]
+Words = Annotated[
+    str,
+    Query(
+        max_length=500,
+        pattern=LINE_PATTERN,
+        description="Words that must all occur in the question or the approved answer "
+        "(taken as plain words: no search syntax).",
+    ),
+]
+Day = Annotated[date | None, Query(description="An approval date (inclusive), YYYY-MM-DD.")]
 # A change needs the session's CSRF token. It is a header parameter here because
 # OpenAPI security requirements listed one by one mean "either", not "both".
 CSRF_PARAMETER = {
@@ -203,3 +214,21 @@ class AuditOut(BaseModel):
             case_ref=record.ref,
             detail=record.detail,
         )
+
+
+# --- search -------------------------------------------------------------------
+
+
+class SearchHitOut(BaseModel):
+    """A past approved answer that matches: its case, a short passage and its codes."""
+
+    ref: str
+    subject: str
+    approved_at: datetime
+    approved_by: str
+    snippet: str
+    codes: list[str]
+
+    @classmethod
+    def of(cls, hit: Hit) -> SearchHitOut:
+        return cls.model_validate({**asdict(hit), "codes": list(hit.codes)})

@@ -57,7 +57,7 @@ def _queue_send(outbound_id: int) -> None:
 
 def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = None) -> FastAPI:
     """The console for `settings`; `enqueue_send` queues a committed outbox row."""
-    from consultant.web.routes import admin, api, cases, health, pages, policies
+    from consultant.web.routes import admin, api, cases, health, pages, policies, search
 
     app = FastAPI(
         title="consultant console API",
@@ -78,6 +78,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     app.include_router(cases.router)
     app.include_router(admin.router)
     app.include_router(policies.router)
+    app.include_router(search.router)
     app.include_router(api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(PasswordChangeRequired, _to_account)  # type: ignore[arg-type]

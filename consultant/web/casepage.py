@@ -9,7 +9,6 @@ stored before they existed) is not parsed at all: the page says why.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.db.models import AuditEntry, Case, Draft, InboundMessage
+from consultant.db.models import AuditEntry, Case, InboundMessage
 from consultant.errors import Quarantine
 from consultant.mailer import headers
+from consultant.memory import Offer, fact_sheet, offers_for
 from consultant.pipeline.limits import mime_limit_reason
 from consultant.pipeline.notify import NULL_PATH, auto_recipient, envelope_sender
 from consultant.policies.cited import CitedRule, cited_rules
@@ -60,6 +60,7 @@ class CasePage:
     senders: Senders
     lookup: dict[str, Any] | None  # the newest system draft's report
     rules: list[CitedRule]  # the policy rules that report cites, in full
+    offers: list[Offer]  # remembered paragraphs for its verdict keys (consultant.memory)
     similar: list[Similar]
     history: list[AuditEntry]
     assignee: str | None
@@ -67,18 +68,19 @@ class CasePage:
 
 
 def case_page(session: Session, ref: str) -> CasePage:
-    """The case `ref` with its mail, lookup report and the rules it cites, similar cases
-    and recent history."""
+    """The case `ref` with its mail, lookup report and the rules it cites, remembered
+    answers, similar cases and recent history."""
     view = view_case(session, ref)
     case = view.case
     messages = [_message(inbound) for inbound in view.inbound]
-    lookup = lookup_report(session, case.id)
+    lookup = fact_sheet(session, case.id)  # the newest system draft's
     return CasePage(
         view=view,
         messages=messages,
         senders=senders(case, messages[0] if messages else None),
         lookup=lookup,
         rules=cited_rules(session, lookup),
+        offers=offers_for(session, case.id, lookup),
         similar=similar_cases(session, case),
         history=list(
             session.scalars(
@@ -181,17 +183,3 @@ def _message(inbound: InboundMessage) -> Message:
     if isinstance(found, str):
         return Message(inbound, None, found)
     return Message(inbound, found, "")
-
-
-def lookup_report(session: Session, case_id: int) -> dict[str, Any] | None:
-    """The lookup report of the case's newest system draft, as stored (JSON)."""
-    stored = session.scalar(
-        select(Draft.lookup)
-        .where(Draft.case_id == case_id, Draft.lookup.is_not(None))
-        .order_by(Draft.version.desc())
-        .limit(1)
-    )
-    if not stored:
-        return None
-    report: dict[str, Any] = json.loads(stored)
-    return report

@@ -14,6 +14,7 @@ from consultant.db.models.codes import (
     PtpEdit,
 )
 from consultant.db.models.mail import InboundMessage, MailboxCheckpoint, OutboundMessage
+from consultant.db.models.memory import AnswerCode, ApprovedAnswer, RememberedParagraph
 from consultant.db.models.people import (
     Account,
     AccountAddress,
@@ -28,6 +29,8 @@ __all__ = [
     "Account",
     "AccountAddress",
     "AddonEdit",
+    "AnswerCode",
+    "ApprovedAnswer",
     "AuditEntry",
     "Case",
     "CaseCode",
@@ -48,6 +51,7 @@ __all__ = [
     "PfsIndicator",
     "PolicyRule",
     "PtpEdit",
+    "RememberedParagraph",
     "Reviewer",
     "WebSession",
 ]

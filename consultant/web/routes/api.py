@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from consultant import review
+from consultant import memory, review
 from consultant.cases import audit
 from consultant.db.models import (
     Case,
@@ -52,13 +52,16 @@ from consultant.web.api_models import (
     Before,
     CaseRef,
     CodeFilter,
+    Day,
     Limit,
     LoginIn,
     OutboxItemOut,
     PasswordIn,
     RefFilter,
+    SearchHitOut,
     SessionOut,
     States,
+    Words,
     changes,
     problems,
 )
@@ -177,7 +180,8 @@ def list_cases(
 
 @cases.get("/cases/{ref}", responses=problems(404, 422))
 def get_case(login: ApiLogin, session: DB, ref: CaseRef) -> CaseDetailOut:
-    """One case: codes, lookup report, newest draft, mail, outbox rows, similar cases."""
+    """One case: codes, lookup report, newest draft, mail, outbox rows, remembered
+    answers offered for its verdicts, similar cases."""
     with refusals():
         page = case_page(session, ref)
     return CaseDetailOut.of(page)
@@ -294,6 +298,22 @@ def ask(
         row = review.ask_sender(session, settings, ref, login.email, body.question)
     session.commit()
     return _queued(request, row)
+
+
+@cases.get("/search", responses=problems(422))
+def search(
+    login: ApiLogin,
+    session: DB,
+    q: Words = "",
+    code: CodeFilter = None,
+    since: Day = None,
+    until: Day = None,
+    limit: Limit = 20,
+) -> list[SearchHitOut]:
+    """Past approved answers and their questions, newest approval first: by words
+    (full text), by a code of the case, by approval date."""
+    hits = memory.search(session, q, code or "", since, until, limit=limit)
+    return [SearchHitOut.of(hit) for hit in hits]
 
 
 # --- audit log and outbox -----------------------------------------------------

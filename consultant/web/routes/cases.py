@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 
-from consultant import review
+from consultant import memory, review
 from consultant.db.models import InboundMessage
 from consultant.errors import Refused
 from consultant.handoff import hand_over
@@ -113,6 +113,29 @@ def _queue(request: Request, outbound_id: int, what: str) -> str:
     if hand_over(console(request).enqueue_send, outbound_id, "outbound"):
         return f"{what} is on its way."
     return f"{what} is stored; the queue is unreachable, the sweep will send it."
+
+
+@router.post("/cases/{ref}/insert/{offer_id}")
+def insert_offer(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    ref: str,
+    offer_id: int,
+    text: Text,
+    subject: Line,
+    base_version: Annotated[int, Form()],
+) -> Response:
+    """A remembered paragraph put into the answer being edited, on the reviewer's
+    click; like a preview, nothing is saved until they save or approve."""
+    edit: dict[str, object] = {"text": text, "subject": subject, "base_version": base_version}
+    try:
+        case = review.get_case(session, ref)
+        edit["text"] = memory.insert_offer(session, case.id, offer_id, text)
+    except Refused as error:  # the reviewer's text comes back as they sent it
+        return _refused(request, session, ref, error, edit=edit)
+    notice = "Inserted into the answer below; nothing is saved until you save or approve."
+    return _page(request, session, ref, edit=edit, notice=notice)
 
 
 @router.post("/cases/{ref}/reject")
