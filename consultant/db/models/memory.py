@@ -26,7 +26,7 @@ class ApprovedAnswer(Base):
     __tablename__ = "approved_answers"
     __table_args__ = (
         Index("ix_approved_answers_case_id", "case_id"),
-        Index("ix_approved_answers_approved_at", "approved_at"),
+        Index("ix_approved_answers_approved_at", "approved_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)  # grows with approval time

@@ -99,7 +99,7 @@ def _create_tables() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approved_answers")),
     )  # fmt: skip
     op.create_index("ix_approved_answers_case_id", "approved_answers", ["case_id"])
-    op.create_index("ix_approved_answers_approved_at", "approved_answers", ["approved_at"])
+    op.create_index("ix_approved_answers_approved_at", "approved_answers", ["approved_at", "id"])
     _create_paragraphs()
     op.create_table(
         "answer_codes",
