@@ -5,9 +5,10 @@ freely). Output: the paragraphs of its answer part, the ones among them that
 name a set of codes, and a text with a remembered paragraph inserted. Pure.
 
 The answer part is what the reviewer wrote or kept as the answer: not the
-greeting, the "thank you" line, the date of service, the sources, the facts
-listing of a draft without a proposed answer, the disclaimer, a sign-off,
-the signature (the "-- " line) or the quoted question after it.
+greeting, the "thank you" line, the rules cited, the date of service, the
+sources, the facts listing of a draft without a proposed answer, the
+disclaimer, a sign-off, the signature (the "-- " line) or the quoted
+question after it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from consultant.answer.engine import RULES_HEADING
 from consultant.pipeline.draft import PLACEHOLDER
 
 # A paragraph that starts so is the template's frame, not an answer.
 FRAME = (
     "Thank you for your coding question",
+    RULES_HEADING,  # the rules it cites, kept with the paragraph as data instead
     "Date of service:",
     "Sources:",
     "This answer is coding guidance",
@@ -29,9 +32,9 @@ FRAME = (
     "Not checked, because",
     PLACEHOLDER,
 )
-# Where the answer part ends: the first paragraph starting so (date, sources,
-# disclaimer), or a signature delimiter, a quote's intro line or a quoted line.
-TAIL = ("Date of service:", "Sources:", "This answer is coding guidance")
+# Where the answer part ends: the first paragraph starting so (rules, date,
+# sources, disclaimer), or a signature delimiter, a quote's intro line or a quoted line.
+TAIL = (RULES_HEADING, "Date of service:", "Sources:", "This answer is coding guidance")
 _END = re.compile(r"^(?:-- ?|--|On .+ wrote:\s*|>.*)$")
 _GREETING = re.compile(
     r"^(?:hello|hi|hey|dear|greetings|good (?:morning|afternoon|evening))\b[^\n]{0,60}$", re.I
@@ -91,7 +94,8 @@ def naming(paragraphs: Iterable[str], codes: Sequence[str]) -> list[str]:
 def insert_paragraph(text: str, paragraph: str) -> str:
     """`text` with `paragraph` in the answer: in place of the expert-answer
     placeholder if the draft still has it, else after the last answer paragraph
-    (before the date of service, the sources, the disclaimer or the signature)."""
+    (before the rules, the date of service, the sources, the disclaimer or the
+    signature)."""
     text, paragraph = text.replace("\r\n", "\n"), paragraph.strip()
     if PLACEHOLDER in text:
         return text.replace(PLACEHOLDER, paragraph, 1)

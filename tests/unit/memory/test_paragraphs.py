@@ -17,6 +17,9 @@ Thank you for your coding question. Our reference for it is CC-2026-000007.
 
 Report 99214-25 only when the visit stands apart from the injection.
 
+The rules this rests on:
+- E/M with a minor procedure, 99214 with 20610 (CMS manual) [rule em-25 v2]
+
 Best regards,
 Rita
 
@@ -64,7 +67,7 @@ def test_a_paragraph_names_a_code_as_a_code_of_its_own() -> None:
 
 def test_an_offer_goes_after_the_answer_or_in_place_of_the_placeholder() -> None:
     inserted = insert_paragraph(APPROVED, "Remembered 20610 answer.")
-    assert "Rita\n\nRemembered 20610 answer.\n\nDate of service:" in inserted
+    assert "injection.\n\nRemembered 20610 answer.\n\nThe rules this rests on:" in inserted
     assert inserted.replace("Remembered 20610 answer.\n\n", "") == APPROVED
     draft = f"Hello,\n\nCodes found.\n\n{PLACEHOLDER}\n\nSources:\n  - x\n"
     assert insert_paragraph(draft, "Mine.") == draft.replace(PLACEHOLDER, "Mine.")
