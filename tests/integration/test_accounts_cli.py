@@ -59,7 +59,11 @@ def _refused(env: dict[str, str], *args: str) -> str:
 
 def _audit(settings: Settings) -> list[tuple[str, dict[str, object]]]:
     with session_scope(settings) as session:
-        rows = session.execute(select(AuditEntry.action, AuditEntry.detail).order_by(AuditEntry.id))
+        rows = session.execute(
+            select(AuditEntry.action, AuditEntry.detail)
+            .where(AuditEntry.action.not_like("policy.%"))  # the policy library's install
+            .order_by(AuditEntry.id)
+        )
         return [(action, detail) for action, detail in rows]
 
 
