@@ -4,8 +4,8 @@ Input: the rules in use, the asker's words (subject and own text), the codes
 and modifiers the question names, the verdicts the answer engine drew, and
 the date of service. Output: the rules that apply, each with the verdicts it
 explains, most specific first and at most MAX_RULES: a rule reached through a
-verdict before one reached through codes or modifiers, before one reached
-through words alone. Pure: no database, no I/O.
+verdict or a pair of codes before one reached through codes or modifiers,
+before one reached through words alone. Pure: no database, no I/O.
 
 An alternative of a rule's `applies` matches when every key it gives matches
 (consultant.policies.rules); a rule applies when one alternative matches, it
@@ -57,7 +57,7 @@ class Asked:
 class Fired:
     rule: Rule
     verdicts: tuple[int, ...]  # indexes of the verdicts it explains
-    weight: int  # 3 reached through a verdict, 2 codes or modifiers, 1 words
+    weight: int  # 3 reached through a verdict or a pair, 2 codes or modifiers, 1 words
 
 
 def applicable(rules: Iterable[Rule], asked: Asked, limit: int = MAX_RULES) -> list[Fired]:
@@ -88,6 +88,8 @@ def _matched(rule: Rule, condition: Condition, asked: Asked) -> Fired | None:
         return None
     if condition.codes and not any(_code_in(p, asked.codes) for p in condition.codes):
         return None
+    if condition.pairs and not any(_pair_in(p, asked.codes) for p in condition.pairs):
+        return None
     if condition.modifiers and not asked.modifiers & set(condition.modifiers):
         return None
     explained: tuple[int, ...] = ()
@@ -99,8 +101,9 @@ def _matched(rule: Rule, condition: Condition, asked: Asked) -> Fired | None:
         )
         if not explained:
             return None
-    weight = 3 if explained else 2 if condition.codes or condition.modifiers else 1
-    return Fired(rule, explained, weight)
+    if explained or condition.pairs:
+        return Fired(rule, explained, 3)
+    return Fired(rule, explained, 2 if condition.codes or condition.modifiers else 1)
 
 
 def _said(phrase: str, text: str) -> bool:
@@ -123,6 +126,17 @@ def _code_in(pattern: str, codes: frozenset[str]) -> bool:
     if not high:
         return low in codes
     return any(len(code) == len(low) and low <= code <= high for code in codes)
+
+
+def _pair_in(pair: str, codes: frozenset[str]) -> bool:
+    """One code for each side, two different codes (a range may hold both)."""
+    first, second = pair.split("+")
+    return any(
+        _code_in(first, frozenset([a])) and _code_in(second, frozenset([b]))
+        for a in codes
+        for b in codes
+        if a != b
+    )
 
 
 def _verdict_is(spec: str, kind: str, fields: Mapping[str, Any]) -> bool:

@@ -9,6 +9,7 @@ An entry (YAML, the console's form, a database row) has:
     citations: ["NCCI Policy Manual for Medicare Services (2025), ch. XI, sec. C"]
     applies:                        # any one alternative; within one, every key
       - verdicts: [em_procedure]    #   a verdict kind, or kind:field=value
+      - pairs: [64721+64719]        #   two codes asked together (each may be a range)
       - codes: [99202-99215, J*]    #   a code, an inclusive range, a prefix*
         words: [minor procedure]    #   a phrase the asker writes (prefix*)
         with_words: [same day]      #   and one of these too
@@ -40,7 +41,7 @@ PREFIX = re.compile(r"^[A-Z0-9]{1,6}\*$")
 MODIFIER = re.compile(r"^[A-Z0-9]{2}$")
 VERDICT_KINDS = ("pair", "em_procedure", "addon", "units", "validity", "laterality")
 VERDICT = re.compile(r"^(?P<kind>[a-z_]+)(?::(?P<field>[a-z_]+)=(?P<value>[A-Za-z0-9_.-]+))?$")
-CONDITION_KEYS = ("codes", "modifiers", "verdicts", "words", "with_words")
+CONDITION_KEYS = ("codes", "pairs", "modifiers", "verdicts", "words", "with_words")
 ENTRY_KEYS = {
     "id", "version", "title", "text", "citations", "applies", "unless", "effective",
     "expires", "reviewed_by", "reviewed_on", "retired",
@@ -58,6 +59,7 @@ class Condition:
     """One alternative of `applies`: every key given must match."""
 
     codes: tuple[str, ...] = ()
+    pairs: tuple[str, ...] = ()  # "64721+64719": one code of each side, both asked
     modifiers: tuple[str, ...] = ()
     verdicts: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
@@ -229,6 +231,7 @@ def _condition(item: Any, label: str, problems: list[str]) -> Condition | None:
         return None
     return Condition(
         codes=_codes(item.get("codes") or [], label, problems),
+        pairs=_pairs(item.get("pairs") or [], label, problems),
         modifiers=_modifiers(item.get("modifiers") or [], label, problems),
         verdicts=_verdicts(item.get("verdicts") or [], label, problems),
         words=_phrases(item.get("words") or [], f"{label} words", problems),
@@ -246,15 +249,31 @@ def _strings(value: Any, label: str, problems: list[str]) -> list[str]:
 def _codes(value: Any, label: str, problems: list[str]) -> tuple[str, ...]:
     found = []
     for item in _strings(value, f"{label} codes", problems):
-        code = item.upper()
-        low, _, high = code.partition("-")
-        good = PREFIX.match(code) or (
-            CODE.match(low) and (not high or (CODE.match(high) and len(low) == len(high)))
-        )
-        if not good or (high and high < low):
+        if not _code_pattern(item.upper()):
             problems.append(f"{label}: {item!r} is not a code, a range A-B or a prefix*")
             continue
-        found.append(code)
+        found.append(item.upper())
+    return tuple(found)
+
+
+def _code_pattern(code: str) -> bool:
+    """A code, an inclusive range of codes of one length, or a prefix ending in *."""
+    low, _, high = code.partition("-")
+    if PREFIX.match(code):
+        return True
+    if not CODE.match(low):
+        return False
+    return not high or (CODE.match(high) is not None and len(low) == len(high) and low <= high)
+
+
+def _pairs(value: Any, label: str, problems: list[str]) -> tuple[str, ...]:
+    found = []
+    for item in _strings(value, f"{label} pairs", problems):
+        sides = item.upper().replace(" ", "").split("+")
+        if len(sides) != 2 or not all(_code_pattern(side) for side in sides):
+            problems.append(f"{label}: {item!r} is not a pair A+B of codes, ranges or prefixes*")
+            continue
+        found.append("+".join(sides))
     return tuple(found)
 
 

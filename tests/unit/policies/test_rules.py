@@ -35,6 +35,8 @@ def entry(**changes: Any) -> dict[str, Any]:
         ({"applies": [{"codes": ["20610-2061"]}]}, "is not a code, a range A-B or a prefix*"),
         ({"applies": [{"codes": ["20615-20610"]}]}, "is not a code, a range A-B or a prefix*"),
         ({"applies": [{"verdicts": ["bundle"]}]}, "is not a verdict kind"),
+        ({"applies": [{"pairs": ["64721"]}]}, "is not a pair A.B of codes"),
+        ({"applies": [{"pairs": ["64721+64719+64718"]}]}, "is not a pair A.B of codes"),
         ({"applies": [{"modifiers": ["255"]}]}, "is not a modifier"),
         ({"applies": [{"with_words": ["x"]}]}, "with_words needs words"),
         ({"title": "two\nlines"}, "title must be one line"),
@@ -111,3 +113,13 @@ def test_verdict_rules_come_before_code_rules_before_word_rules() -> None:
     found = applicable([words, codes, verdict], ask("knee", ("20610",), [("pair", {})]))
     assert [f.rule.id for f in found] == ["verdict", "codes", "words"]
     assert len(applicable([words, codes, verdict], ask("knee", ("20610",), [("pair", {})]), 2)) == 2
+
+
+def test_a_pair_needs_two_different_codes_one_for_each_side() -> None:
+    rule = parse_rule(entry(applies=[{"pairs": ["64721 + 64702-64727"]}]))
+    assert rule.applies[0].pairs == ("64721+64702-64727",)
+    assert applicable([rule], ask("", ("64721", "64719")))
+    assert not applicable([rule], ask("", ("64721",)))  # one code is no pair
+    assert not applicable([rule], ask("", ("64721", "20610")))
+    found = applicable([rule, parse_rule(entry(id="codes"))], ask("", ("64721", "64719", "20610")))
+    assert [(f.rule.id, f.weight) for f in found] == [("test-rule", 3), ("codes", 2)]
