@@ -120,23 +120,23 @@ def _phrase(phrase: str) -> re.Pattern[str]:
 
 
 def _code_in(pattern: str, codes: frozenset[str]) -> bool:
+    return pattern in codes or any(_code_is(pattern, code) for code in codes)
+
+
+def _code_is(pattern: str, code: str) -> bool:
+    """`code` is the code, in the inclusive range, or begins with the prefix*."""
     if pattern.endswith("*"):
-        return any(code.startswith(pattern[:-1]) for code in codes)
+        return code.startswith(pattern[:-1])
     low, _, high = pattern.partition("-")
     if not high:
-        return low in codes
-    return any(len(code) == len(low) and low <= code <= high for code in codes)
+        return code == low
+    return len(code) == len(low) and low <= code <= high
 
 
 def _pair_in(pair: str, codes: frozenset[str]) -> bool:
     """One code for each side, two different codes (a range may hold both)."""
     first, second = pair.split("+")
-    return any(
-        _code_in(first, frozenset([a])) and _code_in(second, frozenset([b]))
-        for a in codes
-        for b in codes
-        if a != b
-    )
+    return any(_code_is(first, a) and _code_is(second, b) for a in codes for b in codes if a != b)
 
 
 def _verdict_is(spec: str, kind: str, fields: Mapping[str, Any]) -> bool:

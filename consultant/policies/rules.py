@@ -28,7 +28,7 @@ An entry (YAML, the console's form, a database row) has:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -329,7 +329,3 @@ def _flag(value: Any, problems: list[str]) -> bool:
         problems.append("retired must be true or false")
         return False
     return value
-
-
-def rules_by_id(rules: Iterable[Rule]) -> dict[str, Rule]:
-    return {rule.id: rule for rule in rules}

@@ -201,15 +201,6 @@ def history(session: Session, rule_id: str) -> list[Rule]:
     return [version.rule for version in versions(session, rule_id)]
 
 
-def version_of(session: Session, rule_id: str, version: int) -> Rule:
-    row = session.scalar(
-        select(PolicyRule).where(PolicyRule.rule_id == rule_id, PolicyRule.version == version)
-    )
-    if row is None:
-        raise NotFound(f"no version {version} of policy rule {rule_id}")
-    return rule_of(row)
-
-
 def _last(session: Session, rule_id: str) -> PolicyRule | None:
     return session.scalar(
         select(PolicyRule)

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
+from consultant.answer.engine import asked
 from consultant.answer.question import read_question
+from consultant.answer.verdicts import Verdict
 from consultant.pipeline.extract import find_codes
-from consultant.policies.match import Asked, applicable
+from consultant.policies.match import applicable
 from consultant.policies.rules import VERDICT
 from consultant.policies.store import package_rules
 
@@ -34,11 +36,9 @@ def cited(case: dict[str, Any]) -> list[str]:
         match = VERDICT.match(spec)
         assert match is not None, spec
         fields = {match["field"]: yaml.safe_load(match["value"])} if match["field"] else {}
-        verdicts.append((match["kind"], fields))
-    codes = [line.code for line in question.lines] + list(question.diagnoses)
-    modifiers = {*question.modifiers, *(m for line in question.lines for m in line.modifiers)}
-    asked = Asked.of(text, codes, modifiers, verdicts, DOS)
-    return [found.rule.id for found in applicable(RULES, asked, limit=len(RULES))]
+        verdicts.append(Verdict(match["kind"], fields, ""))
+    found = applicable(RULES, asked(question, text, verdicts, DOS), limit=len(RULES))
+    return [rule.rule.id for rule in found]
 
 
 def test_every_rule_has_a_question_for_and_against_it() -> None:

@@ -48,7 +48,7 @@ def test_an_edit_is_a_new_version_and_survives_a_newer_package(migrated: Setting
     with session_scope(migrated) as session:
         assert store.install_package(session, [newer]) == []
         assert store.history(session, rule.id)[0].text == "Our reworded explanation."
-        assert store.version_of(session, rule.id, rule.version).text == rule.text
+        assert store.one_version(session, rule.id, rule.version)[0].rule.text == rule.text
         entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "policy.edited"))
         assert [e.detail["rule"] for e in entries] == [rule.id]
 
