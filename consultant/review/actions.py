@@ -204,12 +204,15 @@ def reject(
     *,
     settings: Settings | None = None,
     send_refusal: bool = False,
+    words: str = "",
     take_over: bool = False,
 ) -> Rejection:
-    """Close the case without an answer; the reason goes into the case and the audit log.
+    """Close the case without an answer; the reason goes into the case and the audit
+    log only, never to the asker.
 
     With `send_refusal`, the asker gets the polite refusal template (its
-    outbox row is written in this transaction, like an answer's).
+    outbox row is written in this transaction, like an answer's), with `words`
+    (what the reviewer chose to tell them) when given.
     """
     if not reason.strip():
         raise Refused("a rejection needs a reason")
@@ -230,7 +233,7 @@ def reject(
         return Rejection(case, None)
     if settings is None:
         raise Refused("sending a refusal needs the settings")
-    row = _template_row(session, settings, case, "refusal", reviewer, reason=reason.strip())
+    row = _template_row(session, settings, case, "refusal", reviewer, reason=words.strip())
     audit(session, reviewer, "refusal.queued", case.id, outbound_id=row.id)
     return Rejection(case, row)
 

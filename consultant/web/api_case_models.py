@@ -297,8 +297,11 @@ class ApproveIn(Closed):
 
 
 class RejectIn(Closed):
-    reason: Text
+    reason: Text = Field(description="Why: kept in the case and the audit log, never mailed.")
     send_refusal: bool = Field(default=False, description="Mail the asker the polite refusal.")
+    message: Text = Field(
+        default="", description="With send_refusal: what the refusal tells the asker, if anything."
+    )
 
 
 class AskIn(Closed):

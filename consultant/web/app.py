@@ -1,9 +1,12 @@
 """The reviewer console: server-rendered pages and a JSON API over consultant/review/.
 
-Plain HTML and one stylesheet; nothing loads from the internet and no page
-runs a script. Every response carries a Content-Security-Policy that allows
-no script at all, and mail from outside is shown sanitised inside a
-sandboxed frame, so markup that slipped past the sanitiser still cannot run.
+Plain HTML, one stylesheet and one script of our own (static/console.js: the
+case page's keyboard shortcuts; every page works without it); nothing loads
+from the internet. Every response carries a Content-Security-Policy that
+allows only scripts served from the console itself (no inline script, no
+eval), and mail from outside is shown sanitised inside a sandboxed frame
+with no script at all, so markup that slipped past the sanitiser still
+cannot run.
 A request body over CONSULTANT_WEB_MAX_BODY is refused with 413 (bodylimit.py).
 """
 
@@ -33,7 +36,7 @@ from consultant.web.deps import (
 )
 
 CSP = (
-    "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )

@@ -26,6 +26,13 @@ from consultant.pipeline.notify import NULL_PATH, auto_recipient, envelope_sende
 from consultant.policies.cited import CitedRule, cited_rules
 from consultant.review import REVIEWABLE, CaseView, assignee_email, view_case
 from consultant.review.queue import Similar, similar_cases
+from consultant.web.casefacts import (
+    CodeSheet,
+    VerdictLine,
+    code_sheets,
+    sorted_findings,
+    verdict_lines,
+)
 from consultant.web.mailview import MailView, view_mail
 
 AUDIT_ON_PAGE = 50
@@ -57,8 +64,12 @@ class Senders:
 class CasePage:
     view: CaseView
     messages: list[Message]
+    question: Message | None  # the newest mail the asker wrote: shown first
     senders: Senders
     lookup: dict[str, Any] | None  # the newest system draft's report
+    verdicts: list[VerdictLine]  # what the proposed answer rests on, beside the editor
+    sheets: list[CodeSheet]  # per code, the worst findings first
+    findings: list[dict[str, Any]]  # errors first
     rules: list[CitedRule]  # the policy rules that report cites, in full
     offers: list[Offer]  # remembered paragraphs for its verdict keys (consultant.memory)
     similar: list[Similar]
@@ -77,8 +88,12 @@ def case_page(session: Session, ref: str) -> CasePage:
     return CasePage(
         view=view,
         messages=messages,
+        question=next((m for m in reversed(messages) if m.view is not None), None),
         senders=senders(case, messages[0] if messages else None),
         lookup=lookup,
+        verdicts=verdict_lines(lookup),
+        sheets=code_sheets(lookup),
+        findings=[dict(f) for f in sorted_findings(lookup)],
         rules=cited_rules(session, lookup),
         offers=offers_for(session, case.id, lookup),
         similar=similar_cases(session, case),

@@ -73,8 +73,7 @@ def test_a_reviewer_edits_previews_and_approves_an_answer_in_the_browser(
         "Kind regards,\nThe coding desk\n"
     )
     page.locator("textarea[name=text]").fill(answer)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Preview").click()
+    page.get_by_role("button", name="Preview").click()  # into the frame: no page load
     preview = page.frame_locator("iframe.preview")
     preview.get_by_text(marker).wait_for()
     assert marker in page.locator("textarea[name=text]").input_value()  # the edit survives
@@ -82,7 +81,12 @@ def test_a_reviewer_edits_previews_and_approves_an_answer_in_the_browser(
 
     with page.expect_navigation():
         page.get_by_role("button", name="Approve and send").click()
-    assert "Approved: the answer is on its way." in page.get_by_role("status").inner_text()
+    # The only case: the reviewer lands back on the queue, told what became of it.
+    assert page.url.startswith(f"{console.base_url}/?"), page.url
+    notice = page.get_by_role("status").inner_text()
+    assert f"Approved {ref}: the answer is on its way." in notice, notice
+    assert "No other case is waiting." in notice
+    page.goto(f"{console.base_url}/cases/{ref}")
     assert page.locator("h1 .state").inner_text() in ("approved", "sent")
 
     wait_for(lambda: relay_sink.envelopes, "the answer at the relay", 120)

@@ -282,6 +282,7 @@ def reject(
             body.reason,
             settings=settings,
             send_refusal=body.send_refusal,
+            words=body.message,
         )
     session.commit()
     row = rejection.refusal

@@ -1,19 +1,28 @@
 """The case page and what a reviewer does there: claim, edit, preview, approve,
-reject, ask the sender. Rules live in consultant/review/; these routes only
-translate forms into its calls and its refusals into messages."""
+reject, ask the sender, reuse an earlier answer. Rules live in consultant/review/;
+these routes only translate forms into its calls and its refusals into messages.
+
+After an action that closes the reviewer's work on a case (approve, reject, ask
+the sender) the reviewer lands on the next case of their queue
+(consultant.review.nextcase), with a notice saying what became of this one.
+The preview is its own route, posted by the editor's form into the page's
+sandboxed frame: the page is not reloaded and nothing is saved."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi.responses import HTMLResponse
 
-from consultant import memory, review
+from consultant import review
 from consultant.db.models import InboundMessage
 from consultant.errors import Refused
 from consultant.handoff import hand_over
 from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import answer_html
+from consultant.review.nextcase import next_case
+from consultant.review.reuse import reuse_answer, reuse_offer
 from consultant.web.casepage import VIEWS, case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
 from consultant.web.mailview import attachment
@@ -25,10 +34,20 @@ Text = Annotated[str, Form(max_length=200_000)]
 Line = Annotated[str, Form(max_length=998)]
 
 
+# The preview frame's own policy: the answer's HTML, no script, no network, framed
+# by the console only.
+PREVIEW_CSP = (
+    "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+)
+
+
 def _page(request: Request, session: DB, ref: str, status: int = 200, **extra: object) -> Response:
     with refusals():
         page = case_page(session, ref)
-    return render(request, "case.html.j2", status, page=page, **extra)
+    login = request.state.login if hasattr(request.state, "login") else None
+    settings = console(request).settings
+    following = next_case(session, settings, ref, login.email) if login else None
+    return render(request, "case.html.j2", status, page=page, next_ref=following, **extra)
 
 
 @router.get("/cases/{ref}")
@@ -36,6 +55,29 @@ def show_case(
     request: Request, login: PageLogin, session: DB, ref: str, notice: str = ""
 ) -> Response:
     return _page(request, session, ref, notice=notice)
+
+
+@router.get("/cases/{ref}/next")
+def go_next(login: PageLogin, session: DB, settings: SettingsDep, ref: str) -> Response:
+    """The case after `ref` in the reviewer's queue; the queue when none is left."""
+    return _land(next_case(session, settings, ref, login.reviewer.email), "")
+
+
+def _land(following: str | None, notice: str) -> Response:
+    """Where a reviewer goes after finishing a case: the next one, else the queue."""
+    if following is None:
+        return back("/", f"{notice} No other case is waiting." if notice else "")
+    return back(f"/cases/{following}", notice)
+
+
+@router.post("/cases/{ref}/preview")
+def preview(
+    login: PageLogin, settings: SettingsDep, ref: str, text: Text, subject: Line = ""
+) -> Response:
+    """The HTML part exactly as it would be sent, for the editor's preview frame."""
+    html = answer_html(text, ref.upper(), settings.templates_dir)
+    headers = {"Content-Security-Policy": PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+    return HTMLResponse(html, headers=headers)
 
 
 def _refused(request: Request, session: DB, ref: str, error: Refused, **extra: object) -> Response:
@@ -89,12 +131,10 @@ def draft_action(
     base_version: Annotated[int, Form()],
     action: Line = "save",
 ) -> Response:
-    """One form, three buttons: preview (nothing saved), save, approve and send."""
+    """One form, two buttons here: save, approve and send (preview posts to its own route)."""
     edit = {"text": text, "subject": subject, "base_version": base_version}
-    if action == "preview":
-        html = answer_html(text, ref.upper(), settings.templates_dir)
-        return _page(request, session, ref, edit=edit, preview=html)
     email = login.reviewer.email
+    following = next_case(session, settings, ref, email)
     try:
         if action == "approve":
             outbound = review.approve(session, settings, ref, email, text, subject, base_version)
@@ -105,7 +145,7 @@ def draft_action(
     session.commit()
     if action != "approve":
         return back(f"/cases/{ref}", "Draft saved.")
-    return back(f"/cases/{ref}", _queue(request, outbound.id, "Approved: the answer"))
+    return _land(following, _queue(request, outbound.id, f"Approved {ref.upper()}: the answer"))
 
 
 def _queue(request: Request, outbound_id: int, what: str) -> str:
@@ -115,27 +155,53 @@ def _queue(request: Request, outbound_id: int, what: str) -> str:
     return f"{what} is stored; the queue is unreachable, the sweep will send it."
 
 
-@router.post("/cases/{ref}/insert/{offer_id}")
-def insert_offer(
+@router.post("/cases/{ref}/reuse/{offer_id}")
+def reuse_paragraph(
     request: Request,
     login: PageLogin,
     session: DB,
+    settings: SettingsDep,
     ref: str,
     offer_id: int,
     text: Text,
     subject: Line,
     base_version: Annotated[int, Form()],
 ) -> Response:
-    """A remembered paragraph put into the answer being edited, on the reviewer's
-    click; like a preview, nothing is saved until they save or approve."""
-    edit: dict[str, object] = {"text": text, "subject": subject, "base_version": base_version}
+    """A remembered paragraph put into the answer being edited, saved as the next
+    draft version; the audit log names the case it came from."""
+    edit = (text, subject, base_version)
     try:
-        case = review.get_case(session, ref)
-        edit["text"] = memory.insert_offer(session, case.id, offer_id, text)
+        reuse_offer(session, settings, ref, login.reviewer.email, offer_id, edit)
     except Refused as error:  # the reviewer's text comes back as they sent it
-        return _refused(request, session, ref, error, edit=edit)
-    notice = "Inserted into the answer below; nothing is saved until you save or approve."
-    return _page(request, session, ref, edit=edit, notice=notice)
+        return _refused(request, session, ref, error, edit=_form(edit))
+    session.commit()
+    return back(f"/cases/{ref}", "Reused: the paragraph is in the answer and saved.")
+
+
+@router.post("/cases/{ref}/reuse-case/{source_ref}")
+def reuse_case(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    settings: SettingsDep,
+    ref: str,
+    source_ref: str,
+    text: Text,
+    subject: Line,
+    base_version: Annotated[int, Form()],
+) -> Response:
+    """The approved answer of a similar case put into the answer being edited."""
+    edit = (text, subject, base_version)
+    try:
+        reuse_answer(session, settings, ref, login.reviewer.email, source_ref, edit)
+    except Refused as error:
+        return _refused(request, session, ref, error, edit=_form(edit))
+    session.commit()
+    return back(f"/cases/{ref}", f"Reused the answer of {source_ref.upper()}; saved as a draft.")
+
+
+def _form(edit: tuple[str, str, int]) -> dict[str, object]:
+    return {"text": edit[0], "subject": edit[1], "base_version": edit[2]}
 
 
 @router.post("/cases/{ref}/reject")
@@ -147,7 +213,11 @@ def reject_case(
     ref: str,
     reason: Text,
     send_refusal: Line = "",
+    words: Text = "",
 ) -> Response:
+    """Reject: `reason` stays internal (case and audit log); `words`, when the
+    refusal is sent, are all the asker reads of why."""
+    following = next_case(session, settings, ref, login.reviewer.email)
     try:
         rejection = review.reject(
             session,
@@ -156,25 +226,29 @@ def reject_case(
             reason,
             settings=settings,
             send_refusal=bool(send_refusal),
+            words=words,
         )
     except Refused as error:
         return _refused(request, session, ref, error)
     session.commit()
     row = rejection.refusal
-    notice = _queue(request, row.id, "Rejected: the refusal") if row else "Rejected."
-    return back(f"/cases/{ref}", notice)
+    what = f"Rejected {ref.upper()}"
+    return _land(following, _queue(request, row.id, f"{what}: the refusal") if row else f"{what}.")
 
 
 @router.post("/cases/{ref}/ask")
 def ask_sender(
     request: Request, login: PageLogin, session: DB, settings: SettingsDep, ref: str, question: Text
 ) -> Response:
+    following = next_case(session, settings, ref, login.reviewer.email)
     try:
         outbound = review.ask_sender(session, settings, ref, login.reviewer.email, question)
     except Refused as error:
         return _refused(request, session, ref, error, question=question)
     session.commit()
-    return back(f"/cases/{ref}", _queue(request, outbound.id, "The question to the sender"))
+    return _land(
+        following, _queue(request, outbound.id, f"{ref.upper()}: the question to the sender")
+    )
 
 
 @router.get("/cases/{ref}/mail/{inbound_id}/attachments/{index}")

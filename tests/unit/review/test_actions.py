@@ -86,14 +86,17 @@ def test_stale_save_and_stale_approval_are_refused(migrated: Settings, ref: str)
 
 
 def test_reject_with_refusal_queues_the_polite_refusal(migrated: Settings, ref: str) -> None:
+    """The refusal says what the reviewer chose to tell the asker; the internal reason
+    stays in the case and the audit log."""
     with session_scope(migrated) as session:
         review.reject(
             session,
             ref,
             "rita@desk.example",
-            "legal question",
+            "INTERNAL: asker is a known troll",
             settings=migrated,
             send_refusal=True,
+            words="legal question",
         )
     with session_scope(migrated) as session:
         row = session.execute(select(OutboundMessage)).scalar_one()
@@ -104,7 +107,10 @@ def test_reject_with_refusal_queues_the_polite_refusal(migrated: Settings, ref: 
     assert mail["In-Reply-To"] == "<q1-20261124.091500@example-clinic.org>"
     text = mail.get_body(("plain",))
     assert text is not None and "legal question" in text.get_content()
-    assert _case(migrated, ref).state == CaseState.REJECTED and "refusal.queued" in actions
+    assert b"INTERNAL" not in row.raw and b"troll" not in row.raw
+    case = _case(migrated, ref)
+    assert case.state == CaseState.REJECTED and "refusal.queued" in actions
+    assert case.state_reason == "INTERNAL: asker is a known troll"
 
 
 def test_ask_sender_waits_and_the_reply_threads_back_and_redrafts(

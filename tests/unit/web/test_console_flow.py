@@ -38,7 +38,7 @@ def test_case_page_shows_codes_findings_mail_and_draft(client_for: Login, case_r
     client, _ = client_for(REVIEWER)
     page = client.get(f"/cases/{case_ref}")
     assert page.status_code == 200
-    for expected in ("M86.161", "Findings", "New text", "Approve and send", "version 1 by system"):
+    for expected in ("M86.161", "Findings", "Question", "Approve and send", "version 1 by system"):
         assert expected in page.text
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
 

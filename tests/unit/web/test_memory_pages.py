@@ -14,8 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from consultant.cases import advance
 from consultant.codes.importers import import_file
-from consultant.db.models import Draft
+from consultant.db.models import AuditEntry, CaseState, Draft
 from consultant.db.session import session_scope
 from consultant.memory import insert_paragraph
 from consultant.review import get_case, latest_draft
@@ -58,7 +59,7 @@ def answered(console_db: Settings, client_for: Login) -> tuple[str, TestClient, 
     return ref, client, csrf
 
 
-def test_the_next_case_offers_the_paragraph_and_inserts_it_only_on_click(
+def test_the_next_case_offers_the_paragraph_and_reuse_saves_it_with_its_source(
     console_db: Settings, answered: tuple[str, TestClient, str]
 ) -> None:
     first, client, csrf = answered
@@ -67,26 +68,57 @@ def test_the_next_case_offers_the_paragraph_and_inserts_it_only_on_click(
     panel = page[page.index('id="remembered"') :]
     assert "em_procedure:99214+20610" in panel and f'<a href="/cases/{first}">' in panel
     assert f"approved by {REVIEWER[0]}" in panel and "chondromalacia" in panel
-    offer_id = int(re.findall(r"/insert/(\d+)", panel)[0])
-    assert f'form="draft-form" formaction="/cases/{second}/insert/{offer_id}"' in panel
+    offer_id = int(re.findall(r"/reuse/(\d+)", panel)[0])
+    assert f'form="draft-form" formaction="/cases/{second}/reuse/{offer_id}"' in panel
     assert "chondromalacia" not in _textarea(page)  # never inserted without a click
 
     draft = _draft(console_db, second)
     form = {"subject": draft.subject, "base_version": str(draft.version), "csrf_token": csrf}
-    inserted = client.post(f"/cases/{second}/insert/{offer_id}", data={**form, "text": "Mine."})
+    reused = client.post(f"/cases/{second}/reuse/{offer_id}", data={**form, "text": "Mine."})
 
-    assert inserted.status_code == 200 and "nothing is saved" in inserted.text
-    text = _textarea(inserted.text)
+    assert reused.status_code == 200 and "Reused" in reused.text
+    text = _textarea(reused.text)
     assert text.startswith("Mine.\n\n") and EXPERT in text
     with session_scope(console_db) as session:
         versions = session.scalars(select(Draft.version).where(Draft.case_id == draft.case_id))
-        assert list(versions) == [1]  # nothing saved
-    missing = client.post(f"/cases/{second}/insert/999999", data={**form, "text": "Mine, kept."})
+        assert sorted(versions) == [1, 2]  # saved: a reload neither loses nor repeats it
+        entry = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.case_id == draft.case_id, AuditEntry.action == "answer.reused"
+            )
+        ).one()
+    assert entry.actor == REVIEWER[0] and entry.detail["source"] == first
+    assert entry.detail["paragraph"] == offer_id
+    form["base_version"] = "2"
+    missing = client.post(f"/cases/{second}/reuse/999999", data={**form, "text": "Mine, kept."})
     assert missing.status_code == 404 and _textarea(missing.text) == "Mine, kept."
 
     (offer,) = client.get(f"{API}/cases/{second}").json()["offers"]
     assert (offer["id"], offer["case_ref"], offer["approved_by"]) == (offer_id, first, REVIEWER[0])
     assert EXPERT in offer["text"] and offer["stale"] == [] and offer["key"].startswith("em_")
+
+
+def test_reuse_on_a_similar_case_inserts_its_approved_paragraph(
+    console_db: Settings, answered: tuple[str, TestClient, str]
+) -> None:
+    first, client, csrf = answered
+    with session_scope(console_db) as session:  # as the worker does once the relay took it
+        advance(session, get_case(session, first).id, CaseState.SENT, actor="test")
+    second = ask(console_db, QUESTION, "Same codes again")
+    page = client.get(f"/cases/{second}").text
+    assert f'formaction="/cases/{second}/reuse-case/{first}"' in page
+    draft = _draft(console_db, second)
+    form = {"subject": draft.subject, "base_version": str(draft.version), "csrf_token": csrf}
+    reused = client.post(f"/cases/{second}/reuse-case/{first}", data={**form, "text": "Mine."})
+    assert reused.status_code == 200 and f"Reused the answer of {first}" in reused.text
+    assert EXPERT in _textarea(reused.text)
+    with session_scope(console_db) as session:
+        actions = session.scalars(
+            select(AuditEntry.action).where(AuditEntry.case_id == draft.case_id)
+        ).all()
+    assert "answer.reused" in actions
+    stranger = client.post(f"/cases/{second}/reuse-case/{second}", data={**form, "text": "x"})
+    assert stranger.status_code == 404
 
 
 def test_the_search_page_and_the_api_find_the_answer_for_a_reviewer(

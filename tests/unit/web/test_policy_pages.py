@@ -276,7 +276,7 @@ def test_a_drafted_case_shows_the_rules_the_answer_engine_cited(
     assert cited, "the question should call for at least one rule"
     rita, _ = client_for(REVIEWER)
     page = html.unescape(rita.get(f"/cases/{ref}").text)
-    section = page.split('<section id="rules">', 1)[1].split("</section>", 1)[0]
+    section = page.split('id="rules">', 1)[1].split("</details>", 1)[0]
     for rule in cited:
         assert f"{rule['id']} v{rule['version']}" in section and rule["text"] in section
         assert all(citation in section for citation in rule["citations"])

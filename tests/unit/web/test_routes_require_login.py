@@ -64,7 +64,7 @@ def concrete(path: str, case_ref: str) -> str:
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name == "ref":
+        if name == "ref" or name.endswith("_ref"):
             return case_ref
         if name == "id" or name.endswith("_id"):
             return "1"
