@@ -11,7 +11,7 @@ and a search with results and one refusing its date. Folded parts (<details>)
 are opened first, since axe skips what is hidden. The asker's own HTML, shown in
 a sandboxed frame without scripts, is not ours to check and axe cannot run in it.
 
-The console's CSP forbids every script (script-src 'none'). Playwright's
+The console's CSP allows only its own script file (script-src 'self'). Playwright's
 page.evaluate runs through the DevTools protocol, which CSP does not govern, so
 axe is injected and run without loosening the policy (no bypass_csp): the
 pages are checked exactly as they are served.
