@@ -38,9 +38,11 @@ SECTIONS = Source(CONSULTANT, "CPT section ranges (own table)")
 LICENCE = Source(CONSULTANT, "CPT licensing note")
 MODIFIER_LIST = Source(CONSULTANT, "modifier list (own wording)")
 NCCI_MODIFIERS = Source(CONSULTANT, "NCCI-associated modifiers (NCCI Policy Manual, ch. I)")
+# Read by askers and reviewers: no operator command here (the README says how an
+# operator with a licence loads the descriptors).
 LICENCE_NOTE = (
-    "CPT descriptor not shown: CPT descriptors are AMA text and need a licence "
-    "(load the licensed file with `consultant codes import cpt-descriptors FILE`)"
+    "CPT descriptor not shown: CPT descriptors are AMA text, shown only where the "
+    "desk holds a licence for them"
 )
 
 

@@ -156,7 +156,7 @@ def approve(
     if PLACEHOLDER in draft.body_text:
         raise Refused(
             f"the draft of {case.ref} still holds the placeholder for the expert's answer; "
-            "write the answer first (approve --edit FILE)"
+            "write the answer in its place first"
         )
     if not advance(session, case.id, CaseState.APPROVED, actor=reviewer, sources=REVIEWABLE):
         raise Refused(f"case {case.ref} was changed by someone else; reload it")

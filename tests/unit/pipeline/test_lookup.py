@@ -394,7 +394,7 @@ def test_pfs_status_and_global_days_of_27447(loaded: Settings) -> None:
     ]
     # No descriptor file is loaded: no CPT text, a licence note instead.
     assert facts.description == ""
-    assert "need a licence" in texts(facts, "description")[0]
+    assert "holds a licence" in texts(facts, "description")[0]
     assert "cpt-descriptors" in report.not_loaded
 
 
@@ -547,7 +547,7 @@ def test_cpt_description_comes_only_from_the_licensed_descriptor_file(
     known, unknown = report.codes
     assert (known.status, known.description) == ("valid", "PLACEHOLDER TEXT FOR A TEST")
     assert known.facts[0].source.kind == "cpt-descriptors"
-    assert not any("need a licence" in f.text for f in known.facts)
+    assert not any("holds a licence" in f.text for f in known.facts)
     assert unknown.status == "invalid"
     assert texts(unknown, "status") == ["invalid: not in the licensed CPT descriptor file"]
     assert "cpt-descriptors" not in report.not_loaded

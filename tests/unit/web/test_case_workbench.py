@@ -133,3 +133,16 @@ def test_the_rejection_mails_only_the_words_for_the_asker(
         logged = [d for d in reasons if d and "reason" in d]
     assert b"Medicare coding only" in row.raw and b"INTERNAL-NOTE" not in row.raw
     assert logged, "the internal reason is in the audit log"
+
+
+def test_refusing_a_placeholder_draft_speaks_to_the_reviewer_not_the_cli(
+    client_for: Login, console_db: Settings
+) -> None:
+    ref = ask(console_db)  # no code data loaded: the draft keeps the placeholder
+    client, csrf = client_for(REVIEWER)
+    refused = client.post(
+        f"/cases/{ref}/draft", data=_form(console_db, ref, csrf) | {"action": "approve"}
+    )
+    assert refused.status_code == 422
+    assert "write the answer in its place first" in refused.text
+    assert "--edit" not in refused.text and "FILE" not in refused.text
