@@ -106,6 +106,21 @@ def _to_paragraph(counted: Counted, editor: Locator, start: int) -> None:
     assert editor.evaluate("e => e.selectionStart") == start
 
 
+def _other_shortcuts(page: Page, console: Console, refs: list[str]) -> None:
+    """? shows the list of shortcuts, f unfolds everything below, n goes to the next case."""
+    opened = "e => e.open"
+    page.keyboard.press("?")
+    assert page.locator("details#shortcuts").evaluate(opened)
+    assert page.locator("details#history").evaluate(opened) is False
+    page.keyboard.press("f")
+    assert all(d.evaluate(opened) for d in page.locator("#facts details").all())
+    page.keyboard.press("f")
+    assert not any(d.evaluate(opened) for d in page.locator("#facts details").all())
+    with page.expect_navigation():
+        page.keyboard.press("n")
+    assert page.url == f"{console.base_url}/cases/{refs[1]}", page.url
+
+
 def test_a_turn_from_the_queue_to_the_next_case_costs_one_click_and_a_few_keys(
     production: Settings,
     start_console: Callable[..., Console],
@@ -167,6 +182,7 @@ def test_a_turn_from_the_queue_to_the_next_case_costs_one_click_and_a_few_keys(
     small.goto(f"{console.base_url}/cases/{refs[2]}")
     turn["first_screen_1024"] = _first_screen(small, 1024, 900)
     small.screenshot(path=str(tmp_path / "case-1024.png"))
+    _other_shortcuts(small, console, refs)
     (tmp_path / "turn.json").write_text(json.dumps(turn, indent=2))
     print(f"\nreviewer turn: {json.dumps(turn)}\nscreenshots in {tmp_path}")
     narrow.close()
