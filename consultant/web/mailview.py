@@ -4,9 +4,10 @@ Input: the raw mail (bytes) as stored. Output: a MailView with the decoded heade
 the text split as parse splits it (new text, quoted history, signature), the mail's
 HTML sanitised to an allow-list (see consultant.web.sanitize, which also says what
 the HTML keeps), and its attachments listed in parse's order, so the index of an
-attachment here is the index `attachment()` downloads, each with the way the console
-can show it (consultant.web.attachview, read from its first bytes). No state changes. Mail parse
-cannot read raises Quarantine, as parse does; the caller shows the reason.
+attachment here is the index `attachment()` downloads, each with the way the
+console can show it (consultant.web.attachview, read from its first bytes). No
+state changes. Mail parse cannot read raises Quarantine, as parse does; the caller
+shows the reason.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class AttachmentInfo:
     content_type: str
     size: int
     kind: ViewKind = ViewKind.DOWNLOAD  # how the console can show it, read from its bytes
-    charset: str = ""  # the charset its part declares ("" if none)
+    charset: str = ""  # of its bytes as attachment() gives them ("" if none declared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ def attachment(raw: bytes, index: int) -> tuple[AttachmentInfo, bytes]:
 
 
 def _bytes_of(msg: Message, index: int, limit: int) -> tuple[bytes, str]:
-    """The decoded bytes of attachment `index` and the charset its part declares."""
+    """The decoded bytes of attachment `index` and their charset ("" if not known)."""
     parts, texts = _attachment_parts(msg)
     if index < len(parts):
         return _part_bytes(parts[index], limit), _charset_of(parts[index])
@@ -154,7 +155,7 @@ def _attachment_parts(msg: Message) -> tuple[list[Message], list[tuple[str, str]
 
 
 def _heads(msg: Message) -> list[tuple[bytes, str]]:
-    """The first bytes and the declared charset of each attachment, in parse's order."""
+    """The first bytes and the charset of each attachment, in parse's order."""
     parts, texts = _attachment_parts(msg)
     heads = [(_part_bytes(p, SNIFF_BYTES), _charset_of(p)) for p in parts]
     heads.extend((data[:SNIFF_BYTES], "") for data in _uuencoded_files(texts))

@@ -163,3 +163,13 @@ def test_other_pages_keep_refusing_to_be_framed(client_for: Login, mail: tuple[s
     download = client.get(f"/cases/{mail[0]}/mail/{mail[1]}/attachments/0")
     assert download.headers["x-frame-options"] == "DENY"
     assert download.headers["content-type"] == "application/octet-stream"
+
+
+def test_the_api_gives_a_view_url_for_what_can_be_viewed(
+    client_for: Login, mail: tuple[str, int]
+) -> None:
+    client, _ = client_for(REVIEWER)
+    (message,) = client.get(f"/api/v1/cases/{mail[0]}").json()["messages"]
+    views = [a["view_url"] for a in message["attachments"]]
+    base = f"/cases/{mail[0]}/mail/{mail[1]}/attachments"
+    assert views == [f"{base}/{i}/view" for i in range(len(NAMES) - 1)] + [None]  # data.bin
