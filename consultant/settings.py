@@ -166,6 +166,7 @@ class Settings(BaseSettings):
     task_soft_time_limit: float = Field(default=120.0, gt=0)  # then the mail is quarantined
     task_time_limit: float = Field(default=180.0, gt=0)  # then the task's process is killed
     mail_view_cache: int = Field(default=64, ge=0)  # parsed mails the console keeps (0: none)
+    pdf_view_pages: int = Field(default=20, ge=1, le=500)  # PDF pages the console draws
     web_max_body: int = Field(default=1024 * 1024, gt=0)  # bytes of one request body
     web_max_connections: int = Field(default=100, ge=1)  # open at once; more get 503
     web_header_timeout: float = Field(default=10.0, gt=0)  # seconds to send a request head

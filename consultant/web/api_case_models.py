@@ -94,6 +94,11 @@ class AttachmentOut(BaseModel):
     content_type: str
     size: int
     download_url: str
+    view_url: str | None = Field(
+        default=None,
+        description="A page showing it (image, PDF pages, text) for a sandboxed frame; "
+        "None when it can only be downloaded.",
+    )
 
 
 class MessageOut(BaseModel):
@@ -143,6 +148,7 @@ class MessageOut(BaseModel):
                     content_type=a.content_type,
                     size=a.size,
                     download_url=f"{url}/{a.index}",
+                    view_url=None if a.kind == "download" else f"{url}/{a.index}/view",
                 )
                 for a in view.attachments
             ],

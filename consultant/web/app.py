@@ -60,7 +60,16 @@ def _queue_send(outbound_id: int) -> None:
 
 def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = None) -> FastAPI:
     """The console for `settings`; `enqueue_send` queues a committed outbox row."""
-    from consultant.web.routes import admin, api, cases, health, pages, policies, search
+    from consultant.web.routes import (
+        admin,
+        api,
+        attachments,
+        cases,
+        health,
+        pages,
+        policies,
+        search,
+    )
 
     app = FastAPI(
         title="consultant console API",
@@ -76,12 +85,8 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     app.state.templates = templates()
     VIEWS.reset(settings.mail_view_cache, (settings.max_mime_parts, settings.max_mime_depth))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    app.include_router(pages.router)
-    app.include_router(health.router)
-    app.include_router(cases.router)
-    app.include_router(admin.router)
-    app.include_router(policies.router)
-    app.include_router(search.router)
+    for routes in (pages, health, cases, attachments, admin, policies, search):
+        app.include_router(routes.router)
     app.include_router(api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(PasswordChangeRequired, _to_account)  # type: ignore[arg-type]

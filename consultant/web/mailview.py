@@ -4,8 +4,10 @@ Input: the raw mail (bytes) as stored. Output: a MailView with the decoded heade
 the text split as parse splits it (new text, quoted history, signature), the mail's
 HTML sanitised to an allow-list (see consultant.web.sanitize, which also says what
 the HTML keeps), and its attachments listed in parse's order, so the index of an
-attachment here is the index `attachment()` downloads. No state changes. Mail parse
-cannot read raises Quarantine, as parse does; the caller shows the reason.
+attachment here is the index `attachment()` downloads, each with the way the
+console can show it (consultant.web.attachview, read from its first bytes). No
+state changes. Mail parse cannot read raises Quarantine, as parse does; the caller
+shows the reason.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from consultant.pipeline.parse import (
     parse,
     walk_parts,
 )
+from consultant.web.attachview import SNIFF_BYTES, ViewKind, image_type, viewer_kind
 from consultant.web.sanitize import MAX_HTML, MAX_TAGS, TRUNCATED, cap_html, clean_html
 from consultant.web.sanitize import sanitize_html as sanitize_html  # re-exported for callers
 
@@ -35,6 +38,7 @@ MAX_INLINE_IMAGE = 2 * 1024 * 1024  # decoded bytes of one cid: image made into 
 MAX_INLINE_TOTAL = 8 * 1024 * 1024  # decoded bytes of all of them together
 MAX_DEPTH = 30  # as parse: deeper MIME nesting is not read
 PART_SEPARATOR = "\n<hr>\n"
+_ENCODED = frozenset({"base64", "quoted-printable", "x-uuencode", "uuencode", "x-uue", "uue"})
 
 _BIDI_AND_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -45,6 +49,8 @@ class AttachmentInfo:
     filename: str  # safe to show and to offer as a download name; never empty
     content_type: str
     size: int
+    kind: ViewKind = ViewKind.DOWNLOAD  # how the console can show it, read from its bytes
+    charset: str = ""  # of its bytes as attachment() gives them ("" if none declared)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +88,7 @@ def view_mail(raw: bytes) -> MailView:
         signature=parsed.split.signature_text,
         html=html,
         remote_images_blocked=blocked,
-        attachments=_infos(parsed.attachments),
+        attachments=_infos(parsed.attachments, _heads(msg)),
         reply_to=parsed.reply_to_header,
         return_path=parsed.return_path,
     )
@@ -91,25 +97,38 @@ def view_mail(raw: bytes) -> MailView:
 def attachment(raw: bytes, index: int) -> tuple[AttachmentInfo, bytes]:
     """Return attachment `index` of the mail and its decoded bytes, or raise LookupError."""
     parsed = parse(raw)
-    infos = _infos(parsed.attachments)
-    if not 0 <= index < len(infos):
-        raise LookupError(f"no attachment {index}: the mail has {len(infos)} attachment(s)")
+    count = len(parsed.attachments)
+    if not 0 <= index < count:
+        raise LookupError(f"no attachment {index}: the mail has {count} attachment(s)")
     msg = parsed.msg if parsed.msg is not None else load(raw)
+    data, charset = _bytes_of(msg, index, max(len(raw), 1))
+    return _info(index, parsed.attachments[index], data, charset), data
+
+
+def _bytes_of(msg: Message, index: int, limit: int) -> tuple[bytes, str]:
+    """The decoded bytes of attachment `index` and their charset ("" if not known)."""
     parts, texts = _attachment_parts(msg)
     if index < len(parts):
-        return infos[index], _part_bytes(parts[index], max(len(raw), 1))
+        return _part_bytes(parts[index], limit), _charset_of(parts[index])
     files = _uuencoded_files(texts)
     if index - len(parts) >= len(files):
         raise LookupError(f"attachment {index} is inside the mail's text and cannot be extracted")
-    return infos[index], files[index - len(parts)]
+    return files[index - len(parts)], ""
 
 
-def _infos(attachments: tuple[Attachment, ...]) -> tuple[AttachmentInfo, ...]:
-    """Parse's attachment list, numbered, with names safe to show."""
+def _infos(
+    attachments: tuple[Attachment, ...], heads: list[tuple[bytes, str]]
+) -> tuple[AttachmentInfo, ...]:
+    """Parse's attachment list, numbered, with names safe to show and viewer kinds."""
     return tuple(
-        AttachmentInfo(i, display_name(a.filename, i), a.content_type, a.size)
-        for i, a in enumerate(attachments)
+        _info(i, a, *(heads[i] if i < len(heads) else (b"", ""))) for i, a in enumerate(attachments)
     )
+
+
+def _info(index: int, found: Attachment, head: bytes, charset: str) -> AttachmentInfo:
+    name = display_name(found.filename, index)
+    kind = viewer_kind(head[:SNIFF_BYTES], found.content_type, name)
+    return AttachmentInfo(index, name, found.content_type, found.size, kind, charset)
 
 
 def display_name(name: str, index: int) -> str:
@@ -133,6 +152,23 @@ def _attachment_parts(msg: Message) -> tuple[list[Message], list[tuple[str, str]
         parts.extend(sub.attachments)
         texts.extend(sub.texts)
     return parts, texts
+
+
+def _heads(msg: Message) -> list[tuple[bytes, str]]:
+    """The first bytes and the charset of each attachment, in parse's order."""
+    parts, texts = _attachment_parts(msg)
+    heads = [(_part_bytes(p, SNIFF_BYTES), _charset_of(p)) for p in parts]
+    heads.extend((data[:SNIFF_BYTES], "") for data in _uuencoded_files(texts))
+    return heads
+
+
+def _charset_of(part: Message) -> str:
+    """The charset of the bytes _part_bytes gives: the part's own for a body in base64,
+    quoted-printable or uuencode; UTF-8 for one sent unencoded (7bit, 8bit), which the
+    stdlib has already decoded with the part's charset and payload_bytes encodes as UTF-8."""
+    if mime.transfer_encoding(part) in _ENCODED:
+        return mime.param(part, "charset")
+    return "utf-8"
 
 
 def _part_bytes(part: Message, limit: int) -> bytes:
@@ -249,22 +285,9 @@ def inline_images(msg: Message) -> dict[str, str]:
         if not cid or cid in images:
             continue
         data, cut = mime.payload_bytes(part, MAX_INLINE_IMAGE)
-        kind = _image_type(data)
+        kind = image_type(data)
         if cut or kind is None or total + len(data) > MAX_INLINE_TOTAL:
             continue
         total += len(data)
         images[cid] = f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
     return images
-
-
-def _image_type(data: bytes) -> str | None:
-    """The image type by its first bytes, not by what the part claims."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith((b"GIF87a", b"GIF89a")):
-        return "image/gif"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None

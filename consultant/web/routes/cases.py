@@ -12,20 +12,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from consultant import review
-from consultant.db.models import InboundMessage
 from consultant.errors import Refused
 from consultant.handoff import hand_over
-from consultant.mailer.headers import content_disposition
 from consultant.mailer.render import answer_html
 from consultant.review.nextcase import next_case
 from consultant.review.reuse import reuse_answer, reuse_offer
-from consultant.web.casepage import VIEWS, case_page
+from consultant.web.casepage import case_page
 from consultant.web.deps import DB, PageLogin, SettingsDep, console
-from consultant.web.mailview import attachment
 from consultant.web.refusals import refusals, status_of
 from consultant.web.routes.pages import back, render
 
@@ -248,25 +245,4 @@ def ask_sender(
     session.commit()
     return _land(
         following, _queue(request, outbound.id, f"{ref.upper()}: the question to the sender")
-    )
-
-
-@router.get("/cases/{ref}/mail/{inbound_id}/attachments/{index}")
-def download(login: PageLogin, session: DB, ref: str, inbound_id: int, index: int) -> Response:
-    """An attachment, always as a download (never shown inline), by its index in the mail."""
-    with refusals():
-        case = review.get_case(session, ref)
-    inbound = session.get(InboundMessage, inbound_id)  # only this mail's bytes are read
-    if inbound is None or inbound.case_id != case.id:
-        raise HTTPException(404, f"case {ref} has no mail {inbound_id}")
-    refusal = VIEWS.refusal(inbound.raw)  # before anything parses it
-    if refusal is not None:
-        raise HTTPException(422, f"this mail cannot be opened: {refusal}")
-    try:
-        info, data = attachment(inbound.raw, index)
-    except LookupError as error:
-        raise HTTPException(404, str(error)) from error
-    disposition = content_disposition(info.filename, f"attachment-{index}")
-    return Response(
-        data, media_type="application/octet-stream", headers={"Content-Disposition": disposition}
     )
