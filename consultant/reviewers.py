@@ -92,6 +92,15 @@ def find_reviewer(session: Session, email: str) -> Reviewer | None:
     ).scalar_one_or_none()
 
 
+def acting_reviewer(session: Session, email: str) -> str:
+    """The address of the active reviewer `email` names, whom a command acts as."""
+    reviewer = find_reviewer(session, email)
+    if reviewer is None or not reviewer.active:
+        shown = email.strip().lower()[:320]
+        raise ReviewerError(f"{shown} is not an active reviewer; act as one who is")
+    return reviewer.email
+
+
 def add_reviewer(
     session: Session,
     email: str,
