@@ -4,11 +4,17 @@ Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106's
 second recommended profile) and re-hashed on login when those parameters
 change. A reviewer created without a password gets a one-time password,
 shown once to the operator; nothing but its hash is kept. A one-time password
-works once: the first login with it erases its hash and leaves the reviewer
-`must_change_password`, so that session can only choose a new password and a
-second login with it fails. A password the reviewer typed themselves (the
-account page, `--password-stdin`) is theirs, not one-time. Roles: `reviewer`
-works cases, `admin` also manages reviewers, accounts and plans.
+works once: the first login with it marks it used (`one_time_used_at`, a
+conditional update, so of two logins racing with it only one wins) and leaves
+the reviewer `must_change_password`, so that session can only choose a new
+password. A second login with it is refused with `OneTimePasswordUsed`, which
+says so (its hash is kept to recognise it; only someone who knows the password
+learns that it was used). Every path that makes one up (the first admin, the
+CLI's add and set-password, the admin page's add and reset, the admin API's
+add) goes through `add_reviewer` or `set_password`. A password the reviewer
+typed themselves (the account page, `--password-stdin`) is theirs, not
+one-time. Roles: `reviewer` works cases, `admin` also manages reviewers,
+accounts and plans.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from consultant.accounts import normalize_address
 from consultant.cases import audit
@@ -40,6 +47,16 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 class ReviewerError(Refused):
     """A request about reviewers that cannot be done; the message says why."""
+
+
+class OneTimePasswordUsed(ReviewerError):
+    """The right one-time password, but its one login has happened already."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This one-time password was used already: it opens one login only. "
+            "Ask an admin for a new one."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +90,15 @@ def find_reviewer(session: Session, email: str) -> Reviewer | None:
     return session.execute(
         select(Reviewer).where(Reviewer.email == email.strip().lower())
     ).scalar_one_or_none()
+
+
+def acting_reviewer(session: Session, email: str) -> str:
+    """The address of the active reviewer `email` names, whom a command acts as."""
+    reviewer = find_reviewer(session, email)
+    if reviewer is None or not reviewer.active:
+        shown = email.strip().lower()[:320]
+        raise ReviewerError(f"{shown} is not an active reviewer; act as one who is")
+    return reviewer.email
 
 
 def add_reviewer(
@@ -138,6 +164,7 @@ def change_own_password(
 def _store(reviewer: Reviewer, password: str, *, one_time: bool) -> None:
     reviewer.password_hash = hash_password(password)
     reviewer.must_change_password = one_time
+    reviewer.one_time_used_at = None
     reviewer.password_changed_at = utcnow()
 
 
@@ -194,7 +221,10 @@ def has_admin(session: Session) -> bool:
 
 
 def check_password(session: Session, email: str, password: str) -> Reviewer | None:
-    """The active reviewer with this address and password, else None (constant work)."""
+    """The active reviewer with this address and password, else None (constant work).
+
+    A one-time password is used up here; its second login raises OneTimePasswordUsed.
+    """
     reviewer = find_reviewer(session, email)
     stored = reviewer.password_hash if reviewer is not None else None
     try:
@@ -204,11 +234,31 @@ def check_password(session: Session, email: str, password: str) -> Reviewer | No
     if reviewer is None or stored is None or not reviewer.active:
         return None
     if reviewer.must_change_password:
-        reviewer.password_hash = None  # used up: this login's session must choose a new one
+        _use_up(session, reviewer, stored)  # this login's session must choose a new one
     elif _hasher.check_needs_rehash(stored):
         reviewer.password_hash = _hasher.hash(password)
     reviewer.last_login_at = utcnow()
     return reviewer
+
+
+def _use_up(session: Session, reviewer: Reviewer, stored: str) -> None:
+    """Mark the one-time password `stored` used, or refuse: it was, by this login's
+    predecessor or by one racing with it (the update matches no row then)."""
+    now = utcnow()
+    used = session.execute(
+        update(Reviewer)
+        .where(
+            Reviewer.id == reviewer.id,
+            Reviewer.password_hash == stored,
+            Reviewer.must_change_password.is_(True),
+            Reviewer.one_time_used_at.is_(None),
+        )
+        .values(one_time_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not used.rowcount:  # type: ignore[attr-defined]
+        raise OneTimePasswordUsed()
+    set_committed_value(reviewer, "one_time_used_at", now)  # the update wrote it
 
 
 def first_admin_address(settings: Settings) -> str:

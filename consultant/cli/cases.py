@@ -4,16 +4,31 @@ Input: a reviewer's command. Output: lines for people; approve and reject go
 through consultant/review/, which holds the rules and writes the
 audit entries, and an approved answer is handed to a worker to send (or left
 to the sweep when the broker is down). `cases erase` lives in retention.py.
+
+Approve and reject act as a reviewer named by address (--as, else
+$CONSULTANT_REVIEWER), who must be an active reviewer; the audit log names
+that address. A case another reviewer claimed is refused unless --take-over.
+`approve --edit FILE` replaces only the draft's answer part
+(consultant/review/answer_part.py); `--whole` replaces the whole text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import click
 
-from consultant.cli.common import actor, cli_session, cli_settings, enqueue_send
+from consultant.cli.common import (
+    actor,
+    cli_session,
+    cli_settings,
+    enqueue_send,
+    reviewer_address,
+)
 from consultant.handoff import hand_over
+from consultant.reviewers import acting_reviewer
 
 
 @click.group()
@@ -76,33 +91,60 @@ def _echo_case(view: Any) -> None:
         click.echo(d.body_text)
 
 
+AS_REVIEWER = click.option(
+    "--as",
+    "reviewer",
+    metavar="ADDRESS",
+    help="The active reviewer acting (default: $CONSULTANT_REVIEWER; one is required).",
+)
+TAKE_OVER = click.option(
+    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
+)
+
+
 @cases.command("approve")
 @click.argument("ref")
 @click.option(
     "--edit",
     "edit_file",
     type=click.File("r", encoding="utf-8"),
-    help="Replace the draft text with this file's content (- for standard input).",
+    help="Replace the draft's answer part with this file's content (- for standard input); "
+    "the greeting, what the answer cites, the disclaimer, the signature and the quoted "
+    "question stay.",
+)
+@click.option(
+    "--whole", is_flag=True, help="With --edit: the file is the whole mail text, not the answer."
 )
 @click.option("--subject", help="Replace the draft's subject.")
-@click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
-@click.option(
-    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
-)
+@AS_REVIEWER
+@TAKE_OVER
 def cases_approve(
-    ref: str, edit_file: TextIO | None, subject: str | None, reviewer: str | None, take_over: bool
+    ref: str,
+    edit_file: TextIO | None,
+    whole: bool,
+    subject: str | None,
+    reviewer: str | None,
+    take_over: bool,
 ) -> None:
     """Approve the case's draft and queue the answer for delivery."""
     from consultant.review import approve  # Jinja2 and lxml, on use
+    from consultant.review.answer_part import draft_with_answer
 
     settings = cli_settings()
+    address = reviewer_address(reviewer)
     text = edit_file.read() if edit_file else None
     if text is not None and not text.strip():
         raise click.ClickException("the edited answer is empty")
+    if whole and text is None:
+        raise click.ClickException("--whole needs --edit FILE")
     with cli_session(settings) as session:
-        outbound = approve(
-            session, settings, ref, actor(reviewer), text, subject, take_over=take_over
-        )
+        who = acting_reviewer(session, address)
+        base = None
+        if text is not None and not whole:
+            with _whole_hint():
+                edited = draft_with_answer(session, settings, ref, text)
+            text, base = edited.text, edited.base_version
+        outbound = approve(session, settings, ref, who, text, subject, base, take_over=take_over)
         outbound_id, message_id = outbound.id, outbound.rfc_message_id
     if hand_over(enqueue_send, outbound_id, "outbound"):
         queued = "queued for delivery"
@@ -111,19 +153,32 @@ def cases_approve(
     click.echo(f"approved {ref.upper()}: answer {message_id} {queued}")
 
 
+@contextmanager
+def _whole_hint() -> Iterator[None]:
+    """A draft without a recognisable answer part: say how to replace it all on purpose."""
+    from consultant.review.answer_part import AnswerPartMissing
+
+    try:
+        yield
+    except AnswerPartMissing as error:
+        raise click.ClickException(
+            f"{error}; nothing was approved. Give --whole with --edit to replace the "
+            "whole mail text with the file (greeting, signature and quote included)"
+        ) from error
+
+
 @cases.command("reject")
 @click.argument("ref")
 @click.option("--reason", required=True, help="Why the case gets no answer (kept in the log).")
-@click.option("--as", "reviewer", help="Reviewer address (default: $CONSULTANT_REVIEWER).")
-@click.option(
-    "--take-over", is_flag=True, help="Take the case over from the reviewer who claimed it."
-)
+@AS_REVIEWER
+@TAKE_OVER
 def cases_reject(ref: str, reason: str, reviewer: str | None, take_over: bool) -> None:
     """Reject the case: no answer is sent."""
     from consultant.review import reject  # Jinja2 and lxml, on use
 
+    address = reviewer_address(reviewer)
     with cli_session(cli_settings()) as session:
-        reject(session, ref, actor(reviewer), reason, take_over=take_over)
+        reject(session, ref, acting_reviewer(session, address), reason, take_over=take_over)
     click.echo(f"rejected {ref.upper()}")
 
 

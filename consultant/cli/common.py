@@ -56,6 +56,23 @@ def actor(value: str | None = None) -> str:
     return os.environ.get("CONSULTANT_REVIEWER") or f"cli:{login}"
 
 
+REVIEWER_VARIABLE = "CONSULTANT_REVIEWER"
+NO_REVIEWER = (
+    f"say which reviewer is acting: --as ADDRESS or {REVIEWER_VARIABLE}=ADDRESS "
+    "(the address of an active reviewer)"
+)
+
+
+def reviewer_address(value: str | None = None) -> str:
+    """The reviewer a case command acts as: --as, else $CONSULTANT_REVIEWER, else a
+    refusal naming both (never the login, which the audit log could not tie to anyone).
+    Whether the address is an active reviewer's is consultant.reviewers.acting_reviewer's."""
+    address = (value or os.environ.get(REVIEWER_VARIABLE) or "").strip()
+    if not address:
+        raise click.ClickException(NO_REVIEWER)
+    return address
+
+
 @contextmanager
 def one_line(*errors: type[Exception]) -> Iterator[None]:
     """Turn a refusal, and any of the given errors, into its one-line message and exit

@@ -144,7 +144,7 @@ Code sets: ICD-10-CM is loaded; import the CMS files you download each quarter
 Then review it in the console ({settings.web_base_url}), or from the shell:
   consultant cases list
   consultant cases show CC-…
-  consultant cases approve CC-… --edit answer.txt
+  consultant cases approve CC-… --edit answer.txt --as YOUR-ADDRESS
 Press Ctrl-C to stop.
 """.rstrip(),
         err=False,

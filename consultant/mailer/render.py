@@ -120,10 +120,15 @@ def _list_or_paragraph(lines: list[str]) -> dict[str, Any]:
     return {"kind": kind, "title": title, "lines": items}
 
 
+def answer_disclaimer(override_dir: Path | None = None) -> str:
+    """The disclaimer paragraph the answer template puts after the answer."""
+    return environment(override_dir).get_template("answer/_disclaimer.txt.j2").render()
+
+
 def answer_html(text: str, ref: str, override_dir: Path | None = None) -> str:
     """The HTML part of an answer a reviewer wrote or edited: their text, laid out by
     the styled answer template (the same one the system's draft is rendered with)."""
     env = environment(override_dir)
-    disclaimer = env.get_template("answer/_disclaimer.txt.j2").render()
+    disclaimer = answer_disclaimer(override_dir)
     template = env.get_template("answer/body.html.j2")
     return template.render(approved=text_blocks(text, (disclaimer,)), ref=ref)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from consultant.cases import audit
 from consultant.db.base import utcnow
 from consultant.db.models import LoginFailure, Reviewer, WebSession
-from consultant.reviewers import check_password, forget_first_password
+from consultant.reviewers import OneTimePasswordUsed, check_password, forget_first_password
 from consultant.settings import Settings
 
 SESSION_COOKIE = "consultant_session"
@@ -196,6 +196,7 @@ class LoginOutcome:
     token: str | None = None  # the new session's cookie value
     one_time: bool = False  # a one-time password was used up: a new one is due first
     wait: int = 0  # seconds before this address may try again from this client
+    refused: str = ""  # why a right password opens nothing (a one-time one used already)
 
 
 def log_in(
@@ -207,12 +208,21 @@ def log_in(
     via: str | None = None,
 ) -> LoginOutcome:
     """Throttle, check the password, count or clear the failure, open the session, audit
-    (with `via`, e.g. "api") and commit. A one-time password's file is gone after it."""
+    (with `via`, e.g. "api") and commit. A one-time password's file is gone after it;
+    its second login is refused (`refused` says why) and audited, not counted."""
     wait = throttled(session, settings, email, client)
     if wait:
         return LoginOutcome(wait=wait)
     where = {"client": client, **({"via": via} if via else {})}
-    reviewer = check_password(session, email, password)
+    try:
+        reviewer = check_password(session, email, password)
+    except OneTimePasswordUsed as used:
+        # Not counted as a failure: whoever typed it knew the password, and guessing
+        # is what the throttle is for. The audit log keeps the attempt.
+        session.rollback()
+        audit(session, _address(email), "login.one_time_reused", None, **where)
+        session.commit()
+        return LoginOutcome(refused=str(used))
     if reviewer is None:
         record_failure(session, settings, email, client)
         audit(session, email.strip().lower()[:320] or "?", "login.failed", None, **where)

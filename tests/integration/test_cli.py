@@ -10,11 +10,14 @@ from consultant.db.models import Draft, InboundMessage, InboundState
 from consultant.db.session import session_scope
 from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import process_message
+from consultant.reviewers import add_reviewer
 from consultant.settings import Settings
 from tests.conftest import mail_bytes
 from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
+
+REVIEWER = "rita@desk.example"
 
 
 def _process(settings: Settings, name: str) -> int:
@@ -43,14 +46,18 @@ def test_approve_reads_the_answer_from_standard_input(
     migrated: Settings, env: dict[str, str]
 ) -> None:
     _process(migrated, "simple_question.eml")
+    with session_scope(migrated) as session:
+        add_reviewer(session, REVIEWER, password="long-enough-password")
     ref = f"CC-{utcnow().year}-000001"
-    empty = run_cli(env, "cases", "approve", ref, "--edit", "-", stdin="  \n", check=False)
+    approve = ["cases", "approve", ref, "--edit", "-", "--as", REVIEWER]
+    empty = run_cli(env, *approve, stdin="  \n", check=False)
     assert empty.returncode == 1 and "empty" in empty.stderr
-    done = run_cli(env, "cases", "approve", ref, "--edit", "-", stdin="Our answer.\n")
+    done = run_cli(env, *approve, stdin="Our answer.\n")
     assert f"approved {ref}" in done.stdout
     with session_scope(migrated) as session:
         newest = session.scalars(select(Draft).order_by(Draft.version.desc())).first()
-    assert newest is not None and newest.body_text == "Our answer.\n" and newest.version == 2
+    assert newest is not None and newest.version == 2
+    assert "\n\nOur answer.\n\n" in newest.body_text  # where the answer goes
 
 
 def test_unknown_case_is_a_clear_error(migrated: Settings, env: dict[str, str]) -> None:
@@ -62,6 +69,8 @@ def test_unknown_case_is_a_clear_error(migrated: Settings, env: dict[str, str]) 
 def test_reject_records_the_reason(migrated: Settings, env: dict[str, str]) -> None:
     _process(migrated, "simple_question.eml")
     ref = run_cli(env, "cases", "list").stdout.split("\n")[1].split()[0]
-    run_cli(env, "cases", "reject", ref, "--reason", "not a coding question")
+    with session_scope(migrated) as session:
+        add_reviewer(session, REVIEWER, password="long-enough-password")
+    run_cli(env, "cases", "reject", ref, "--reason", "not a coding question", "--as", REVIEWER)
     shown = run_cli(env, "cases", "show", ref).stdout
     assert shown.startswith(f"{ref}  [rejected]  not a coding question")

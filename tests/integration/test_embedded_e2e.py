@@ -94,12 +94,13 @@ def test_question_travels_the_whole_loop_on_the_embedded_profile(
     queue = _console_queue(f"http://127.0.0.1:{web_port}", *first_login.groups())
     assert ref in queue and "20700 27447 M86.161" in queue
 
-    refused = run_cli(env, "cases", "approve", ref, check=False)
+    admin = first_login.group(1)  # an active reviewer, with the password it chose above
+    refused = run_cli(env, "cases", "approve", ref, "--as", admin, check=False)
     assert refused.returncode != 0 and "placeholder" in refused.stderr
 
     answer = tmp_path / "answer.txt"
-    answer.write_text("Hello Dana,\n\nHere is the answer from our coding expert.\n")
-    approved = run_cli(env, "cases", "approve", ref, "--edit", str(answer), "--as", "r@example.org")
+    answer.write_text("Here is the answer from our coding expert.\n")  # the greeting stays
+    approved = run_cli(env, "cases", "approve", ref, "--edit", str(answer), "--as", admin)
     assert f"approved {ref}" in approved.stdout
 
     outbox = Path(env["CONSULTANT_VAR_DIR"]) / "outbox"

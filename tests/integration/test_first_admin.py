@@ -1,6 +1,7 @@
 """`consultant up`'s first admin: the one-time password sits in a file only its owner
 can read, stdout shows only the file's path, and the file goes once the password is
-used; no command prints the database URL with its password."""
+used; its login leads only to the password change and a second login with it is
+refused; no command prints the database URL with its password."""
 
 from __future__ import annotations
 
@@ -48,7 +49,17 @@ def test_the_first_admin_password_is_in_a_private_file_and_only_its_path_is_prin
             follow_redirects=False,
         )
         assert (login.status_code, login.headers["location"]) == (303, "/account")
+        assert client.get("/", follow_redirects=False).headers["location"] == "/account"
     assert not path.exists()  # used up: nothing left to read
+    with TestClient(create_app(migrated, enqueue_send=lambda _: None)) as again:
+        form = again.get("/login")
+        reused = again.post(
+            "/login",
+            data={"email": address, "password": password, "csrf_token": csrf_of(form.text)},
+            follow_redirects=False,
+        )
+        assert reused.status_code == 401
+        assert "This one-time password was used already" in reused.text
 
 
 def test_the_file_goes_when_the_cli_replaces_the_first_admins_password(

@@ -44,6 +44,8 @@ class Reviewer(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A one-time password: its first login uses it up and must choose a new one.
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    # When that first login happened; a second login with the same password is refused.
+    one_time_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

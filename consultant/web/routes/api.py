@@ -88,7 +88,12 @@ logged_in, cases, logs = api_router("session"), api_router("cases"), api_router(
 # --- session ------------------------------------------------------------------
 
 
-@public.post("/session", responses=problems(401, 422, 429, e401="Wrong address or password."))
+@public.post(
+    "/session",
+    responses=problems(
+        401, 422, 429, e401="Wrong address or password, or a one-time password used already."
+    ),
+)
 def open_session(
     body: LoginIn, response: Response, session: DB, settings: SettingsDep, client: ClientAddress
 ) -> SessionOut:
@@ -98,7 +103,7 @@ def open_session(
         message = f"too many failed logins; try again in {outcome.wait} s"
         raise HTTPException(429, message, {"Retry-After": str(outcome.wait)})
     if outcome.token is None:
-        raise HTTPException(401, "wrong address or password")
+        raise HTTPException(401, outcome.refused or "wrong address or password")
     return _opened(session, settings, response, outcome.token)
 
 

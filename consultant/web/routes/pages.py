@@ -1,9 +1,9 @@
 """Console pages: login, logout, the queue, one's own password.
 
 A login with a one-time password lands on /account, the one page (with
-logout) such a session may use, to choose a password; changing a password
-ends the reviewer's other sessions and gives this one a new cookie and CSRF
-token.
+logout) such a session may use, to choose a password; a second login with it
+is refused with a message saying it was used. Changing a password ends the
+reviewer's other sessions and gives this one a new cookie and CSRF token.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def login(
         message = f"Too many failed logins. Try again in {outcome.wait} s."
         return _login_again(request, 429, message)
     if outcome.token is None:
-        return _login_again(request, 401, "Wrong address or password.")
+        return _login_again(request, 401, outcome.refused or "Wrong address or password.")
     target = ACCOUNT_URL if outcome.one_time else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, settings, outcome.token)

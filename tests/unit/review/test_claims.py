@@ -79,3 +79,10 @@ def test_the_cli_refuses_a_claimed_case_until_take_over_is_given(
     assert taken.exit_code == 0, taken.output
     expected = CaseState.APPROVED if command == "approve" else CaseState.REJECTED
     assert case_state(migrated, ref)[:2] == (expected, OTTO)
+    with session_scope(migrated) as session:
+        done = session.execute(
+            select(AuditEntry.action, AuditEntry.actor).where(
+                AuditEntry.action.in_(["case.taken_over", f"case.{expected}"])
+            )
+        ).all()
+    assert sorted(done) == sorted([("case.taken_over", OTTO), (f"case.{expected}", OTTO)])

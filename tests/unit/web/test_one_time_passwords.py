@@ -65,7 +65,7 @@ def form_login(client: TestClient, email: str, password: str) -> tuple[int, str]
     return response.status_code, response.headers.get("location", "")
 
 
-def test_a_one_time_login_lands_on_the_account_page_and_a_second_login_fails(
+def test_a_one_time_login_lands_on_the_account_page_and_a_second_login_is_refused(
     app: FastAPI, client: TestClient, one_time: str, console_db: Settings
 ) -> None:
     assert form_login(client, NINA, one_time) == (303, "/account")
@@ -74,12 +74,14 @@ def test_a_one_time_login_lands_on_the_account_page_and_a_second_login_fails(
     assert 'name="current"' not in page.text  # the one-time password is used up
     with TestClient(app, base_url="http://testserver") as again:
         assert form_login(again, NINA, one_time)[0] == 401
+        assert form_login(again, NINA, "a-wrong-guess-at-it")[0] == 401
     with TestClient(app) as api:
         login = api.post(f"{API_PREFIX}/session", json={"email": NINA, "password": one_time})
-        assert login.status_code == 401
+        assert login.status_code == 401 and "used already" in login.json()["detail"]
     with session_scope(console_db) as session:
         actions = session.scalars(select(AuditEntry.action).where(AuditEntry.actor == NINA)).all()
-    assert actions[0] == "login.one_time" and actions.count("login.failed") == 2
+    assert actions[0] == "login.one_time" and actions.count("login.one_time_reused") == 2
+    assert actions.count("login.failed") == 1  # only the wrong guess counts as a failure
 
 
 def test_a_one_time_session_reaches_nothing_but_the_password_change_and_logout(
