@@ -130,9 +130,10 @@ def test_ask_sender_and_refusal_of_an_encoded_subject_hold_only_our_headers(
             session,
             second,
             "rita@desk.example",
-            "Not a coding question.",
+            "internal: not coding",
             settings=migrated,
             send_refusal=True,
+            words="Not a coding question.",
         ).refusal
         assert refused is not None
         raws = {"ask": (asked.raw, first), "refusal": (refused.raw, second)}
@@ -141,6 +142,7 @@ def test_ask_sender_and_refusal_of_an_encoded_subject_hold_only_our_headers(
         assert msg["Subject"] == f"Re: {CLEANED} [{ref}]", kind
         plain, _ = texts(msg)
         assert "Which side?" in plain if kind == "ask" else "Not a coding question." in plain
+        assert "internal: not coding" not in plain
 
 
 @pytest.mark.parametrize("level", LEVELS)
