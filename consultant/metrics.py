@@ -97,8 +97,8 @@ def _review(session: Session, settings: Settings) -> Iterator[Metric]:
         "Cases drafted or in review, waiting for a reviewer.",
         waiting or 0,
     )
-    queue = review_queue(session, settings, limit=1000)
-    oldest_due = min((item.due_at for item in queue), default=None)
+    first = review_queue(session, settings, limit=1)  # the earliest due comes first
+    oldest_due = first[0].due_at if first else None
     yield _gauge(
         "consultant_oldest_due_case_seconds",
         "Seconds since the earliest-due open case fell due; negative: due in that many "

@@ -19,10 +19,12 @@ def alembic_config() -> Config:
 def upgrade(settings: Settings | None = None, revision: str = "head") -> None:
     """Bring the configured database to `revision`; at head, with the package's
     policy rules installed (consultant.policies.store.install_package)."""
-    engine = get_engine(settings or get_settings())
+    settings = settings or get_settings()
+    engine = get_engine(settings)
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
+        config.attributes["settings"] = settings  # a migration may need the plans
         command.upgrade(config, revision)
     if revision == "head":
         from consultant.policies.store import install_package

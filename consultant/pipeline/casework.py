@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from consultant.accounts import GUEST_PLAN, load_plans
 from consultant.answer.engine import Answer, answer_question, rules_only
+from consultant.answer.summary import signals
 from consultant.cases import audit, make_ref
 from consultant.codes.in_effect import made_with, releases_in_effect
 from consultant.codes.systems import CodeSystem
 from consultant.codes.vocabulary import current_vocabulary
 from consultant.db.base import utcnow
-from consultant.db.models import Case, CaseCode, CaseState, Draft, InboundMessage
+from consultant.db.models import Account, Case, CaseCode, CaseState, Draft, InboundMessage
 from consultant.pipeline.account import Decision
 from consultant.pipeline.draft import render_answer
 from consultant.pipeline.extract import CodeRef, extract_message
@@ -40,12 +42,15 @@ def open_case(
     decision: Decision,
 ) -> Case:
     """Open a case for the mail (state received, with its ref), audited."""
+    opened = utcnow()
     case = Case(
         sender=parsed.reply_to,
         sender_name=parsed.sender_name[:200],
         account_id=decision.account_id,
         subject=parsed.subject,
         state=CaseState.RECEIVED.value,
+        created_at=opened,
+        due_at=due(settings, decision.plan, opened),
     )
     session.add(case)
     session.flush()
@@ -61,6 +66,22 @@ def open_case(
         plan=decision.plan,
     )
     return case
+
+
+def due(settings: Settings, plan: str, since: datetime) -> datetime:
+    """When an answer is due: the plan's SLA (the default plan's for a plan gone) after `since`."""
+    plans = load_plans(settings)
+    chosen = plans.get(plan) or plans[settings.default_plan]
+    return since + timedelta(hours=chosen.sla_hours)
+
+
+def reopen(session: Session, settings: Settings, case: Case) -> None:
+    """The asker replied to an answered case, or answered our question: mark it for the
+    queue and give the new question its own due time."""
+    now = utcnow()
+    case.reopened_at = now
+    plan = session.scalar(select(Account.plan).where(Account.id == case.account_id))
+    case.due_at = due(settings, plan or GUEST_PLAN, now)
 
 
 def extract_codes(session: Session, parsed: ParsedMessage) -> list[CodeRef]:
@@ -145,6 +166,7 @@ def add_draft(
         dos, basis = _dos(parsed)
         proposed = rules_only(session, parsed.subject, parsed.new_text, dos, basis)
     rendered = render_answer(settings, case.ref or "", parsed, codes, report, proposed)
+    sheet = _fact_sheet(session, report, proposed)
     version = None
     if not first:
         version = session.scalar(
@@ -158,9 +180,11 @@ def add_draft(
             body_text=rendered.text,
             body_html=rendered.html,
             author="system",
-            lookup=_fact_sheet(session, report, proposed),
+            lookup=sheet,
         )
     )
+    mark = signals(json.loads(sheet) if sheet else None)
+    case.verdicts, case.severity, case.stale_data = mark.verdicts, mark.severity, mark.stale_data
 
 
 def _fact_sheet(session: Session, report: Report | None, proposed: Answer) -> str | None:

@@ -37,6 +37,7 @@ from consultant.pipeline.casework import (
     extract_codes,
     merge_codes,
     open_case,
+    reopen,
     save_codes,
 )
 from consultant.pipeline.classify import Kind, Verdict, classify
@@ -184,6 +185,7 @@ def _follow_up(
         merged = merge_codes(session, case.id, codes)
         audit(session, "system", "case.follow_up", case.id, inbound_id=inbound.id)
         if CaseState(case.state) in REOPENABLE:
+            reopen(session, settings, case)
             add_draft(session, settings, case, parsed, merged)
             advance(session, case.id, CaseState.DRAFTED, actor="system", reason="asker replied")
         else:  # A reviewer may be editing: keep their draft, tell them instead.

@@ -1,21 +1,23 @@
 """The review queue: open cases, the one most overdue first, and similar answered cases.
 
 A case is due `sla_hours` (of its account's plan; a guest's plan for
-senders without one) after it was opened. Sorting happens here, not in SQL,
-because the due time depends on the plans file; the queue is the open cases
-only, so it stays small.
+senders without one) after it was opened, or after the asker replied to a
+case we had answered; intake stores that time (`cases.due_at`), so the queue
+sorts and limits in SQL on the (state, due_at, id) index and its cost does not
+grow with the number of cases. Each row carries the signals the last system
+draft wrote (consultant.answer.summary): the verdict summary, the highest
+severity, stale data; and whether the asker replied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
-from consultant.accounts import GUEST_PLAN, Plan, load_plans
+from consultant.accounts import GUEST_PLAN
 from consultant.codes.systems import CodeSystem
 from consultant.db.base import utcnow
 from consultant.db.models import Account, Case, CaseCode, CaseState, Reviewer
@@ -24,6 +26,9 @@ from consultant.settings import Settings
 
 ANSWERED = (CaseState.SENT, CaseState.CLOSED)
 UNASSIGNED = "none"
+SOON = timedelta(hours=2)  # "due soon": within this and not overdue
+PAGE = 100  # rows the queue shows
+SIMILAR_PER_CODE = 100  # the newest answered cases per code that similar_cases weighs
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,15 @@ class QueueItem:
     @property
     def overdue(self) -> bool:
         return self.due_at <= utcnow()
+
+    @property
+    def due_soon(self) -> bool:
+        return not self.overdue and self.due_at <= utcnow() + SOON
+
+    @property
+    def replied(self) -> bool:
+        """The asker wrote again on a case we had answered or asked them about."""
+        return self.case.reopened_at is not None and self.case.state in REVIEWABLE
 
     @property
     def age(self) -> timedelta:
@@ -57,7 +71,7 @@ def review_queue(
     states: tuple[str, ...] | None = None,
     assignee: str | None = None,
     code: str | None = None,
-    limit: int = 500,
+    limit: int = PAGE,
 ) -> list[QueueItem]:
     """Open cases (or those in `states`), filtered, the earliest due first.
 
@@ -70,7 +84,7 @@ def review_queue(
         .outerjoin(Account, Account.id == Case.account_id)
         .outerjoin(Reviewer, Reviewer.id == Case.assignee_id)
         .where(_in_states(states))
-        .order_by(Case.created_at, Case.id)
+        .order_by(Case.due_at, Case.id)
         .limit(limit)
     )
     if assignee == UNASSIGNED:
@@ -78,36 +92,27 @@ def review_queue(
     elif assignee:
         query = query.where(Reviewer.email == assignee.strip().lower())
     if code:
-        query = query.where(
-            Case.id.in_(select(CaseCode.case_id).where(CaseCode.code == code.strip().upper()))
-        )
+        named = select(CaseCode.case_id).where(CaseCode.code == code.strip().upper())
+        query = query.where(Case.id.in_(named))
     rows = session.execute(query).all()
     codes = _codes_of(session, [case.id for case, _, _ in rows])
-    plans = load_plans(settings)
-    items = [
-        _item(case, account, reviewer, plans, settings.default_plan, codes.get(case.id, ()))
-        for case, account, reviewer in rows
+    return [
+        _item(case, account, reviewer, codes.get(case.id, ())) for case, account, reviewer in rows
     ]
-    items.sort(key=lambda item: (item.due_at, item.case.id))
-    return items
 
 
 def _item(
     case: Case,
     account: Account | None,
     reviewer: str | None,
-    plans: Mapping[str, Plan],
-    default_plan: str,
     codes: tuple[str, ...],
 ) -> QueueItem:
-    """A row of the queue: the plan (a guest's without an account) sets the due time."""
-    plan_name = account.plan if account is not None else GUEST_PLAN
-    plan = plans.get(plan_name) or plans[default_plan]
+    """A row of the queue, with the name of the plan (a guest's without an account)."""
     return QueueItem(
         case=case,
         account=account.name if account is not None else "guest",
-        plan=plan_name,
-        due_at=case.created_at + timedelta(hours=plan.sla_hours),
+        plan=account.plan if account is not None else GUEST_PLAN,
+        due_at=case.due_at,
         assignee=reviewer,
         codes=codes,
     )
@@ -135,29 +140,31 @@ def _codes_of(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...
 
 
 def similar_cases(session: Session, case: Case, limit: int = 5) -> list[Similar]:
-    """Answered cases sharing the most codes (modifiers aside) with `case`, newest first."""
-    mine = select(CaseCode.code).where(
-        CaseCode.case_id == case.id, CaseCode.system != CodeSystem.MODIFIER
-    )
-    shared = func.count(func.distinct(CaseCode.code))
-    rows = session.execute(
-        select(CaseCode.case_id, shared)
-        .join(Case, Case.id == CaseCode.case_id)
-        .where(
-            CaseCode.code.in_(mine),
-            CaseCode.case_id != case.id,
-            Case.state.in_([str(s) for s in ANSWERED]),
-        )
-        .group_by(CaseCode.case_id)
-        .order_by(shared.desc(), CaseCode.case_id.desc())
-        .limit(limit)
-    ).all()
-    codes = _codes_of(session, [case.id, *(case_id for case_id, _ in rows)])
-    own = set(codes.get(case.id, ()))
+    """Answered cases sharing the most codes (modifiers aside) with `case`, newest first.
+
+    Weighs the newest SIMILAR_PER_CODE answered cases per code, so a code named
+    in half the cases costs as little as a rare one.
+    """
+    codes = _codes_of(session, [case.id]).get(case.id, ())
+    shared: dict[int, set[str]] = {}
+    for code in dict.fromkeys(codes):
+        for other in session.scalars(
+            select(CaseCode.case_id)
+            .join(Case, Case.id == CaseCode.case_id)
+            .where(
+                CaseCode.code == code,
+                CaseCode.case_id != case.id,
+                Case.state.in_([str(s) for s in ANSWERED]),
+            )
+            .order_by(CaseCode.case_id.desc())
+            .limit(SIMILAR_PER_CODE)
+        ):
+            shared.setdefault(other, set()).add(code)
+    ranked = sorted(shared, key=lambda other: (-len(shared[other]), -other))[:limit]
     return [
         Similar(
-            case=session.get_one(Case, case_id),
-            shared=tuple(c for c in codes.get(case_id, ()) if c in own),
+            case=session.get_one(Case, other),
+            shared=tuple(c for c in codes if c in shared[other]),
         )
-        for case_id, _ in rows
+        for other in ranked
     ]

@@ -29,6 +29,11 @@ class QueueItemOut(BaseModel):
     created_at: datetime
     due_at: datetime
     overdue: bool
+    due_soon: bool  # due within two hours, not yet overdue
+    verdicts: str | None  # the draft's problems in a few words, worst first
+    severity: str | None  # error, warning or info: the worst verdict or finding
+    stale_data: bool  # a verdict rests on data that does not cover the date of service
+    asker_replied: bool  # reopened by the asker's reply
     assignee: str | None
     codes: list[str]
     attention: str | None
@@ -46,6 +51,11 @@ class QueueItemOut(BaseModel):
             created_at=case.created_at,
             due_at=item.due_at,
             overdue=item.overdue,
+            due_soon=item.due_soon,
+            verdicts=case.verdicts,
+            severity=case.severity,
+            stale_data=case.stale_data,
+            asker_replied=item.replied,
             assignee=item.assignee,
             codes=list(item.codes),
             attention=case.attention,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consultant.db.base import Base, UTCDateTime, utcnow
@@ -13,7 +13,10 @@ from consultant.db.base import Base, UTCDateTime, utcnow
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_case_id", "case_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_case_id", "case_id"),
+        Index("ix_audit_log_actor_id", text("lower(actor)"), "id"),  # the log filtered by actor
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

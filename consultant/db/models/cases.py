@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consultant.db.base import Base, UTCDateTime, utcnow
 from consultant.db.models.states import CaseState
 
+DEFAULT_SLA_HOURS = 48.0  # a plan's SLA when its plans file does not say
+
+
+def _due(context: DefaultExecutionContext) -> datetime:
+    """A due time for a case made without one (intake sets it from the plan's SLA)."""
+    given: dict[str, object] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    opened = given.get("created_at")
+    opened = opened if isinstance(opened, datetime) else utcnow()
+    return opened + timedelta(hours=DEFAULT_SLA_HOURS)
+
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_state", "state"), Index("ix_cases_sender", "sender"))
+    __table_args__ = (
+        # The queue: a state's cases in due order (the default view, a state filter).
+        Index("ix_cases_state_due", "state", "due_at", "id"),
+        Index("ix_cases_sender", "sender"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str | None] = mapped_column(String(40), unique=True)  # CC-2026-000123
@@ -31,6 +46,13 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When its mail data (subject, names, mail, drafts, outbox) was erased; see retention.py.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set at open from the plan's SLA; fixed, so the queue sorts on a column.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, default=_due)
+    # The queue's signals, written with each system draft (consultant.answer.summary).
+    reopened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the asker replied
+    verdicts: Mapped[str | None] = mapped_column(Text)  # "PTP edit, add-on without primary"
+    severity: Mapped[str | None] = mapped_column(String(16))  # error, warning, info
+    stale_data: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CaseCode(Base):
@@ -39,7 +61,7 @@ class CaseCode(Base):
     __tablename__ = "case_codes"
     __table_args__ = (
         UniqueConstraint("case_id", "system", "code"),
-        Index("ix_case_codes_code", "code"),
+        Index("ix_case_codes_code", "code", "case_id"),  # the queue's code filter
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -59,6 +59,7 @@ class OutboundMessage(Base):
         Index("ix_outbound_messages_state_next", "state", "next_attempt_at"),
         Index("ix_outbound_messages_case_id", "case_id"),
         Index("ix_outbound_messages_rcpt_created", "rcpt", "created_at"),
+        Index("ix_outbound_messages_state_id", "state", "id"),  # the outbox filtered by state
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from consultant.cases import audit
 from consultant.db.models import CaseState, Reviewer
-from consultant.review.queue import UNASSIGNED, review_queue
+from consultant.review.queue import PAGE, UNASSIGNED, review_queue
 from consultant.reviewers import (
     ReviewerError,
     change_own_password,
@@ -161,6 +161,7 @@ def queue(
         code=code,
         reviewers=reviewers,
         unassigned=UNASSIGNED,
+        page_size=PAGE,
         notice=notice,
     )
 

@@ -112,6 +112,7 @@ def test_metrics_count_what_the_database_holds(client: TestClient, with_token: S
                     sender="a@example.org",
                     state="drafted",
                     created_at=utcnow() - sla - timedelta(hours=1),
+                    due_at=utcnow() - timedelta(hours=1),  # intake's: opened + the plan's SLA
                 ),
                 Case(ref="CC-2026-000002", sender="b@example.org", state="in_review"),
                 Case(ref="CC-2026-000003", sender="c@example.org", state="sent"),
