@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from consultant.accounts import GUEST_PLAN
@@ -79,6 +79,22 @@ def review_queue(
     their answer could not be delivered. `assignee` is a reviewer's address, or
     "none" for unclaimed cases.
     """
+    query = queue_query(states=states, assignee=assignee, code=code, limit=limit)
+    rows = session.execute(query).all()
+    codes = _codes_of(session, [case.id for case, _, _ in rows])
+    return [
+        _item(case, account, reviewer, codes.get(case.id, ())) for case, account, reviewer in rows
+    ]
+
+
+def queue_query(
+    *,
+    states: tuple[str, ...] | None = None,
+    assignee: str | None = None,
+    code: str | None = None,
+    limit: int = PAGE,
+) -> Select[Case, Account, str]:
+    """The queue's one SELECT: due order and the limit in SQL, on (state, due_at, id)."""
     query = (
         select(Case, Account, Reviewer.email)
         .outerjoin(Account, Account.id == Case.account_id)
@@ -94,11 +110,7 @@ def review_queue(
     if code:
         named = select(CaseCode.case_id).where(CaseCode.code == code.strip().upper())
         query = query.where(Case.id.in_(named))
-    rows = session.execute(query).all()
-    codes = _codes_of(session, [case.id for case, _, _ in rows])
-    return [
-        _item(case, account, reviewer, codes.get(case.id, ())) for case, account, reviewer in rows
-    ]
+    return query
 
 
 def _item(

@@ -4,6 +4,7 @@ bounces, the loop limit, DMARC, unknown senders and quotas."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from consultant.pipeline.intake.store import store_raw
 from consultant.pipeline.process import Processed, process_message
 from consultant.pipeline.send import send_outbound
 from consultant.review import approve
+from consultant.review.queue import review_queue
 from consultant.settings import Settings
 from tests.conftest import mail_bytes, need, shared_dir
 
@@ -95,7 +97,15 @@ def test_reply_to_our_answer_reopens_the_case_and_redrafts(migrated: Settings) -
     )
     done = _process(migrated, reply)
     assert done.case_id == case.id and done.kind == "follow_up"
-    assert _case(migrated, case.id).state == CaseState.DRAFTED
+    reopened = _case(migrated, case.id)
+    assert reopened.state == CaseState.DRAFTED
+    # The queue shows the reply, and the new question is due the plan's SLA after it.
+    assert reopened.reopened_at is not None and reopened.reopened_at > case.updated_at
+    assert case.account_id is None and case.due_at == case.created_at + timedelta(hours=72)
+    assert reopened.due_at == reopened.reopened_at + timedelta(hours=72)  # the guest plan's
+    with session_scope(migrated) as session:
+        (item,) = review_queue(session, migrated)
+        assert item.case.id == case.id and item.replied
     assert _count(migrated, Draft, Draft.case_id == case.id) == 3  # first, expert's, re-draft
     with session_scope(migrated) as session:
         newest = session.scalars(select(Draft).order_by(Draft.version.desc())).first()

@@ -83,7 +83,8 @@ def _backfill_due() -> None:
 def _set_due(where: str, hours: float, sqlite: bool, **params: str) -> None:
     seconds = int(hours * 3600)
     due = (
-        f"datetime(created_at, '+{seconds} seconds')"
+        # SQLite stores "YYYY-MM-DD HH:MM:SS.ffffff"; datetime() drops the fraction.
+        f"datetime(created_at, '+{seconds} seconds') || substr(created_at, 20)"
         if sqlite
         else f"created_at + make_interval(secs => {seconds})"
     )
