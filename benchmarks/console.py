@@ -1,0 +1,248 @@
+"""Console benchmark: the reviewer's pages over 1,000,000 cases on PostgreSQL. Nothing is asserted.
+
+Builds a scratch PostgreSQL database (migrated to head) with the practitioner
+code data a draft reads (a part of the NCCI PTP edits, MUEs, add-on edits and
+the fee schedule indicators from ../shared/data), one real question naming 30
+codes drafted through the pipeline, and then, in bulk SQL, N cases of 10 codes
+each: two years of answered cases (sent, closed, a few rejected) and the
+newest few thousand open (drafted, in review, awaiting the sender, approved
+with a delivery failure), some claimed, with due times, verdict summaries and
+severities; codes drawn by a Zipf law from common and rare procedure,
+E/M and diagnosis codes; an answer in the outbox per answered case (some
+failed) and two audit entries per case. Then ANALYZE, as autovacuum would.
+
+It serves the console in this process (the FastAPI app through Starlette's
+test client: no network, so a time is the server's work for the page plus the
+client's few tens of microseconds) as a logged-in admin, and times each page
+after warm-up runs: the queue (default filters, a common code, a rare code,
+the sent cases), the JSON queue, the 30-code case page, the outbox (all and
+failed) and the audit log (all, by actor, by action); and, as the baseline,
+/healthz. It prints the median and p95 of each, the ratio of each median to
+the baseline's, and whether p95 is under 100 ms.
+
+    python benchmarks/console.py                 # 1,000,000 cases, 20 runs per page
+    python benchmarks/console.py --cases 20000 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+
+from scratch import DATA, scratch_database, settings_of  # noqa: E402
+
+GOAL_MS = 100.0
+ADMIN = ("bench-admin@desk.example", "a long benchmark password")
+REVIEWERS = ("rita@desk.example", "otto@desk.example", "lena@desk.example")
+CODE_FILES = {
+    "ncci-ptp": DATA / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz",
+    "mue": DATA / "ncci" / "mue_practitioner_2024q3.csv",
+    "addon": DATA / "ncci" / "aoc_medicare_2026q2.csv",
+    "pfs": DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
+}
+
+
+def listed(text: str) -> list[str]:
+    """The words of `text` (a long literal list reads better as one string)."""
+    return text.split()
+
+
+# Most asked first: a code's share falls with its rank (Zipf); the last are rare.
+CODES = listed(
+    "99214 99213 20610 M17.11 99215 27447 96372 J3301 29881 E11.9 I10 20611 36415 "
+    "99204 64483 M25.561 11042 17110 62323 93000 97110 Z23 45378 43239 29880 71046 "
+    "97140 20552 J1100 66984 S83.241A 22551 63047 G0439 19083 47562 49505 69210 "
+    "95910 10060 12001 52000 76942 99406 L03.115 0232T 15271 27130 28296 10700"
+)
+THIRTY = listed(
+    "27447 20610 20611 29881 29880 11042 17110 64483 62323 20552 97110 97140 "
+    "10060 12001 19083 22551 63047 66984 69210 76942 15271 27130 28296 43239 "
+    "45378 47562 49505 52000 93000 96372"
+)
+MAIL = (
+    "From: Dana Biller <dana@example-clinic.org>\nTo: consult@localhost\n"
+    "Subject: A long claim: which of these go together?\n"
+    "Date: Tue, 24 Nov 2026 09:15:00 -0500\nMessage-ID: <bench-30@example-clinic.org>\n"
+    "Content-Type: text/plain; charset=utf-8\n\n"
+    "Hello, one patient, one day (DOS 9/3/2024). Can all of these be billed together, "
+    "and which need modifier 59 or XS?\n\n{codes}\n\nThanks, Dana\n"
+)
+
+
+def prepare(settings: Any) -> str:
+    """Code data, the reviewers, and the 30-code question drafted; its case reference."""
+    from consultant.codes.importers import import_file
+    from consultant.db.models import Case
+    from consultant.db.session import session_scope
+    from consultant.pipeline.intake.store import store_raw
+    from consultant.pipeline.process import process_message
+    from consultant.reviewers import add_reviewer
+
+    with session_scope(settings) as session:
+        for kind, path in CODE_FILES.items():
+            import_file(session, kind, path)
+        add_reviewer(session, ADMIN[0], role="admin", password=ADMIN[1], name="Bench")
+        for address in REVIEWERS:
+            add_reviewer(session, address, password=ADMIN[1])
+    raw = MAIL.format(codes=", ".join(THIRTY)).encode()
+    with session_scope(settings) as session:
+        inbound_id = store_raw(session, raw, source="smtp").inbound_id
+    with session_scope(settings) as session:
+        case_id = process_message(session, settings, inbound_id).case_id
+        return session.get_one(Case, case_id).ref or ""
+
+
+def fill(settings: Any, cases: int) -> float:
+    """The bulk rows, in server-side SQL; seconds taken (ANALYZE included)."""
+    from sqlalchemy import text
+
+    from consultant.db.session import get_engine
+
+    started = time.perf_counter()
+    with get_engine(settings).begin() as connection:
+        for statement in fill_sql(cases):
+            connection.execute(text(statement))
+    with get_engine(settings).connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+    return time.perf_counter() - started
+
+
+def fill_sql(cases: int) -> list[str]:
+    """Cases numbered after the drafted one, oldest first over two years; the newest
+    0.5 % open. Codes: rank = floor(len * u^3) for uniform u, a Zipf-like skew."""
+    codes = "ARRAY[" + ", ".join(f"'{code}'" for code in CODES) + "]"
+    open_from = int(cases * 0.995)
+    state = (
+        f"CASE WHEN n > {open_from} THEN (ARRAY['drafted','drafted','drafted','in_review',"
+        f"'awaiting_sender','approved'])[1 + n % 6] WHEN n % 97 = 0 THEN 'rejected' "
+        f"WHEN n % 9 = 0 THEN 'closed' ELSE 'sent' END"
+    )
+    opened = f"now() - interval '730 days' * (1 - n::float / {cases})"
+    return [
+        "INSERT INTO accounts (name, plan, created_at) SELECT 'Clinic ' || a, "
+        "(ARRAY['free','paid'])[1 + a % 2], now() FROM generate_series(1, 200) AS a",
+        f"INSERT INTO cases (ref, sender, sender_name, subject, state, attention, account_id,"
+        f" assignee_id, created_at, updated_at, due_at, verdicts, severity, stale_data)"
+        f" SELECT 'CB-' || n, 'asker' || (n % 5000) || '@example-clinic.org', 'Asker',"
+        f" 'Question ' || n, st, CASE WHEN st = 'approved' THEN 'answer not delivered' END,"
+        f" (SELECT min(id) FROM accounts) + n % 200,"
+        f" CASE WHEN n > {open_from} AND n % 4 = 0"
+        f" THEN (SELECT min(id) FROM reviewers) + n % 3 END,"
+        f" at, at, at + interval '1 hour' * (ARRAY[24, 48, 72])[1 + n % 3],"
+        f" (ARRAY[NULL, 'PTP edit', 'units over MUE', 'add-on without primary',"
+        f" 'PTP edit, units over MUE'])[1 + n % 5],"
+        f" (ARRAY[NULL, 'warning', 'error', 'error', 'error'])[1 + n % 5], n % 23 = 0"
+        f" FROM generate_series(1, {cases}) AS n,"
+        f" LATERAL (SELECT {state} AS st, {opened} AS at) AS c",
+        f'INSERT INTO case_codes (case_id, code, system, as_written, start, "end", quoted,'
+        f" position, part) SELECT c.id, code, CASE WHEN code ~ '^[0-9]' THEN 'cpt'"
+        f" WHEN code ~ '^[A-Z][0-9]{{4}}$' THEN 'hcpcs' ELSE 'icd10cm' END, code, k * 8,"
+        f" k * 8 + 5, false, k, 'body' FROM cases AS c, generate_series(0, 9) AS k,"
+        f" LATERAL (SELECT ({codes})[1 + floor({len(CODES)} * power(random(), 3))::int]"
+        f" AS code WHERE c.id = c.id + 0 * k) AS pick WHERE c.ref LIKE 'CB-%'"
+        f" ON CONFLICT DO NOTHING",
+        "INSERT INTO outbound_messages (case_id, kind, auto, rcpt, rfc_message_id, mail_from,"
+        " recipients, raw, state, attempts, created_at, sent_at, last_error)"
+        " SELECT id, 'answer', false, sender, '<answer-' || id || '@desk.example>',"
+        " 'consult@desk.example', json_build_array(sender), convert_to('Subject: x', 'UTF8'),"
+        " CASE WHEN id % 211 = 0 THEN 'failed' ELSE 'sent' END, 1, updated_at, updated_at,"
+        " CASE WHEN id % 211 = 0 THEN '550 5.1.1 no such user' END"
+        " FROM cases WHERE state IN ('sent', 'closed') AND ref LIKE 'CB-%'",
+        "INSERT INTO audit_log (at, actor, action, case_id, detail)"
+        " SELECT created_at, 'system', 'case.opened', id, json_build_object('ref', ref)"
+        " FROM cases WHERE ref LIKE 'CB-%'",
+        f"INSERT INTO audit_log (at, actor, action, case_id, detail)"
+        f" SELECT updated_at + interval '1 hour',"
+        f" (ARRAY{list(REVIEWERS)})[1 + id % 3], 'case.approved', id, '{{}}'::json"
+        f" FROM cases WHERE state IN ('sent', 'closed') AND ref LIKE 'CB-%'",
+    ]
+
+
+def pages(ref: str) -> dict[str, str]:
+    """The pages timed, the baseline first."""
+    return {
+        "baseline: /healthz": "/healthz",
+        "queue (default)": "/",
+        "queue, code 99214": "/?code=99214",
+        "queue, rare code 10700": "/?code=10700",
+        "queue, state sent": "/?state=sent",
+        "queue (JSON API)": "/api/v1/cases",
+        "case with 30 codes": f"/cases/{ref}",
+        "outbox": "/outbox",
+        "outbox, failed": "/outbox?state=failed",
+        "audit log": "/audit",
+        "audit log, by actor": f"/audit?actor={REVIEWERS[0]}",
+        "audit log, action login": "/audit?action=login",
+    }
+
+
+def timed(client: Any, path: str, runs: int) -> list[float]:
+    """Milliseconds per GET of `path` (3 warm-up runs); refuses a page that fails."""
+    found = []
+    for run in range(runs + 3):
+        started = time.perf_counter()
+        response = client.get(path)
+        elapsed = (time.perf_counter() - started) * 1e3
+        if response.status_code != 200:
+            sys.exit(f"GET {path} answered {response.status_code}")
+        if run >= 3:
+            found.append(elapsed)
+    return found
+
+
+def logged_in(settings: Any) -> Any:
+    """A test client of the console, logged in as the admin through the form."""
+    from fastapi.testclient import TestClient
+
+    from consultant.web.app import create_app
+
+    client = TestClient(create_app(settings, enqueue_send=lambda _: None))
+    form = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert token is not None, "no CSRF token on the login page"
+    fields = {"email": ADMIN[0], "password": ADMIN[1], "csrf_token": token[1], "next": "/"}
+    answer = client.post("/login", data=fields, follow_redirects=False)
+    if answer.status_code != 303:
+        sys.exit(f"login answered {answer.status_code}")
+    return client
+
+
+def report(results: dict[str, list[float]]) -> None:
+    baseline = statistics.median(next(iter(results.values())))
+    print(f"{'page':<26} {'median ms':>10} {'p95 ms':>9} {'x baseline':>11}  under 100 ms")
+    for name, times in results.items():
+        median, p95 = statistics.median(times), statistics.quantiles(times, n=20)[-1]
+        under = "yes" if p95 < GOAL_MS else "no"
+        print(f"{name:<26} {median:>10.2f} {p95:>9.2f} {median / baseline:>11.1f}  {under}")
+    slow = [name for name, t in results.items() if statistics.quantiles(t, n=20)[-1] >= GOAL_MS]
+    print("every p95 under 100 ms" if not slow else f"p95 at or over 100 ms: {', '.join(slow)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per page")
+    args = parser.parse_args()
+    from consultant.db.session import dispose_engines
+
+    with scratch_database(sqlite=False) as env:
+        settings = settings_of(env)
+        ref = prepare(settings)
+        seconds = fill(settings, args.cases)
+        print(f"PostgreSQL: {args.cases:,} cases of 10 codes filled in {seconds:.0f} s")
+        print("times: the console served in this process (no network), per GET")
+        with logged_in(settings) as client:
+            report({name: timed(client, path, args.runs) for name, path in pages(ref).items()})
+        dispose_engines()
+
+
+if __name__ == "__main__":
+    main()
