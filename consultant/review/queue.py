@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from consultant.accounts import GUEST_PLAN
@@ -28,7 +28,7 @@ ANSWERED = (CaseState.SENT, CaseState.CLOSED)
 UNASSIGNED = "none"
 SOON = timedelta(hours=2)  # "due soon": within this and not overdue
 PAGE = 100  # rows the queue shows
-SIMILAR_PER_CODE = 100  # the newest answered cases per code that similar_cases weighs
+SIMILAR_WINDOW = 2000  # the newest answered cases that similar_cases looks through
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,23 +138,6 @@ def _in_states(states: tuple[str, ...] | None) -> ColumnElement[bool]:
     return or_(Case.state.in_([s.value for s in REVIEWABLE]), undelivered)
 
 
-def _newest_answered(code: str, case_id: int) -> Select[int, str]:
-    """The newest SIMILAR_PER_CODE answered cases naming `code`, with the code."""
-    newest = (
-        select(CaseCode.case_id)
-        .join(Case, Case.id == CaseCode.case_id)
-        .where(
-            CaseCode.code == code,
-            CaseCode.case_id != case_id,
-            Case.state.in_([str(s) for s in ANSWERED]),
-        )
-        .order_by(CaseCode.case_id.desc())
-        .limit(SIMILAR_PER_CODE)
-        .subquery()
-    )
-    return select(newest.c.case_id, literal(code))
-
-
 def _codes_of(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...]]:
     found: dict[int, list[str]] = {}
     if not case_ids:
@@ -169,18 +152,29 @@ def _codes_of(session: Session, case_ids: list[int]) -> dict[int, tuple[str, ...
 
 
 def similar_cases(session: Session, case: Case, limit: int = 5) -> list[Similar]:
-    """Answered cases sharing the most codes (modifiers aside) with `case`, newest first.
+    """Of the newest SIMILAR_WINDOW answered cases, those sharing the most codes
+    (modifiers aside) with `case`, newest first.
 
-    Weighs the newest SIMILAR_PER_CODE answered cases per code, so a code named
-    in half the cases costs as little as a rare one.
+    One query of constant cost: the newest answered cases by key (skipping the
+    open ones, which are few and new), their codes by the case_codes key. A
+    search by code over every case (the Search page) finds older answers.
     """
     codes = _codes_of(session, [case.id]).get(case.id, ())
     if not codes:
         return []
-    newest = [_newest_answered(code, case.id) for code in dict.fromkeys(codes)]
+    recent = (
+        select(Case.id)
+        .where(Case.state.in_([str(s) for s in ANSWERED]), Case.id != case.id)
+        .order_by(Case.id.desc())
+        .limit(SIMILAR_WINDOW)
+        .subquery()
+    )
     shared: dict[int, set[str]] = {}
-    both = union_all(*newest) if len(newest) > 1 else newest[0]
-    for other, code in session.execute(both):  # one round trip for every code
+    for other, code in session.execute(
+        select(CaseCode.case_id, CaseCode.code)
+        .join(recent, recent.c.id == CaseCode.case_id)
+        .where(CaseCode.code.in_(codes))
+    ):
         shared.setdefault(other, set()).add(code)
     ranked = sorted(shared, key=lambda other: (-len(shared[other]), -other))[:limit]
     found = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(ranked)))}

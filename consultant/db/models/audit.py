@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consultant.db.base import Base, UTCDateTime, utcnow
@@ -15,7 +15,9 @@ class AuditEntry(Base):
     __tablename__ = "audit_log"
     __table_args__ = (
         Index("ix_audit_log_case_id", "case_id"),
-        Index("ix_audit_log_actor_id", text("lower(actor)"), "id"),  # the log filtered by actor
+        # On PostgreSQL, migration 0014 also indexes (lower(actor), id) for the log
+        # filtered by actor; SQLite's reflection (batch migrations) cannot keep it.
+        Index("ix_audit_log_action_id", "action", "id"),  # ... by action
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
