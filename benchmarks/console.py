@@ -50,6 +50,7 @@ from scratch import DATA, PG_ADMIN, child_env, scratch_database, settings_of  # 
 
 GOAL_MS = 100.0
 KEPT = "consultant_bench_console"
+CODE_SETS = 4096
 ADMIN = ("bench-admin@desk.example", "a long benchmark password")
 REVIEWERS = ("rita@desk.example", "otto@desk.example", "lena@desk.example")
 CODE_FILES = {
@@ -110,16 +111,23 @@ def prepare(settings: Any) -> str:
         return session.get_one(Case, case_id).ref or ""
 
 
-def fill(settings: Any, cases: int) -> float:
-    """The bulk rows, in server-side SQL; seconds taken (ANALYZE included)."""
+FILLED = ("accounts", "cases", "code sets", "case codes", "outbox", "audit log", "audit log")
+
+
+def fill(settings: Any, cases: int, quiet: bool) -> float:
+    """The bulk rows, in server-side SQL; seconds taken (ANALYZE included). Unless
+    `quiet`, the rows and seconds of each statement as it ends."""
     from sqlalchemy import text
 
     from consultant.db.session import get_engine
 
     started = time.perf_counter()
     with get_engine(settings).begin() as connection:
-        for statement in fill_sql(cases):
-            connection.execute(text(statement))
+        for table, statement in zip(FILLED, fill_sql(cases), strict=True):
+            step = time.perf_counter()
+            rows = connection.execute(text(statement)).rowcount
+            if not quiet:
+                print(f"  {table}: {rows:,} rows in {time.perf_counter() - step:.1f} s", flush=True)
     with get_engine(settings).connect() as connection:
         connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
     return time.perf_counter() - started
@@ -127,8 +135,7 @@ def fill(settings: Any, cases: int) -> float:
 
 def fill_sql(cases: int) -> list[str]:
     """Cases numbered after the drafted one, oldest first over two years; the newest
-    0.5 % open. Codes: rank = floor(len * u^3) for uniform u, a Zipf-like skew."""
-    codes = "ARRAY[" + ", ".join(f"'{code}'" for code in CODES) + "]"
+    0.5 % open; their codes (codes_sql); outbox and audit rows."""
     open_from = int(cases * 0.995)
     state = (
         f"CASE WHEN n > {open_from} THEN (ARRAY['drafted','drafted','drafted','in_review',"
@@ -152,13 +159,7 @@ def fill_sql(cases: int) -> list[str]:
         f" (ARRAY[NULL, 'warning', 'error', 'error', 'error'])[1 + n % 5], n % 23 = 0"
         f" FROM generate_series(1, {cases}) AS n,"
         f" LATERAL (SELECT {state} AS st, {opened} AS at) AS c",
-        f'INSERT INTO case_codes (case_id, code, system, as_written, start, "end", quoted,'
-        f" position, part) SELECT c.id, code, CASE WHEN code ~ '^[0-9]' THEN 'cpt'"
-        f" WHEN code ~ '^[A-Z][0-9]{{4}}$' THEN 'hcpcs' ELSE 'icd10cm' END, code, k * 8,"
-        f" k * 8 + 5, false, k, 'body' FROM cases AS c, generate_series(0, 9) AS k,"
-        f" LATERAL (SELECT ({codes})[1 + floor({len(CODES)} * power(random(), 3))::int]"
-        f" AS code WHERE c.id = c.id + 0 * k) AS pick WHERE c.ref LIKE 'CB-%'"
-        f" ON CONFLICT DO NOTHING",
+        *codes_sql(),
         "INSERT INTO outbound_messages (case_id, kind, auto, rcpt, rfc_message_id, mail_from,"
         " recipients, raw, state, attempts, created_at, sent_at, last_error)"
         " SELECT id, 'answer', false, sender, '<answer-' || id || '@desk.example>',"
@@ -173,6 +174,30 @@ def fill_sql(cases: int) -> list[str]:
         f" SELECT updated_at + interval '1 hour',"
         f" (ARRAY{list(REVIEWERS)})[1 + id % 3], 'case.approved', id, '{{}}'::json"
         f" FROM cases WHERE state IN ('sent', 'closed') AND ref LIKE 'CB-%'",
+    ]
+
+
+def codes_sql() -> list[str]:
+    """10 distinct codes per case: one of 4,096 code sets, each drawn from CODES
+    without replacement with weights 1/rank^1.5 (Zipf-like: 99214 in one case in
+    ten, 10700 in one in thirty), some written with modifier 59 or with units."""
+    codes = "ARRAY[" + ", ".join(f"'{code}'" for code in CODES) + "]"
+    return [
+        # Efraimidis-Spirakis: the 10 smallest keys Exp(1) / weight, per set.
+        f"CREATE TEMP TABLE code_sets ON COMMIT DROP AS SELECT s AS set_no, code,"
+        f" (row_number() OVER (PARTITION BY s ORDER BY key))::int - 1 AS k"
+        f" FROM generate_series(0, {CODE_SETS - 1}) AS s, LATERAL (SELECT code,"
+        f" -ln(1 - random()) * power(rank, 1.5) + 0 * s AS key"
+        f" FROM unnest({codes}::text[]) WITH ORDINALITY AS t(code, rank)"
+        f" ORDER BY key LIMIT 10) AS pick",
+        f'INSERT INTO case_codes (case_id, code, system, as_written, start, "end", quoted,'
+        f" position, part, units) SELECT c.id, s.code, CASE WHEN s.code ~ '^[0-9]' THEN 'cpt'"
+        f" WHEN s.code ~ '^[A-Z][0-9]{{4}}$' THEN 'hcpcs' ELSE 'icd10cm' END,"
+        f" s.code || CASE WHEN (c.id + s.k) % 17 = 0 AND s.code ~ '^[0-9]' THEN '-59' ELSE '' END,"
+        f" s.k * 8, s.k * 8 + 5, false, s.k, 'body',"
+        f" CASE WHEN (c.id + s.k) % 29 = 0 AND s.code ~ '^[0-9]' THEN 2 END"
+        f" FROM cases AS c JOIN code_sets AS s ON s.set_no = c.id % {CODE_SETS}"
+        f" WHERE c.ref LIKE 'CB-%'",
     ]
 
 
@@ -195,22 +220,28 @@ def pages(ref: str) -> dict[str, str]:
 
 
 class Stopwatch:
-    """ASGI wrapper: the milliseconds of the last request, from its arrival in the app
-    until the app hands the server the last part of its body."""
+    """ASGI wrapper: the milliseconds of each request, from its arrival in the app
+    until the app returns (its whole body handed to the server), by arrival."""
 
     def __init__(self, app: Any) -> None:
-        self.app, self.last = app, 0.0
+        self.app, self.arrived, self.times = app, 0, dict[int, float]()
+        self.finished = threading.Condition()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        started = time.perf_counter()
+        started, request = time.perf_counter(), self.arrived
+        self.arrived += 1
+        await self.app(scope, receive, send)
+        with self.finished:
+            self.times[request] = (time.perf_counter() - started) * 1e3
+            self.finished.notify_all()
 
-        async def stopped(message: Any) -> None:
-            # Read before the bytes go out: the client may read `last` the moment they arrive.
-            if message["type"] == "http.response.body" and not message.get("more_body"):
-                self.last = (time.perf_counter() - started) * 1e3
-            await send(message)
-
-        await self.app(scope, receive, stopped)
+    def time_of(self, request: int) -> float:
+        """The time of the `request`-th request (from 0), once the app has returned from
+        it (the client can read the whole body a moment before, with the final empty part)."""
+        with self.finished:
+            if not self.finished.wait_for(lambda: request in self.times, timeout=60):
+                sys.exit("the app never returned from a request")
+            return self.times[request]
 
 
 class Timing(NamedTuple):
@@ -270,13 +301,14 @@ def timed(client: Any, stopwatch: Stopwatch, path: str, runs: int) -> Timing:
     refuses a page that fails."""
     server, trip = [], []
     for run in range(runs + 3):
+        request = stopwatch.arrived
         started = time.perf_counter()
         response = client.get(path)
         elapsed = (time.perf_counter() - started) * 1e3
         if response.status_code != 200:
             sys.exit(f"GET {path} answered {response.status_code}")
         if run >= 3:
-            server.append(stopwatch.last)
+            server.append(stopwatch.time_of(request))
             trip.append(elapsed)
     return Timing(server, trip)
 
@@ -334,7 +366,7 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20, help="timed runs per page")
     parser.add_argument("--keep", action="store_true", help=f"keep the database {KEPT}")
-    parser.add_argument("--quiet", action="store_true", help="the table only")
+    parser.add_argument("--quiet", action="store_true", help="no fill progress, no log output")
     args = parser.parse_args()
     if args.quiet:
         logging.disable(logging.WARNING)
@@ -343,13 +375,12 @@ def main() -> None:
     with database(args.keep) as env:
         settings = settings_of(env)
         ref = prepare(settings)
-        seconds = fill(settings, args.cases)
+        seconds = fill(settings, args.cases, args.quiet)
         print(f"PostgreSQL: {args.cases:,} cases of 10 codes filled in {seconds:.0f} s")
-        if not args.quiet:
-            print(
-                "times: median and p95 are server time (inside the app, uvicorn on 127.0.0.1);"
-                f" trip ms is the client's round trip on localhost; {args.runs} runs per page"
-            )
+        print(
+            "times: median and p95 are server time (inside the app, uvicorn on 127.0.0.1);"
+            f" trip ms is the client's round trip on localhost; {args.runs} runs per page"
+        )
         import httpx2
 
         with (
