@@ -111,7 +111,8 @@ def prepare(settings: Any) -> str:
         return session.get_one(Case, case_id).ref or ""
 
 
-FILLED = ("accounts", "cases", "code sets", "case codes", "outbox", "audit log", "audit log")
+FILLED = ("accounts", "cases", "code sets", "case codes", "outbox")
+FILLED += ("audit log, opened", "audit log, approved", "audit log, logins")
 
 
 def fill(settings: Any, cases: int, quiet: bool) -> float:
@@ -174,6 +175,12 @@ def fill_sql(cases: int) -> list[str]:
         f" SELECT updated_at + interval '1 hour',"
         f" (ARRAY{list(REVIEWERS)})[1 + id % 3], 'case.approved', id, '{{}}'::json"
         f" FROM cases WHERE state IN ('sent', 'closed') AND ref LIKE 'CB-%'",
+        # Each reviewer logs in about three times a day; now and then a password is mistyped.
+        f"INSERT INTO audit_log (at, actor, action, case_id, detail)"
+        f" SELECT at, who, CASE WHEN extract(epoch FROM at)::bigint % 7 = 0 THEN 'login.failed'"
+        f" ELSE 'login' END, NULL, json_build_object('ip', '127.0.0.1')"
+        f" FROM unnest(ARRAY{list(REVIEWERS)}) AS who, generate_series(now() - interval"
+        f" '730 days', now(), interval '8 hours') AS at ORDER BY at",
     ]
 
 
