@@ -7,9 +7,11 @@ codes drafted through the pipeline, and then, in bulk SQL, N cases of 10 codes
 each: two years of answered cases (sent, closed, a few rejected) and the
 newest few thousand open (drafted, in review, awaiting the sender, approved
 with a delivery failure), some claimed, with due times, verdict summaries and
-severities; codes drawn by a Zipf law from common and rare procedure,
-E/M and diagnosis codes; an answer in the outbox per answered case (some
-failed) and two audit entries per case. Then ANALYZE, as autovacuum would.
+severities; 10 distinct codes per case, drawn with Zipf-like weights from
+common and rare procedure, E/M, HCPCS and diagnosis codes, a few with modifier
+59 or units; an answer in the outbox per answered case (some failed); and the
+audit log in time order (each case opened and, if answered, approved; the
+reviewers' logins). Then ANALYZE, as autovacuum would.
 
 It serves the console with uvicorn on a free local port (configured as
 `consultant web` configures it) and logs in through the form as an admin. Each
@@ -25,6 +27,7 @@ the baseline's, and whether p95 is under 100 ms.
     python benchmarks/console.py                 # 1,000,000 cases, 20 runs per page
     python benchmarks/console.py --cases 20000 --runs 5
     python benchmarks/console.py --keep          # leave the database consultant_bench_console
+    python benchmarks/console.py --quiet         # no fill progress, no log output
 """
 
 from __future__ import annotations
