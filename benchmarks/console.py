@@ -49,7 +49,7 @@ from typing import Any, NamedTuple
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
-from scratch import DATA, PG_ADMIN, child_env, scratch_database, settings_of  # noqa: E402
+from scratch import DATA, PG_ADMIN, child_env, listed, scratch_database, settings_of  # noqa: E402
 
 GOAL_MS = 100.0
 KEPT = "consultant_bench_console"
@@ -62,11 +62,6 @@ CODE_FILES = {
     "addon": DATA / "ncci" / "aoc_medicare_2026q2.csv",
     "pfs": DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv",
 }
-
-
-def listed(text: str) -> list[str]:
-    """The words of `text` (a long literal list reads better as one string)."""
-    return text.split()
 
 
 # Most asked first: a code's share falls with its rank (Zipf); the last are rare.

@@ -38,16 +38,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
-from scratch import child_env, settings_of  # noqa: E402
+from scratch import child_env, listed, settings_of  # noqa: E402
 
 GOAL_MS = 100.0
 CHUNK = 5_000
 START = datetime(2023, 1, 1, 8, 0, tzinfo=UTC)
-
-
-def listed(text: str) -> list[str]:
-    """The words of `text` (a long literal list reads better as one string)."""
-    return text.split()
 
 
 PROCEDURES = listed(

@@ -36,6 +36,11 @@ LOOKUP_FILES = {
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+def listed(text: str) -> list[str]:
+    """The words of `text` (a long literal list reads better as one string)."""
+    return text.split()
+
+
 def child_env(var_dir: Path, database_url: str = "") -> dict[str, str]:
     """This process's environment with no CONSULTANT_* setting but the scratch
     database's (CONSULTANT_SHARED_DIR, which only the benchmarks read, stays)."""
