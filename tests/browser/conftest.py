@@ -43,7 +43,7 @@ relay_sink = integration.relay_sink
 spawn = integration.spawn
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser, BrowserContext, BrowserType, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -74,13 +74,16 @@ def chromium() -> Iterator[Browser]:
         need(False, "playwright for Python is not installed (pip install -e '.[test]')")
         raise
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000
-        )
+        browser = launch(playwright.chromium)
         try:
             yield browser
         finally:
             browser.close()
+
+
+def launch(kind: BrowserType) -> Browser:
+    """Start Debian's Chromium headless (Playwright never downloads a browser here)."""
+    return kind.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000)
 
 
 @pytest.fixture
