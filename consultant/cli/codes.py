@@ -15,8 +15,14 @@ import click
 from sqlalchemy import inspect
 
 from consultant.cli.common import cli_settings, enqueue_redraft_stale, one_line
+from consultant.codes.archives import Release, opened, plan
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
-from consultant.codes.importers import IMPORT_KINDS, CodeImportError, import_file
+from consultant.codes.importers import (
+    IMPORT_KINDS,
+    CodeImportError,
+    ImportFormatError,
+    import_parts,
+)
 from consultant.codes.kinds import ICD10CM
 from consultant.codes.releases import LoadResult
 from consultant.codes.status import KindStatus, code_status
@@ -94,28 +100,86 @@ def _load_summary(result: LoadResult, seconds: float) -> str:
 
 
 @codes.command("import")
-@click.argument("kind", type=click.Choice(IMPORT_KINDS))
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
+@click.option(
+    "--kind",
+    type=click.Choice(IMPORT_KINDS),
+    help="Read every file given as this kind (default: recognised from the CMS names).",
+)
 @click.option("--label", help='How to name the release (default: from the file name, "2024 Q3").')
 @click.option(
     "--effective",
     metavar="YYYY-MM-DD",
-    help="First date of service the file applies to (default: from the file name).",
+    help="First date of service the files apply to (default: from the file names).",
 )
-def import_(kind: str, file: Path, label: str | None, effective: str | None) -> None:
-    """Import FILE as a release of KIND; importing the same file again does nothing.
+def import_(
+    paths: tuple[str, ...], kind: str | None, label: str | None, effective: str | None
+) -> None:
+    """Import CMS downloads as releases; importing the same files again does nothing.
 
-    KIND is hcpcs (the CMS Alpha-Numeric HCPCS file: csv, xlsx or txt), ncci-ptp
-    (PTP edits: csv, csv.gz or the CMS tab-delimited txt), mue, addon, pfs, or
-    cpt-descriptors (your AMA-licensed data file). A different file for the same
-    effective date replaces the release loaded before.
+    PATH is a zip archive as CMS publishes it, a folder of them, or one file.
+    Each file is recognised by its CMS name or its header: NCCI PTP edits
+    (practitioner and hospital; the f1 to f4 parts make one release), MUE
+    tables (practitioner, outpatient hospital, DME supplier), add-on code edits,
+    the Alpha-Numeric HCPCS file and the PFS PPRRVU file. What is not read is
+    listed as skipped. `codes import KIND FILE` reads FILE as KIND, as does
+    --kind; cpt-descriptors (your AMA-licensed data file) is imported that way.
+    A different file for the same kind and effective date replaces the release.
     """
+    files, kind = _files_and_kind(paths, kind)
     on = _effective_date(effective)
+    settings = cli_settings()
+    with one_line(CodeImportError), opened(files, settings.var_dir / "tmp") as members:
+        found = plan(members, kind, on)
+        if label and len(found.releases) > 1:
+            raise click.UsageError("--label names one release; these files hold several")
+        for skipped in found.skipped:
+            click.echo(f"skipped {skipped.shown}: {skipped.reason}")
+        results = [_import_release(release, label, on) for release in found.releases]
+    for refused in found.refused:
+        click.echo(f"refused {refused.shown}: {refused.reason}", err=True)
+    loaded = [result for result in results if result is not None]
+    if not found.releases and not found.refused:
+        raise click.ClickException("no CMS file consultant reads was found in " + ", ".join(paths))
+    if any(not result.already_loaded for result in loaded):
+        _redraft_open_drafts(loaded[-1])
+    if found.refused or len(loaded) < len(results):
+        sys.exit(1)
+
+
+def _files_and_kind(paths: tuple[str, ...], kind: str | None) -> tuple[list[Path], str | None]:
+    """The paths to read, and the kind: --kind, or a first argument naming one
+    (`codes import mue FILE`, as before archives were read)."""
+    if kind is None and len(paths) > 1 and paths[0] in IMPORT_KINDS and not Path(paths[0]).exists():
+        kind, paths = paths[0], paths[1:]
+    for path in paths:
+        if not Path(path).exists():
+            raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATH")
+    return [Path(path) for path in paths], kind
+
+
+def _import_release(release: Release, label: str | None, asked: date | None) -> LoadResult | None:
+    """Import one release in its own transaction; print its summary, or why it was refused."""
     started = time.perf_counter()
-    with one_line(CodeImportError), _import_progress(kind) as progress, _code_session() as session:
-        result = import_file(session, kind, file, label=label, effective=on, progress=progress)
-    click.echo(_import_summary(result, file.name, time.perf_counter() - started, on))
-    _redraft_open_drafts(result)
+    try:
+        with _import_progress(release.kind) as progress, _code_session() as session:
+            result = import_parts(
+                session,
+                release.kind,
+                [member.path for member in release.parts],
+                label=label,
+                effective=release.effective,
+                progress=progress,
+                source=release.source,
+            )
+    except ImportFormatError as error:  # it names the file and the line
+        click.echo(f"refused: {error}", err=True)
+        return None
+    except CodeImportError as error:
+        click.echo(f"refused {release.source}: {error}", err=True)
+        return None
+    click.echo(_import_summary(result, release.source, time.perf_counter() - started, asked))
+    return result
 
 
 def _effective_date(value: str | None) -> date | None:
@@ -206,17 +270,18 @@ def status(as_json: bool) -> None:
 
 def _echo_status(kinds: list[KindStatus], today: date) -> None:
     width = max([7, *(len(r.label) for kind in kinds for r in kind.releases)])
+    named = max(len(kind.kind) for kind in kinds) + 1
     click.echo(
-        f"{'KIND':<15} {'RELEASE':<{width}} {'EFFECTIVE':<10} {'ROWS':>10}  "
+        f"{'KIND':<{named}}  {'RELEASE':<{width}} {'EFFECTIVE':<10} {'ROWS':>10}  "
         f"{'LOADED (UTC)':<16}  FILE"
     )
     for kind in kinds:
         if not kind.loaded:
-            click.echo(f"{kind.kind:<15} not loaded: {kind.load_command}")
+            click.echo(f"{kind.kind:<{named}}  not loaded: {kind.load_command}")
         for number, release in enumerate(kind.releases):
             name = kind.kind if number == 0 else ""
             click.echo(
-                f"{name:<14}{'*' if release.in_effect else ' '} {release.label:<{width}} "
+                f"{name:<{named}}{'*' if release.in_effect else ' '} {release.label:<{width}} "
                 f"{release.effective.isoformat():<10} {release.rows:>10,}  "
                 f"{release.loaded_at:%Y-%m-%d %H:%M}  {release.source_file}"
             )

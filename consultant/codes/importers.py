@@ -13,6 +13,7 @@ batches on SQLite, so a 2.5-million-row PTP file never sits in memory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -33,6 +34,7 @@ from consultant.codes.cms.ncci import (
     read_addon,
     read_mue,
     read_ptp,
+    read_ptp_parts,
 )
 from consultant.codes.cms.pfs import PFS_COLUMNS, read_pfs
 from consultant.codes.cms.source import Rows
@@ -49,9 +51,13 @@ from consultant.db.models.codes import (
     CPT_DESCRIPTORS,
     HCPCS,
     MUE,
+    MUE_DME,
+    MUE_HOSPITAL,
     NCCI_PTP,
+    NCCI_PTP_HOSPITAL,
     PFS,
     AddonEdit,
+    CodeRelease,
     CptDescriptor,
     HcpcsCode,
     MueEdit,
@@ -60,7 +66,13 @@ from consultant.db.models.codes import (
 )
 from consultant.errors import CodeImportError, ImportFormatError
 
-__all__ = ["IMPORT_KINDS", "CodeImportError", "ImportFormatError", "import_file"]
+__all__ = [
+    "IMPORT_KINDS",
+    "CodeImportError",
+    "ImportFormatError",
+    "import_file",
+    "import_parts",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +86,8 @@ class _Format:
     table: Table
     columns: tuple[str, ...]  # the reader's row order, after release_id
     read: Callable[[Path, dict[str, Any]], Rows]
+    # Reads a release CMS splits over several files (the PTP archives' f1 to f4).
+    read_parts: Callable[[list[Path], dict[str, Any]], Rows] | None = None
 
 
 def _table(model: Any) -> Table:
@@ -83,8 +97,11 @@ def _table(model: Any) -> Table:
 
 FORMATS: dict[str, _Format] = {
     HCPCS: _Format(_table(HcpcsCode), HCPCS_COLUMNS, read_hcpcs),
-    NCCI_PTP: _Format(_table(PtpEdit), PTP_COLUMNS, read_ptp),
+    NCCI_PTP: _Format(_table(PtpEdit), PTP_COLUMNS, read_ptp, read_ptp_parts),
+    NCCI_PTP_HOSPITAL: _Format(_table(PtpEdit), PTP_COLUMNS, read_ptp, read_ptp_parts),
     MUE: _Format(_table(MueEdit), MUE_COLUMNS, read_mue),
+    MUE_HOSPITAL: _Format(_table(MueEdit), MUE_COLUMNS, read_mue),
+    MUE_DME: _Format(_table(MueEdit), MUE_COLUMNS, read_mue),
     ADDON: _Format(_table(AddonEdit), ADDON_COLUMNS, read_addon),
     PFS: _Format(_table(PfsIndicator), PFS_COLUMNS, read_pfs),
     CPT_DESCRIPTORS: _Format(_table(CptDescriptor), CPT_COLUMNS, read_cpt_descriptors),
@@ -102,36 +119,69 @@ def import_file(
     progress: Progress | None = None,
 ) -> LoadResult:
     """Import `path` as a release of `kind` in the session's transaction; the caller commits."""
+    return import_parts(
+        session, kind, [Path(path)], label=label, effective=effective, progress=progress
+    )
+
+
+def import_parts(
+    session: Session,
+    kind: str,
+    parts: list[Path],
+    *,
+    label: str | None = None,
+    effective: date | None = None,
+    progress: Progress | None = None,
+    source: str | None = None,
+) -> LoadResult:
+    """Import one release of `kind` from its file, or the files CMS splits it into
+    (read in the order given), named `source` (default: the first file's name)."""
     if (spec := FORMATS.get(kind)) is None:
         raise CodeImportError(f"cannot import {kind!r}: the kinds are {', '.join(IMPORT_KINDS)}")
-    path = Path(path)
-    if not path.is_file():
-        raise CodeImportError(f"{path}: no such file")
-    sha256 = file_sha256(path)
+    if missing := [part for part in parts if not part.is_file()]:
+        raise CodeImportError(f"{missing[0]}: no such file")
+    if len(parts) > 1 and spec.read_parts is None:
+        names = ", ".join(part.name for part in parts)
+        raise CodeImportError(f"a {kind} release is one file; got {len(parts)}: {names}")
+    sha256 = parts_sha256(parts)
     if (loaded := find_loaded(session, kind, sha256)) is not None:
-        return LoadResult(
-            loaded.id,
-            kind,
-            loaded.label,
-            loaded.effective,
-            loaded.rows,
-            already_loaded=True,
-            details=json.loads(loaded.details),
-        )
-    label, effective = name_release(kind, path, label, effective)
+        return _already(loaded)
+    source = source or parts[0].name
+    label, effective = name_release(kind, Path(source), label, effective)
     release, replaced = begin_release(
-        session, kind, label=label, effective=effective, source_file=path.name, sha256=sha256
+        session, kind, label=label, effective=effective, source_file=source, sha256=sha256
     )
-    details: dict[str, Any] = {}
-    rows = spec.read(path, details)
+    details: dict[str, Any] = {"files": [part.name for part in parts]} if len(parts) > 1 else {}
+    rows = spec.read_parts(parts, details) if spec.read_parts and len(parts) > 1 else None
+    rows = rows or spec.read(parts[0], details)
     try:
         count = write_rows(session, spec.table, spec.columns, release.id, rows, progress)
     finally:
         rows.close()  # a database error leaves the reader, and its file, open otherwise
     finish_release(release, count, details)
     session.flush()
-    log.info("%s %s release %s: %d rows from %s", kind, label, release.id, count, path.name)
+    log.info("%s %s release %s: %d rows from %s", kind, label, release.id, count, source)
     return LoadResult(release.id, kind, label, effective, count, replaced=replaced, details=details)
+
+
+def _already(loaded: CodeRelease) -> LoadResult:
+    """What importing the bytes of an existing release did: nothing."""
+    return LoadResult(
+        loaded.id,
+        loaded.kind,
+        loaded.label,
+        loaded.effective,
+        loaded.rows,
+        already_loaded=True,
+        details=json.loads(loaded.details),
+    )
+
+
+def parts_sha256(parts: list[Path]) -> str:
+    """A file's sha256; for a release in several files, the sha256 of theirs in order."""
+    if len(parts) == 1:
+        return file_sha256(parts[0])
+    return hashlib.sha256(" ".join(file_sha256(part) for part in parts).encode()).hexdigest()
 
 
 def write_rows(

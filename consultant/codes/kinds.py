@@ -15,8 +15,26 @@ MUE = "mue"
 ADDON = "addon"
 PFS = "pfs"
 CPT_DESCRIPTORS = "cpt-descriptors"
+# The same edits as CMS publishes them for other claim settings: PTP edits for
+# hospital outpatient claims (the "ccioph" files) and MUEs for facility
+# outpatient hospital services and for DME suppliers. NCCI_PTP and MUE are the
+# practitioner ones, as they always were.
+NCCI_PTP_HOSPITAL = "ncci-ptp-hospital"
+MUE_HOSPITAL = "mue-hospital"
+MUE_DME = "mue-dme"
 # The kinds consultant can load, in the order `codes status` lists them.
-RELEASE_KINDS = (ICD10CM, HCPCS, NCCI_PTP, MUE, ADDON, PFS, CPT_DESCRIPTORS)
+RELEASE_KINDS = (
+    ICD10CM,
+    HCPCS,
+    NCCI_PTP,
+    NCCI_PTP_HOSPITAL,
+    MUE,
+    MUE_HOSPITAL,
+    MUE_DME,
+    ADDON,
+    PFS,
+    CPT_DESCRIPTORS,
+)
 # A kind consultant has no importer for: named when an ICD-10-PCS code is asked
 # about, so the answer can say what is missing.
 ICD10PCS = "icd10pcs"
@@ -30,6 +48,9 @@ TITLES = {
     ADDON: "NCCI add-on code edits",
     PFS: "Physician fee schedule indicators",
     CPT_DESCRIPTORS: "CPT descriptors (AMA licence)",
+    NCCI_PTP_HOSPITAL: "NCCI PTP edits, hospital outpatient",
+    MUE_HOSPITAL: "NCCI MUEs, facility outpatient hospital",
+    MUE_DME: "NCCI MUEs, DME supplier",
 }
 # How people name the kinds in drafts and on the CLI ("Not loaded: NCCI MUEs").
 KIND_NAMES = {
@@ -41,4 +62,17 @@ KIND_NAMES = {
     ADDON: "NCCI add-on code edits",
     PFS: "physician fee schedule indicators",
     CPT_DESCRIPTORS: "CPT descriptors (AMA licence)",
+    NCCI_PTP_HOSPITAL: "NCCI PTP edits for hospital outpatient claims",
+    MUE_HOSPITAL: "NCCI MUEs for facility outpatient hospital services",
+    MUE_DME: "NCCI MUEs for DME supplier services",
+}
+
+# The claim setting each edit kind applies to; kinds not named apply to every setting.
+PRACTITIONER, HOSPITAL, DME = "practitioner", "hospital", "dme"
+SETTINGS = {
+    NCCI_PTP: PRACTITIONER,
+    MUE: PRACTITIONER,
+    NCCI_PTP_HOSPITAL: HOSPITAL,
+    MUE_HOSPITAL: HOSPITAL,
+    MUE_DME: DME,
 }

@@ -20,7 +20,10 @@ from consultant.db.models.codes import (
     HCPCS,
     ICD10CM,
     MUE,
+    MUE_DME,
+    MUE_HOSPITAL,
     NCCI_PTP,
+    NCCI_PTP_HOSPITAL,
     PFS,
 )
 from consultant.errors import CodeImportError
@@ -30,14 +33,17 @@ QUARTERS = (1, 4, 7, 10)
 CYCLE_MONTHS: dict[str, tuple[int, ...]] = {
     HCPCS: QUARTERS,
     NCCI_PTP: QUARTERS,
+    NCCI_PTP_HOSPITAL: QUARTERS,
     MUE: QUARTERS,
+    MUE_HOSPITAL: QUARTERS,
+    MUE_DME: QUARTERS,
     ADDON: QUARTERS,
     PFS: QUARTERS,
     ICD10CM: (4, 10),
     CPT_DESCRIPTORS: (1,),
 }
 # Kinds people name by quarter ("2024 Q3"); the others by month ("October 2025").
-_QUARTER_NAMED = (NCCI_PTP, MUE, ADDON)
+_QUARTER_NAMED = (NCCI_PTP, NCCI_PTP_HOSPITAL, MUE, MUE_HOSPITAL, MUE_DME, ADDON)
 
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -50,6 +56,10 @@ _RVU_MONTH = re.compile(rf"rvu(\d\d)[ _-]?{_MONTH}(?![a-z])", re.IGNORECASE)  # 
 _YEAR_MONTH = re.compile(rf"(?<!\d)(20\d\d)[ _-]?{_MONTH}(?![a-z])", re.IGNORECASE)
 _MONTH_YEAR = re.compile(rf"(?<![a-z]){_MONTH}[ _-]?(20\d\d)(?!\d)", re.IGNORECASE)
 _DATE = re.compile(r"(?<!\d)(20\d\d)-?(\d\d)-?(\d\d)(?!\d)")
+_US_DATE = re.compile(r"(?<!\d)(\d\d)[-_](\d\d)[-_](20\d\d)(?!\d)")  # Eff_07-01-2024
+# NCCI edit files are versioned vYYQrN: v303r0 is version 30.3, the fourth
+# quarter of 2024 (version 30 is 2024; .0 to .3 are its quarters).
+_NCCI_VERSION = re.compile(r"cci(?:pra|oph)-v(\d\d)([0-3])r\d", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
 
@@ -88,6 +98,13 @@ def infer_effective(kind: str, text: str) -> date | None:
             return date(int(match[1]), int(match[2]), int(match[3]))
         except ValueError:
             continue
+    for match in _US_DATE.finditer(text):
+        try:
+            return date(int(match[3]), int(match[1]), int(match[2]))
+        except ValueError:
+            continue
+    if match := _NCCI_VERSION.search(text):
+        return _quarter_start(1994 + int(match[1]), int(match[2]) + 1)
     if kind == CPT_DESCRIPTORS and (match := _YEAR.search(text)):
         return date(int(match[1]), 1, 1)  # the AMA releases CPT once a year
     return None

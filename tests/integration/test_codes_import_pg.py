@@ -138,7 +138,7 @@ def test_the_import_and_status_commands(
     bad.write_text(MUE_CSV.read_text().replace("\n27447,1,2,", "\n27447,1,7,"))
     result = run_cli(env, "codes", "import", "mue", str(bad), check=False)
     assert result.returncode == 1
-    assert result.stderr.strip() == "Error: mue_2024q4.csv line 2420: mai '7' is not 1, 2 or 3"
+    assert result.stderr.strip() == "refused: mue_2024q4.csv line 2420: mai '7' is not 1, 2 or 3"
 
     status = json.loads(run_cli(env, "codes", "status", "--json").stdout)
     kinds = {kind["kind"]: kind for kind in status["kinds"]}
@@ -154,4 +154,4 @@ def test_the_import_and_status_commands(
     text = run_cli(env, "codes", "status").stdout
     print(text)
     assert "mue_practitioner_2024q3.csv" in text
-    assert "pfs             not loaded: consultant codes import pfs FILE" in text
+    assert "pfs                 not loaded: consultant codes import pfs FILE" in text

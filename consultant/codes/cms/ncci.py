@@ -53,13 +53,29 @@ PtpFields = tuple[str, str, str, str, str, str]
 
 def read_ptp(path: Path, details: dict[str, Any]) -> Rows:
     """PTP edits from the CSV layout or CMS's tab-delimited text."""
-    with text_lines(path) as lines:
-        first = next(lines)
-    native = not normalize(first).startswith("column1_column2")
-    details["format"] = "cms-txt" if native else "csv"
-    checks = Checks(path)
-    records = _ptp_native(path, checks) if native else _ptp_csv(path, checks)
-    yield from _ptp_rows(records, checks, details)
+    yield from read_ptp_parts([path], details)
+
+
+def read_ptp_parts(paths: list[Path], details: dict[str, Any]) -> Rows:
+    """PTP edits CMS splits over several files (f1 to f4), read as one in order.
+
+    A column 1 code's edits may run on from one part into the next; one that
+    comes back after other codes is refused as in a single file.
+    """
+    formats: list[str] = []
+
+    def records() -> Iterator[PtpFields]:
+        for path in paths:
+            with text_lines(path) as lines:
+                first = next(lines)
+            native = not normalize(first).startswith("column1_column2")
+            formats.append("cms-txt" if native else "csv")
+            checks.path, checks.line_of = path, None  # errors name the part they are in
+            yield from _ptp_native(path, checks) if native else _ptp_csv(path, checks)
+            details["format"] = formats[0] if len(set(formats)) == 1 else "mixed"
+
+    checks = Checks(paths[0])
+    yield from _ptp_rows(records(), checks, details)
 
 
 def _ptp_csv(path: Path, checks: Checks) -> Iterator[PtpFields]:

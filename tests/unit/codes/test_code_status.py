@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consultant.codes.naming import label_for, name_release, next_release
+from consultant.codes.naming import infer_effective, label_for, name_release, next_release
 from consultant.codes.releases import begin_release, finish_release
 from consultant.codes.status import KindStatus, code_status, staleness
 from consultant.db.models.codes import RELEASE_KINDS
@@ -149,7 +149,7 @@ def test_releases_are_named_from_their_files(
 
 
 def test_the_operator_names_a_release_the_file_name_cannot() -> None:
-    path = Path("ccipra-v303r0-f1.txt")
+    path = Path("ptp_edits_f1.txt")
     with pytest.raises(CodeImportError, match="give --effective"):
         name_release("ncci-ptp", path, None, None)
     assert name_release("ncci-ptp", path, "2024 Q4", None) == ("2024 Q4", date(2024, 10, 1))
@@ -157,6 +157,21 @@ def test_the_operator_names_a_release_the_file_name_cannot() -> None:
     # --effective wins over the name, and the label follows it.
     named = name_release("mue", Path("mue_2024q3.csv"), None, date(2024, 10, 1))
     assert named == ("2024 Q4", date(2024, 10, 1))
+
+
+def test_cms_names_tell_the_quarter() -> None:
+    # NCCI versions vYYQ: v30.3 is 2024's fourth quarter, v32.1 the second of 2026.
+    assert infer_effective("ncci-ptp", "ccipra-v303r0-f1.txt") == date(2024, 10, 1)
+    assert infer_effective("ncci-ptp-hospital", "ccioph-v321r0-f4.TXT") == date(2026, 4, 1)
+    # The zip's name wins over the version inside it when both are read.
+    zipped = "medicare-ncci-2026q2-practitioner-ptp-edits-ccipra-v321r0-f1.zip"
+    assert infer_effective("ncci-ptp", zipped) == date(2026, 4, 1)
+    # MUE tables name their first day US-style.
+    mue = "MCR_MUE_OutpatientHospitalServices_Eff_07-01-2024.csv"
+    assert infer_effective("mue-hospital", mue) == date(2024, 7, 1)
+    assert infer_effective("mue", "MCR_MUE_PractitionerServices_Eff_13-01-2024.csv") is None
+    assert infer_effective("pfs", "PPRRVU2026_Jul_nonQPP.csv") == date(2026, 7, 1)
+    assert label_for("mue-dme", date(2024, 7, 1)) == "2024 Q3"
 
 
 def test_next_release_follows_each_kinds_calendar() -> None:

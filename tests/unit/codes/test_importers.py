@@ -35,14 +35,17 @@ from consultant.db.models.codes import (
 from consultant.db.session import session_scope
 from consultant.errors import CodeImportError, ImportFormatError
 from consultant.settings import Settings
-from tests.conftest import module_database, need, shared_dir
+from tests.cms_archives import (
+    AOC_CSV,
+    DATA,
+    HCPCS_CSV,
+    MUE_CSV,
+    PFS_CSV,
+    PTP_PREAMBLE,
+    PTP_SUBSET,
+)
+from tests.conftest import module_database, need
 
-DATA = shared_dir() / "data"
-HCPCS_CSV = DATA / "hcpcs" / "HCPC2025_OCT_ANWEB.csv"
-MUE_CSV = DATA / "ncci" / "mue_practitioner_2024q3.csv"
-AOC_CSV = DATA / "ncci" / "aoc_medicare_2026q2.csv"
-PFS_CSV = DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv"
-PTP_SUBSET = DATA / "ncci" / "ptp_practitioner_2024q3_col1_10000-29999.csv.gz"
 JULY_2024 = date(2024, 7, 1)
 OCTOBER_2024 = date(2024, 10, 1)
 TABLES = (CodeRelease, HcpcsCode, PtpEdit, MueEdit, AddonEdit, PfsIndicator, CptDescriptor)
@@ -434,15 +437,7 @@ def test_progress_counts_rows_as_they_are_written(migrated: Settings, tmp_path: 
 def test_ptp_in_the_cms_tab_delimited_layout(migrated: Settings, tmp_path: Path) -> None:
     need_shared_data()
     rows = list(csv.reader(head_lines(PTP_SUBSET, 41)))[1:]
-    preamble = [
-        "CPT codes and descriptions only are copyright 2024 American Medical Association.",
-        "\t" * 6,
-        "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\t"
-        "Deletion Date\tModifier\tPTP Edit Rationale",
-        "\t\t\t\t*=no data\t0=not allowed\t",
-        "\t\t\t\t\t1=allowed\t",
-        "\t\t\t\t\t9=not applicable\t",
-    ]
+    preamble = PTP_PREAMBLE
     edits = [
         f"{c1}\t{c2}\t{'*' if n % 2 else ''}\t20200101\t{deleted or '*'}\t{mi}\t{why}"
         for n, (c1, c2, deleted, mi, why) in enumerate(rows)
