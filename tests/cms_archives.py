@@ -152,3 +152,26 @@ def every_archive(folder: Path, ptp_count: int = 4_000) -> list[Path]:
     pfs = {"PPRRVU24_JUL.csv": PFS_CSV.read_bytes(), "GPCI2024.csv": b"LOCALITY,GPCI\n01,1\n"}
     archives.append(zipped(folder / "RVU24C.zip", pfs))
     return archives
+
+
+# Hospital files that differ from the practitioner ones where the answers can show it.
+
+
+def hospital_ptp(path: Path) -> Path:
+    """Column 1 codes 27440 to 27599 of the practitioner subset, 27447 > 20610 at 0."""
+    with gzip.open(PTP_SUBSET, "rt", newline="") as handle:
+        rows = [row for row in csv.reader(handle) if "27440" <= row[0] <= "27599"]
+    for row in rows:
+        if row[:2] == ["27447", "20610"]:
+            row[3] = "0"
+    path.write_bytes(ptp_text(rows))
+    return path
+
+
+def hospital_mue(path: Path) -> Path:
+    rows = [
+        {**row, "practitioner_mue_value": "1"} if row["hcpcs_cpt_code"] == "20610" else row
+        for row in mue_rows()
+    ]
+    path.write_bytes(mue_table("OutpatientHospital", rows))
+    return path

@@ -40,13 +40,30 @@ from consultant.answer.verdicts import (
 )
 from consultant.codes.cms_rows import CmsRows, PtpRow, read_cms
 from consultant.codes.in_effect import ReleaseInfo, releases_in_effect
-from consultant.codes.kinds import ICD10CM, MUE, NCCI_PTP, PFS
+from consultant.codes.kinds import (
+    HOSPITAL,
+    ICD10CM,
+    MUE,
+    MUE_DME,
+    MUE_HOSPITAL,
+    NCCI_PTP,
+    NCCI_PTP_HOSPITAL,
+    PFS,
+    PRACTITIONER,
+    SETTING_NAMES,
+    SETTINGS,
+)
 from consultant.codes.naming import next_release
 from consultant.db.models.codes import Icd10cmCode, PtpEdit
 from consultant.policies.match import Asked, Fired, applicable
 from consultant.policies.store import in_use
 
 PAIRED_LINES = 6  # procedures compared pairwise (15 pairs at most)
+_SETTING_FILES = (
+    (NCCI_PTP_HOSPITAL, "NCCI edits for hospital outpatient claims"),
+    (MUE_HOSPITAL, "MUEs for facility outpatient hospital services"),
+    (MUE_DME, "MUEs for DME supplier services"),
+)
 RULES_HEADING = "The rules this rests on:"
 
 
@@ -61,17 +78,24 @@ class Answer:
 
 
 def answer_question(
-    session: Session, subject: str, text: str, refs: Sequence[Ref], dos: date
+    session: Session,
+    subject: str,
+    text: str,
+    refs: Sequence[Ref],
+    dos: date,
+    *,
+    setting: str | None = None,
 ) -> Answer:
-    """The verdicts the question needs, from the releases nearest the date of service."""
+    """The verdicts the question needs, from the releases nearest the date of service,
+    for the claim `setting` a reviewer chose, else the one the question names."""
     question = read_question(subject, text, refs)
-    releases = releases_in_effect(session, dos)
-    stale = tuple(sorted(kind for kind, release in releases.items() if _stale(release, dos)))
+    releases = releases_in_effect(session, dos, setting or question.claim_setting)
+    stale = tuple(sorted(release.kind for release in releases.values() if _stale(release, dos)))
     codes = [line.code for line in question.lines]
     rows = read_cms(session, releases, dos, codes, list(question.modifiers))
     verdicts = [_marked(verdict, stale) for verdict in _verdicts(session, rows, question, releases)]
     rules = tuple(applicable(in_use(session), asked(question, f"{subject}\n{text}", verdicts, dos)))
-    notes = scope_notes(question, verdicts)
+    notes = scope_notes(question, verdicts, setting)
     return Answer(dos, tuple(verdicts), compose(verdicts, notes, rules), stale, rules)
 
 
@@ -178,31 +202,62 @@ def _laterality(
                 yield found
 
 
-def scope_notes(question: Question, verdicts: Sequence[Verdict]) -> list[str]:
+def scope_notes(
+    question: Question, verdicts: Sequence[Verdict], chosen: str | None = None
+) -> list[str]:
     """What the verdicts do not cover that the asker's words suggest they should: the
-    setting (the verdicts use the practitioner edits and MUEs) and the payer."""
+    setting (whose edits and MUEs the verdicts use, `chosen` by a reviewer or read
+    from the question) and the payer."""
     kinds = {source.kind for verdict in verdicts for source in verdict.sources}
     notes = []
-    if question.setting is not None and kinds & {NCCI_PTP, MUE}:
-        note = (
-            f"You mention {'an' if question.setting == 'ASC' else 'a'} {question.setting} "
-            "claim: these verdicts rest on CMS's "
-            "practitioner NCCI edits and MUEs."
-        )
-        if question.setting == "hospital outpatient":
-            note += (
-                " CMS publishes separate NCCI edits for hospital outpatient claims and MUEs "
-                "for facility outpatient hospital services; those were not checked here."
-            )
-        else:
-            note += " Check the edits the facility's own claim is subject to."
-        notes.append(note)
+    if chosen is not None and chosen != PRACTITIONER and kinds & set(SETTINGS):
+        notes.append(_chosen_note(chosen, kinds))
+    elif chosen is None and question.setting is not None and kinds & set(SETTINGS):
+        notes.append(_setting_note(question, kinds))
     if question.commercial and verdicts:
         notes.append(
             "You mention a commercial payer: these verdicts rest on CMS's Medicare files. "
             "A commercial payer may apply its own edits and policies; check its rules."
         )
     return notes
+
+
+def _chosen_note(chosen: str, kinds: set[str]) -> str:
+    """Which setting's files the verdicts rest on, for a setting the reviewer chose."""
+    named = SETTING_NAMES.get(chosen, chosen)
+    used = [name for kind, name in _SETTING_FILES if kind in kinds]
+    if not used:
+        return (
+            f"This is {'an' if named[0] in 'aeiouAEIOU' else 'a'} {named} claim: CMS's edits for "
+            "it are not loaded here, so these verdicts rest on the practitioner NCCI edits "
+            "and MUEs."
+        )
+    return f"This is a {named} claim: these verdicts rest on CMS's {' and '.join(used)}."
+
+
+def _setting_note(question: Question, kinds: set[str]) -> str:
+    """Which setting's NCCI edits and MUEs the verdicts rest on, and why."""
+    why = (
+        f"{question.setting_code} is a HCPCS C code, which CMS created for hospital "
+        "outpatient claims"
+        if question.setting_code
+        else f"you mention {'an' if question.setting == 'ASC' else 'a'} {question.setting} claim"
+    )
+    used = [name for kind, name in _SETTING_FILES if kind in kinds]
+    if used:
+        note = f"These verdicts rest on CMS's {' and '.join(used)}, because {why}."
+        if kinds & {NCCI_PTP, MUE}:
+            note += " Where no hospital file is loaded, they rest on the practitioner one."
+        return note
+    note = (
+        f"{why[0].upper()}{why[1:]}: these verdicts rest on CMS's practitioner NCCI edits and MUEs."
+    )
+    if question.claim_setting == HOSPITAL:
+        return note + (
+            " CMS publishes separate NCCI edits for hospital outpatient claims and MUEs "
+            "for facility outpatient hospital services; those were not checked here."
+        )
+    return note + " Check the edits the facility's own claim is subject to."
 
 
 def compose(

@@ -17,10 +17,12 @@ from itertools import pairwise
 from typing import Protocol
 
 from consultant.codes.cpt_sections import cpt_section
+from consultant.codes.kinds import HOSPITAL, PRACTITIONER
 from consultant.codes.systems import PROCEDURES, CodeSystem
 from consultant.codes.systems.modifier import attached
 
 E_M_SECTION = "Evaluation and Management"
+HOSPITAL_OUTPATIENT = "hospital outpatient"
 OFFICE_VISITS = "99202-99215"  # the E/M family a visit named only in words stands for
 SIDES = {"RT": "right", "LT": "left", "50": "both"}
 
@@ -109,7 +111,7 @@ _SETTINGS = (
             "hospital|type of bill|ub04|ub-04|hopd|opps|opd",
             blind=False,
         ),
-        "hospital outpatient",
+        HOSPITAL_OUTPATIENT,
     ),
     (_Cue(r"\bASCs?\b|(?i:\bambulatory\s+surg\w*\s+cent)", "asc|ambulatory", blind=False), "ASC"),
     (
@@ -177,6 +179,15 @@ class Question:
     written: tuple[Line, ...] = ()
     setting: str | None = None  # "hospital outpatient", "ASC", "facility"
     commercial: bool = False  # the asker names a commercial (non-Medicare) payer
+    # The C code that makes the claim a hospital outpatient one when no words do.
+    setting_code: str | None = None
+
+    @property
+    def claim_setting(self) -> str:
+        """Whose NCCI edits and MUEs the claim is checked against: the hospital
+        outpatient ones for a hospital outpatient claim, else the practitioner ones
+        (an ASC's or a "facility" claim is left to the reviewer, as the answer says)."""
+        return HOSPITAL if self.setting == HOSPITAL_OUTPATIENT else PRACTITIONER
 
     def written_of(self, code: str) -> tuple[Line, ...]:
         """The lines `code` is written on (one unless it is listed twice)."""
@@ -218,6 +229,7 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
     written = [_lines(ref, parts.get(ref.part, text)) for ref in own if ref.system in PROCEDURES]
     words = f"{subject}\n{text}"
     plain = _plain(words)
+    setting, setting_code = _setting(words, plain, own)
     return Question(
         lines=_merged(tuple(line for lines in written for line in lines[:1])),
         written=tuple(line for lines in written for line in lines[1:]),
@@ -230,9 +242,20 @@ def read_question(subject: str, text: str, refs: Sequence[Ref]) -> Question:
         em_words=_E_M_WORDS.found(words, plain),
         doses=tuple(doses_in(words)),
         strengths=tuple(dict.fromkeys(strength for strength, _ in _strengths(words))),
-        setting=setting_in(words, plain),
         commercial=_COMMERCIAL.found(words, plain),
+        setting=setting,
+        setting_code=setting_code,
     )
+
+
+def _setting(words: str, plain: str, own: Sequence[Ref]) -> tuple[str | None, str | None]:
+    """The setting the asker names; else hospital outpatient when the claim has a
+    HCPCS C code (CMS made the C codes for the hospital outpatient payment system),
+    with that code."""
+    if (named := setting_in(words, plain)) is not None:
+        return named, None
+    c_code = next((r.code for r in own if r.system == CodeSystem.HCPCS and r.code[0] == "C"), None)
+    return (HOSPITAL_OUTPATIENT, c_code) if c_code else (None, None)
 
 
 def setting_in(text: str, plain: str | None = None) -> str | None:

@@ -1,4 +1,4 @@
-"""Units: how many units the asker bills, against the practitioner MUE.
+"""Units: how many units the asker bills, against the MUE of the claim's setting.
 
 Units come from what the asker states ("J1100 x 4"), else from a dose and the
 HCPCS descriptor's billing unit ("40 mg" of a drug billed per 10 mg is 4 units;
@@ -7,7 +7,8 @@ a partial unit rounds up to a whole one). A code done on both sides ("both knees
 surgery indicator says: 1, once with modifier 50 (150%); 2, once without it (the
 code is valued bilateral); 3, each side at 100% (Medicare Claims Processing Manual,
 Chapter 12, section 40.7); 0 and 9 give no bilateral statement. The MUE and its
-adjudication indicator come from the NCCI practitioner MUE file.
+adjudication indicator come from the NCCI MUE file of the claim's setting
+(practitioner, or facility outpatient hospital when that file is loaded).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from consultant.answer.question import Dose, Line, Question, Strength
 from consultant.answer.verdicts import ANATOMIC, DISTINCT, Verdict, pfs_row
 from consultant.codes.cms_rows import CmsRows
-from consultant.codes.kinds import HCPCS, MUE, PFS
+from consultant.codes.kinds import HCPCS, MUE, MUE_DME, MUE_HOSPITAL, PFS
 
 # "per 10 mg", "per 1 ml", "up to 5 mg", "10 mg" in a HCPCS drug descriptor.
 _BILLING_UNIT = re.compile(
@@ -58,6 +59,9 @@ _BILATERAL = {
 }
 
 
+_WHOSE = {MUE_HOSPITAL: "outpatient hospital", MUE_DME: "DME supplier"}
+
+
 def units_verdict(rows: CmsRows, question: Question, line: Line) -> Verdict | None:
     """The units asked about (stated, derived from a dose, or the sides of a code done
     on both) against the MUE, with how a bilateral procedure is reported."""
@@ -71,16 +75,17 @@ def units_verdict(rows: CmsRows, question: Question, line: Line) -> Verdict | No
     mue = row.value if row is not None else None
     over = mue is not None and units > mue
     sources = [rows.source(MUE)]
+    whose = _WHOSE.get(sources[0].kind, "practitioner")  # the setting's MUE file
     counted = f"{units} unit{'s' if units != 1 else ''} of {line.code}{how}"
     if row is None:
-        text = f"{counted}: no practitioner MUE limits it."
+        text = f"{counted}: no {whose} MUE limits it."
     elif over:
         text = (
-            f"{counted} {'are' if units != 1 else 'is'} above its practitioner MUE of {mue} "
+            f"{counted} {'are' if units != 1 else 'is'} above its {whose} MUE of {mue} "
             f"(adjudication indicator {row.mai}): units beyond {mue} are denied."
         )
     else:
-        text = f"{counted}: within its practitioner MUE of {mue}."
+        text = f"{counted}: within its {whose} MUE of {mue}."
     if from_dose:  # the billing unit is the HCPCS descriptor's
         sources.append(rows.source(HCPCS))
     fields: dict[str, object] = {"code": line.code, "units": units, "mue": mue, "over": over}

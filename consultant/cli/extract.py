@@ -128,8 +128,17 @@ def loaded_vocabulary(settings: Settings) -> Any:
 @click.argument("codes", nargs=-1, required=True)
 @click.option("--dos", help="Date of service, YYYY-MM-DD (default: today).")
 @click.option("--units", multiple=True, metavar="CODE=N", help="Units stated for a code.")
+@click.option(
+    "--setting",
+    type=click.Choice(["practitioner", "hospital", "dme"]),
+    default="practitioner",
+    show_default=True,
+    help="Whose NCCI edits and MUEs: hospital outpatient or DME supplier ones where loaded.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def lookup(codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], as_json: bool) -> None:
+def lookup(
+    codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], setting: str, as_json: bool
+) -> None:
     """Look up CODES on a date of service: facts, NCCI edits and findings, with sources."""
     # On use: the lookup loads every code table's fact readers (about 30 ms).
     from consultant.pipeline.lookup import look_up, parse_codes, render_text
@@ -149,7 +158,8 @@ def lookup(codes: tuple[str, ...], dos: str | None, units: tuple[str, ...], as_j
             raise click.BadParameter(f"{given!r} is not CODE=N", param_hint="--units")
         stated[code.strip().upper()] = int(number)
     with session_scope(cli_settings()) as session:
-        report = look_up(session, refs, dos=on, units=stated, dos_basis="given" if dos else "today")
+        basis = "given" if dos else "today"
+        report = look_up(session, refs, dos=on, units=stated, dos_basis=basis, setting=setting)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

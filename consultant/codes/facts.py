@@ -16,7 +16,7 @@ from typing import Any
 # KIND_NAMES: how people name the release kinds, in drafts and on the CLI (the
 # code systems' names are in consultant.codes.systems).
 from consultant.codes.kinds import KIND_NAMES as KIND_NAMES
-from consultant.codes.kinds import MUE, NCCI_PTP, TITLES
+from consultant.codes.kinds import MUE, NCCI_PTP, PRACTITIONER, TITLES
 
 # CodeFacts.status values.
 VALID = "valid"
@@ -154,11 +154,15 @@ class Report:
     codes: tuple[CodeFacts, ...]
     findings: tuple[Finding, ...]
     not_loaded: tuple[str, ...]  # release kinds the answer would need but are not loaded
+    # Whose NCCI edits and MUEs were asked for: "practitioner" or "hospital"
+    # (consultant.codes.kinds); the releases used name their own setting.
+    setting: str = PRACTITIONER
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "dos": self.dos.isoformat(),
             "dos_basis": self.dos_basis,
+            "setting": self.setting,
             "codes": [code.to_dict() for code in self.codes],
             "findings": [finding.to_dict() for finding in self.findings],
             "not_loaded": list(self.not_loaded),

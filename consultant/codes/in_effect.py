@@ -19,7 +19,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consultant.codes.facts import Source
+from consultant.codes.kinds import (
+    DME,
+    HOSPITAL,
+    MUE,
+    MUE_DME,
+    MUE_HOSPITAL,
+    NCCI_PTP,
+    NCCI_PTP_HOSPITAL,
+    PRACTITIONER,
+    SETTINGS,
+)
 from consultant.db.models.codes import CodeRelease
+
+# The files a claim of each setting is checked against in place of the
+# practitioner ones, when they are loaded: CMS publishes PTP edits for
+# practitioners and for hospital outpatient claims, and MUE tables for
+# practitioner, facility outpatient hospital and DME supplier services.
+SETTING_KINDS = {
+    HOSPITAL: {NCCI_PTP: NCCI_PTP_HOSPITAL, MUE: MUE_HOSPITAL},
+    DME: {MUE: MUE_DME},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +116,27 @@ def _all_releases(session: Session) -> tuple[ReleaseInfo, ...]:
     return releases
 
 
-def releases_in_effect(session: Session, on: date) -> dict[str, ReleaseInfo]:
-    """The release of each loaded kind that applies on `on`."""
-    return choose(all_releases(session), on)
+def releases_in_effect(
+    session: Session, on: date, setting: str = PRACTITIONER
+) -> dict[str, ReleaseInfo]:
+    """The release of each loaded kind that applies on `on` to a claim in `setting`."""
+    return for_setting(choose(all_releases(session), on), setting)
+
+
+def for_setting(chosen: dict[str, ReleaseInfo], setting: str) -> dict[str, ReleaseInfo]:
+    """The releases a claim in `setting` is checked against, keyed by the
+    practitioner kinds (NCCI_PTP, MUE) whichever setting's file they are: the
+    setting's own edits where loaded, else the practitioner ones (the answer then
+    says the setting's edits were not checked)."""
+    releases = {
+        kind: release
+        for kind, release in chosen.items()
+        if SETTINGS.get(kind, PRACTITIONER) == PRACTITIONER
+    }
+    for kind, own in SETTING_KINDS.get(setting, {}).items():
+        if own in chosen:
+            releases[kind] = chosen[own]
+    return releases
 
 
 def choose(releases: tuple[ReleaseInfo, ...], on: date) -> dict[str, ReleaseInfo]:
@@ -116,11 +154,13 @@ def made_with(releases: dict[str, ReleaseInfo]) -> list[dict[str, object]]:
     return [releases[kind].as_json() for kind in sorted(releases)]
 
 
-def still_in_effect(recorded: list[dict[str, object]], session: Session, on: date) -> bool:
+def still_in_effect(
+    recorded: list[dict[str, object]], session: Session, on: date, setting: str = PRACTITIONER
+) -> bool:
     """Whether the releases a draft recorded are those that apply on `on` now."""
-    now = releases_in_effect(session, on)
+    now = releases_in_effect(session, on, setting)
     return {str(r["kind"]): r["release_id"] for r in recorded} == {
-        kind: release.id for kind, release in now.items()
+        release.kind: release.id for release in now.values()
     }
 
 

@@ -69,6 +69,7 @@ KIND_NAMES = {
 
 # The claim setting each edit kind applies to; kinds not named apply to every setting.
 PRACTITIONER, HOSPITAL, DME = "practitioner", "hospital", "dme"
+SETTING_NAMES = {PRACTITIONER: "practitioner", HOSPITAL: "hospital outpatient", DME: "DME supplier"}
 SETTINGS = {
     NCCI_PTP: PRACTITIONER,
     MUE: PRACTITIONER,

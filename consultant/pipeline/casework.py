@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from consultant.accounts import GUEST_PLAN, load_plans
 from consultant.answer.engine import Answer, answer_question, rules_only
+from consultant.answer.question import read_question
 from consultant.answer.summary import signals
 from consultant.cases import audit, make_ref
 from consultant.codes.in_effect import made_with, releases_in_effect
@@ -159,12 +160,8 @@ def add_draft(
 
     `first`: the case was opened in this transaction, so it has no draft yet.
     """
-    report = _look_up(session, parsed, codes) if codes else None
-    if report is not None:
-        proposed = answer_question(session, parsed.subject, parsed.new_text, codes, report.dos)
-    else:
-        dos, basis = _dos(parsed)
-        proposed = rules_only(session, parsed.subject, parsed.new_text, dos, basis)
+    report = _look_up(session, parsed, codes, case.setting) if codes else None
+    proposed = _proposed(session, parsed, codes, report, case.setting)
     rendered = render_answer(settings, case.ref or "", parsed, codes, report, proposed)
     sheet = _fact_sheet(session, report, proposed)
     version = None
@@ -187,6 +184,22 @@ def add_draft(
     case.verdicts, case.severity, case.stale_data = mark.verdicts, mark.severity, mark.stale_data
 
 
+def _proposed(
+    session: Session,
+    parsed: ParsedMessage,
+    codes: list[CodeRef],
+    report: Report | None,
+    setting: str | None,
+) -> Answer:
+    """The proposed answer: the verdicts on the codes looked up, else the policy rules
+    the words alone call for."""
+    if report is not None:
+        subject, text = parsed.subject, parsed.new_text
+        return answer_question(session, subject, text, codes, report.dos, setting=setting)
+    dos, basis = _dos(parsed)
+    return rules_only(session, parsed.subject, parsed.new_text, dos, basis)
+
+
 def _fact_sheet(session: Session, report: Report | None, proposed: Answer) -> str | None:
     """What the reviewer sees beside the draft: every code's facts, the verdicts and
     the policy rules they rest on; and the releases it was made with ("data"), which
@@ -201,14 +214,18 @@ def _fact_sheet(session: Session, report: Report | None, proposed: Answer) -> st
     sheet["stale"] = list(proposed.stale)
     sheet["rules"] = rules
     # The lookup read these for this transaction already: no query here.
-    sheet["data"] = made_with(releases_in_effect(session, report.dos))
+    sheet["data"] = made_with(releases_in_effect(session, report.dos, report.setting))
     return json.dumps(sheet)
 
 
-def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef]) -> Report:
-    """Look the codes up on the date of service the mail states, else the mail's date."""
+def _look_up(
+    session: Session, parsed: ParsedMessage, codes: list[CodeRef], setting: str | None
+) -> Report:
+    """Look the codes up on the date of service the mail states, else the mail's date,
+    for the setting a reviewer chose, else the one the mail names."""
     dos, basis = _dos(parsed)
-    return look_up(session, codes, dos=dos, dos_basis=basis)
+    setting = setting or read_question(parsed.subject, parsed.new_text, codes).claim_setting
+    return look_up(session, codes, dos=dos, dos_basis=basis, setting=setting)
 
 
 def _dos(parsed: ParsedMessage) -> tuple[date, str]:

@@ -42,6 +42,7 @@ from consultant.codes.facts import (
     Source,
 )
 from consultant.codes.in_effect import releases_in_effect
+from consultant.codes.kinds import PRACTITIONER, SETTING_NAMES
 from consultant.codes.providers import PROVIDERS, Asked
 from consultant.codes.systems import NAMES, REGISTRY, CodeSystem
 from consultant.pipeline.extract import CodeRef, find_codes
@@ -77,11 +78,13 @@ def look_up(
     dos: date,
     units: Mapping[str, int] | None = None,
     dos_basis: str = GIVEN,
+    setting: str = PRACTITIONER,
 ) -> Report:
-    """Look up each code on the date of service, then the findings across them."""
+    """Look up each code on the date of service, then the findings across them; the
+    NCCI edits and MUEs are those of the claim's setting where they are loaded."""
     refs = list(refs)
     wanted = list(dict.fromkeys((ref.code, ref.system) for ref in refs))
-    releases = releases_in_effect(session, dos)
+    releases = releases_in_effect(session, dos, setting)
     stated = _stated_units(refs, units or {})
     facts: dict[tuple[str, str], CodeFacts] = {}
     findings: list[Finding] = []
@@ -96,7 +99,7 @@ def look_up(
     not_loaded = sorted(
         {kind for _, system in wanted for kind in _needs(system) if kind not in releases}
     )
-    return Report(dos, dos_basis, codes, tuple(findings), tuple(not_loaded))
+    return Report(dos, dos_basis, codes, tuple(findings), tuple(not_loaded), setting)
 
 
 def _stated_units(refs: Iterable[Ref], given: Mapping[str, int]) -> dict[str, int]:
@@ -216,6 +219,9 @@ def render_text(report: Report) -> str:
     """The report as plain text for a certified coder: each code's facts, then the
     findings, every line ending with its source in brackets, then the sources in full."""
     lines = [f"Date of service: {report.dos.isoformat()} ({report.dos_basis})", ""]
+    if report.setting != PRACTITIONER:
+        named = SETTING_NAMES.get(report.setting, report.setting)
+        lines[1:1] = [f"Claim setting: {named} (its NCCI edits and MUEs where loaded)"]
     sources: dict[str, Source] = {}
     for code in report.codes:
         lines.append(f"{code.code} ({NAMES.get(code.system, code.system)}): {code.status}")

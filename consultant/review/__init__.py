@@ -5,6 +5,7 @@ every list they read, in one place under the console, the JSON API and the CLI.
   state change, audit entry and outbox row in the caller's transaction);
 - `claims`: claim, give back, take over, and the claim check every action makes;
 - `redraft`: the system's draft made again with the code data loaded now;
+  `set_setting` does it for the claim setting a reviewer chose;
 - `stale`: after new code data, every open system draft made without it redrafted;
 - `cases`, `queue`, `listings`: the read models (one case, the review queue and
   similar cases, the outbox and the audit log) with one set of filters each.
@@ -28,7 +29,7 @@ from consultant.review.cases import (
 )
 from consultant.review.claims import check_claim, claim, unclaim
 from consultant.review.queue import QueueItem, Similar, review_queue, similar_cases
-from consultant.review.redraft import redraft
+from consultant.review.redraft import redraft, set_setting
 
 __all__ = [
     "REVIEWABLE",
@@ -50,6 +51,7 @@ __all__ = [
     "reject",
     "review_queue",
     "save_draft",
+    "set_setting",
     "similar_cases",
     "unclaim",
     "view_case",

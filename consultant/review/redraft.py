@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consultant.cases import audit
+from consultant.codes.kinds import SETTING_NAMES
 from consultant.db.models import Draft, InboundMessage
 from consultant.errors import Conflict, Refused
 from consultant.pipeline.casework import add_draft, case_codes
@@ -51,4 +52,18 @@ def redraft(session: Session, settings: Settings, ref: str, actor: str) -> Draft
     assert draft is not None
     before = current.version if current else None
     audit(session, actor, "case.redrafted", case.id, version=draft.version, replaced=before)
+    return draft
+
+
+def set_setting(session: Session, settings: Settings, ref: str, setting: str, actor: str) -> Draft:
+    """Set the claim's setting of an open case and redraft it for that setting's NCCI
+    edits and MUEs; "" goes back to the setting the mail names. Refused, like a
+    redraft, once a reviewer has written a version."""
+    if setting and setting not in SETTING_NAMES:
+        raise Refused(f"{setting!r} is not a claim setting: {', '.join(SETTING_NAMES)}")
+    case = get_case(session, ref)
+    before = case.setting
+    case.setting = setting or None
+    draft = redraft(session, settings, ref, actor)
+    audit(session, actor, "case.setting", case.id, before=before, after=case.setting)
     return draft

@@ -30,6 +30,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from consultant.codes.in_effect import data_stamp, still_in_effect
+from consultant.codes.kinds import PRACTITIONER
 from consultant.db.models import Case, Draft
 from consultant.db.session import session_scope
 from consultant.errors import Refused
@@ -108,7 +109,8 @@ def is_stale(session: Session, lookup: str | None) -> bool:
     recorded = sheet.get("data")
     if recorded is None:
         return True  # drafted before drafts recorded their data
-    return not still_in_effect(recorded, session, date.fromisoformat(sheet["dos"]))
+    on, setting = date.fromisoformat(sheet["dos"]), sheet.get("setting", PRACTITIONER)
+    return not still_in_effect(recorded, session, on, setting)
 
 
 def _redraft_one(settings: Settings, ref: str) -> str:

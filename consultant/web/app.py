@@ -24,6 +24,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
+from consultant.codes.kinds import SETTING_NAMES
 from consultant.settings import Settings
 from consultant.web.bodylimit import BodyLimit
 from consultant.web.casepage import VIEWS
@@ -110,6 +111,7 @@ def templates() -> Jinja2Templates:
     found.env.filters["when"] = when
     found.env.filters["ago"] = ago
     found.env.globals["api_prefix"] = API_PREFIX
+    found.env.globals["setting_names"] = SETTING_NAMES  # the claim settings, for the case page
     return found
 
 

@@ -53,6 +53,9 @@ class Case(Base):
     verdicts: Mapped[str | None] = mapped_column(Text)  # "PTP edit, add-on without primary"
     severity: Mapped[str | None] = mapped_column(String(16))  # error, warning, info
     stale_data: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The claim's setting a reviewer chose (consultant.codes.kinds: practitioner,
+    # hospital, dme); None: read from the mail with each draft.
+    setting: Mapped[str | None] = mapped_column(String(16))
 
 
 class CaseCode(Base):

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from consultant import review
+from consultant.codes.kinds import SETTING_NAMES
 from consultant.errors import Refused
 from consultant.handoff import hand_over
 from consultant.mailer.render import answer_html
@@ -114,6 +115,24 @@ def redraft_case(
         return _refused(request, session, ref, error)
     session.commit()
     return back(f"/cases/{ref}", "Redrafted with the code data loaded now.")
+
+
+@router.post("/cases/{ref}/setting")
+def set_case_setting(
+    request: Request,
+    login: PageLogin,
+    session: DB,
+    settings: SettingsDep,
+    ref: str,
+    setting: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        review.set_setting(session, settings, ref, setting, login.reviewer.email)
+    except Refused as error:
+        return _refused(request, session, ref, error)
+    session.commit()
+    named = SETTING_NAMES.get(setting, "the setting the mail names")
+    return back(f"/cases/{ref}", f"Redrafted for {named}.")
 
 
 @router.post("/cases/{ref}/draft")

@@ -143,16 +143,22 @@ def test_hospital_edits_sit_beside_the_practitioner_ones(
     migrated: Settings, downloads: Path
 ) -> None:
     assert run("codes", "import", str(downloads)).exit_code == 0
+    on = date.fromisoformat(JULY_2024)
     with session_scope(migrated) as session:
-        chosen = releases_in_effect(session, date.fromisoformat(JULY_2024))
-        ids = {kind: release.id for kind, release in chosen.items()}
+        practice = releases_in_effect(session, on)
+        hospital = releases_in_effect(session, on, "hospital")
         per_release = dict(
             session.execute(
                 select(PtpEdit.release_id, func.count()).group_by(PtpEdit.release_id)
             ).all()
         )
-    assert ids["ncci-ptp"] != ids["ncci-ptp-hospital"]
-    assert per_release == {ids["ncci-ptp"]: 4_000, ids["ncci-ptp-hospital"]: 4_000}
+    assert (practice["ncci-ptp"].kind, practice["mue"].kind) == ("ncci-ptp", "mue")
+    assert (hospital["ncci-ptp"].kind, hospital["mue"].kind) == (
+        "ncci-ptp-hospital",
+        "mue-hospital",
+    )
+    assert "ncci-ptp-hospital" not in practice  # a practitioner question never sees them
+    assert per_release == {practice["ncci-ptp"].id: 4_000, hospital["ncci-ptp"].id: 4_000}
     status = [line.split() for line in run("codes", "status").stdout.splitlines()]
     assert ["ncci-ptp-hospital", "*", "2024", "Q3", JULY_2024] in [line[:5] for line in status]
     assert ["mue-dme", "*", "2024", "Q3", JULY_2024] in [line[:5] for line in status]
