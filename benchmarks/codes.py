@@ -13,7 +13,9 @@ Sections:
   import  the full NCCI PTP file (2.5 M rows) through `consultant codes import`
           in a child process, into a fresh scratch database; its time, rows/s
           and peak RSS against the goals (60 s, 500 MB), and the ratio to just
-          stream-parsing the same gzip CSV with the csv module.
+          stream-parsing the same gzip CSV with the csv module. Then the same
+          edits laid out as CMS's hospital archive (four zips of Windows-1252
+          text) through `consultant codes import DIR`, beside the first.
 
     python benchmarks/codes.py                 # every section, PostgreSQL here
     python benchmarks/codes.py --sqlite        # the embedded profile's SQLite
@@ -27,13 +29,17 @@ from __future__ import annotations
 import argparse
 import csv
 import gzip
+import io
+import os
 import re
-import resource
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,19 +63,52 @@ def parse_seconds(path: Path) -> tuple[int, float]:
     return rows, time.perf_counter() - start
 
 
-def import_in_child(env: dict[str, str], path: Path) -> tuple[int, float, float]:
-    """Rows, seconds and peak RSS (MB) of `consultant codes import ncci-ptp` in a child."""
-    command = [sys.executable, "-m", "consultant", "codes", "import", "ncci-ptp", str(path)]
+def import_in_child(env: dict[str, str], *args: str) -> tuple[int, float, float]:
+    """Rows, seconds and peak RSS (MB) of `consultant codes import ARGS` in a child."""
+    command = [sys.executable, "-m", "consultant", "codes", "import", *args]
     start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"import failed ({done.returncode}):\n{done.stdout}{done.stderr}")
-    print(f"  consultant: {done.stdout.strip()}")
-    rows = int(re.search(r": ([\d,]+) rows", done.stdout)[1].replace(",", ""))  # type: ignore[index]
-    # Linux reports ru_maxrss in KiB: the largest child waited for, here the only one.
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return rows, seconds, peak_mb
+    with tempfile.TemporaryFile("w+") as out:
+        child = subprocess.Popen(command, env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not the largest
+        child.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        said = out.read()
+    if child.returncode != 0:
+        sys.exit(f"import failed ({child.returncode}):\n{said}")
+    print(f"  consultant: {said.strip()}")
+    rows = int(re.search(r": ([\d,]+) rows", said)[1].replace(",", ""))  # type: ignore[index]
+    return rows, seconds, usage.ru_maxrss / 1024  # Linux reports ru_maxrss in KiB
+
+
+def hospital_archive(path: Path, folder: Path, total: int, parts: int = 4) -> float:
+    """The PTP file laid out as CMS's hospital archive: `parts` zips of tab-delimited
+    text in Windows-1252 (ccioph-v302r0-f1.txt …), streamed row by row. ../shared
+    has no hospital file, so its rows are the practitioner ones: the layout and the
+    size are what count. Returns the seconds it took."""
+    start = time.perf_counter()
+    size = -(-total // parts)
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        for number in range(1, parts + 1):
+            name = f"ccioph-v302r0-f{number}"
+            archive = folder / f"medicare-ncci-2024q3-hospital-ptp-edits-{name}.zip"
+            with (
+                zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out,
+                out.open(f"{name}.txt", "w", force_zip64=True) as raw,
+                io.TextIOWrapper(raw, encoding="cp1252", newline="") as text,
+            ):
+                text.write(HOSPITAL_HEADER + "\r\n")
+                for c1, c2, deleted, mi, why in islice(reader, size):
+                    text.write(f"{c1}\t{c2}\t\t20200101\t{deleted or '*'}\t{mi}\t{why}\r\n")
+    return time.perf_counter() - start
+
+
+HOSPITAL_HEADER = (
+    "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date\t"
+    "Modifier\tPTP Edit Rationale\r\n\t\t\t\t*=no data\t0=not allowed\t"
+)
 
 
 def section_import(args: argparse.Namespace) -> None:
@@ -78,7 +117,7 @@ def section_import(args: argparse.Namespace) -> None:
     print(f"import: {path.name} ({path.stat().st_size / 1e6:.1f} MB gzip) into {database}")
     parsed_rows, parse = parse_seconds(path)
     with scratch_database(args.sqlite) as env:
-        rows, seconds, peak_mb = import_in_child(env, path)
+        rows, seconds, peak_mb = import_in_child(env, "ncci-ptp", str(path))
     print(f"  rows                 : {rows:>12,}  (csv.reader saw {parsed_rows:,})")
     print(f"  import, whole command: {seconds:>10.1f} s   goal <= {GOAL_SECONDS:.0f} s")
     print(f"  import rate          : {rows / seconds:>12,.0f} rows/s")
@@ -88,6 +127,26 @@ def section_import(args: argparse.Namespace) -> None:
     print(
         f"  share of goal        : {seconds / GOAL_SECONDS:>10.2f} time, "
         f"{peak_mb / GOAL_RSS_MB:.2f} memory"
+    )
+    section_hospital(args, parsed_rows, seconds, peak_mb)
+
+
+def section_hospital(
+    args: argparse.Namespace, total: int, practitioner: float, practitioner_mb: float
+) -> None:
+    """The same edits as CMS's hospital archive (four zips) through `codes import DIR`."""
+    with tempfile.TemporaryDirectory(prefix="hospital-ptp-") as folder:
+        build = hospital_archive(args.ptp, Path(folder), total)
+        size = sum(p.stat().st_size for p in Path(folder).iterdir()) / 1e6
+        print(f"hospital archive: 4 zips, {size:.1f} MB, {total:,} edits (built in {build:.1f} s)")
+        with scratch_database(args.sqlite) as env:
+            rows, seconds, peak_mb = import_in_child(env, folder)
+    print(f"  import, whole command: {seconds:>10.1f} s   goal <= {GOAL_SECONDS:.0f} s")
+    print(f"  import rate          : {rows / seconds:>12,.0f} rows/s")
+    print(f"  import peak RSS      : {peak_mb:>10.1f} MB  goal <= {GOAL_RSS_MB:.0f} MB")
+    print(
+        f"  against practitioner : {seconds / practitioner:>10.2f} time, "
+        f"{peak_mb / practitioner_mb:.2f} memory (the gzip CSV of the same edits)"
     )
 
 

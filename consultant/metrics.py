@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consultant.codes.releases import release_in_effect
+from consultant.codes.status import code_status
 from consultant.db.base import utcnow
 from consultant.db.models import (
     Case,
@@ -71,6 +72,17 @@ def collect(session: Session, settings: Settings) -> Iterator[Metric]:
         "Days since the effective date of the newest loaded release, by code set.",
         "kind",
         _code_set_ages(session, utcnow().date()),
+    )
+    yield _by_label(
+        "consultant_code_set_overdue",
+        "1 when a newer release of the code set than the newest loaded one should be out "
+        "(its release calendar says so), else 0; by code set.",
+        "kind",
+        {
+            kind.kind: float(bool(kind.warning))
+            for kind in code_status(session, utcnow().date())
+            if kind.loaded
+        },
     )
 
 

@@ -201,6 +201,11 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=8, ge=1)
     send_retry_horizon: float = Field(default=2 * 86400.0, gt=0)  # then the case is flagged
 
+    # CMS downloads placed here are imported by the worker (default var/code-drop).
+    code_drop_dir: Path | None = None
+    code_drop_interval: float = Field(default=60.0, gt=0)  # seconds between beat's looks
+    code_check_interval: float = Field(default=86400.0, gt=0)  # between currency checks
+
     # Retention of mail data (PHI): see consultant/retention.py.
     retention_days: int = Field(default=365, ge=0)  # purge closed cases' mail after; 0 = keep
     purge_interval: float = Field(default=86400.0, gt=0)  # seconds between beat's purges
@@ -343,6 +348,9 @@ class Settings(BaseSettings):
     def outbox_path(self) -> Path:
         assert self.outbox_dir is not None  # filled by _fill_defaults
         return self.outbox_dir
+
+    def code_drop_path(self) -> Path:
+        return self.code_drop_dir or self.var_dir / "code-drop"
 
 
 def _read_mailboxes(path: Path) -> list[Mailbox]:

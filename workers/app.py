@@ -47,6 +47,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": {
             "sweep": {"task": "pipeline.sweep", "schedule": settings.sweep_interval},
             "purge": {"task": "pipeline.purge", "schedule": settings.purge_interval},
+            "code-drop": {"task": "codes.drop_folder", "schedule": settings.code_drop_interval},
+            "code-check": {
+                "task": "codes.check_currency",
+                "schedule": settings.code_check_interval,
+            },
         },
         "beat_schedule_filename": str(settings.var_dir / "celerybeat-schedule"),
         "imports": ["workers.tasks"],

@@ -16,6 +16,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from consultant.codes.drop import scan_drop
+from consultant.codes.status import overdue
 from consultant.db.models import InboundMessage, InboundState
 from consultant.db.session import session_factory, session_scope
 from consultant.errors import Transient
@@ -153,3 +155,23 @@ def _record_failure(inbound_id: int, trace: str) -> None:
             .values(state=InboundState.FAILED.value, error=trace)
         )
     log.error("inbound %s failed; traceback stored on the row", inbound_id)
+
+
+@app.task(name="codes.drop_folder", **RETRY)  # type: ignore[untyped-decorator]
+def drop_folder_task() -> dict[str, object]:
+    """Import the CMS downloads placed in the drop folder; redraft after new data."""
+    settings = get_settings()
+    run = scan_drop(settings)
+    if run.loaded_new:
+        redraft_stale(settings)
+    return {"imported": run.imported, "refused": sorted(run.refused), "waiting": run.waiting}
+
+
+@app.task(name="codes.check_currency", **RETRY)  # type: ignore[untyped-decorator]
+def check_currency_task() -> list[str]:
+    """Warn, once a day, of every kind of code data past its next expected release."""
+    with session_scope(get_settings()) as session:
+        warnings = overdue(session)
+    for warning in warnings:
+        log.warning("code data out of date: %s", warning)
+    return warnings

@@ -8,24 +8,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import click
 from sqlalchemy import inspect
 
-from consultant.cli.common import cli_settings, enqueue_redraft_stale, one_line
-from consultant.codes.archives import Release, opened, plan
+from consultant.cli.common import actor, cli_settings, enqueue_redraft_stale, one_line
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
-from consultant.codes.importers import (
-    IMPORT_KINDS,
-    CodeImportError,
-    ImportFormatError,
-    import_parts,
-)
+from consultant.codes.importers import IMPORT_KINDS, CodeImportError
 from consultant.codes.kinds import ICD10CM
 from consultant.codes.releases import LoadResult
-from consultant.codes.status import KindStatus, code_status
+from consultant.codes.runs import ImportRun, Outcome, run_import
+from consultant.codes.status import KindStatus, code_status, stale_open_cases
 from consultant.db.session import session_scope
 
 
@@ -60,7 +56,8 @@ def load(code_set: str, effective: str | None) -> None:
     ):
         result = load_icd10cm(session, effective=on, progress=progress)
     click.echo(_load_summary(result, time.perf_counter() - started))
-    _redraft_open_drafts(result)
+    if not result.already_loaded:
+        _redraft_open_drafts()
 
 
 @contextmanager
@@ -129,22 +126,44 @@ def import_(
     files, kind = _files_and_kind(paths, kind)
     on = _effective_date(effective)
     settings = cli_settings()
-    with one_line(CodeImportError), opened(files, settings.var_dir / "tmp") as members:
-        found = plan(members, kind, on)
-        if label and len(found.releases) > 1:
-            raise click.UsageError("--label names one release; these files hold several")
-        for skipped in found.skipped:
-            click.echo(f"skipped {skipped.shown}: {skipped.reason}")
-        results = [_import_release(release, label, on) for release in found.releases]
-    for refused in found.refused:
-        click.echo(f"refused {refused.shown}: {refused.reason}", err=True)
-    loaded = [result for result in results if result is not None]
-    if not found.releases and not found.refused:
+    with _code_session():
+        pass  # the code tables are there, or the operator is told to upgrade first
+
+    with one_line(CodeImportError):
+        run = run_import(
+            settings,
+            files,
+            actor(),
+            kind=kind,
+            effective=on,
+            label=label,
+            progress_for=_import_progress,
+            on_outcome=partial(_told, on),
+        )
+    _echo_unread(run)
+    if run.empty:
         raise click.ClickException("no CMS file consultant reads was found in " + ", ".join(paths))
-    if any(not result.already_loaded for result in loaded):
-        _redraft_open_drafts(loaded[-1])
-    if found.refused or len(loaded) < len(results):
+    if run.loaded_new:
+        _redraft_open_drafts()
+    if run.failed:
         sys.exit(1)
+
+
+def _told(asked: date | None, outcome: Outcome) -> None:
+    """One release's summary as it is done, or why it was refused."""
+    if outcome.result is None:
+        click.echo(f"refused: {outcome.error}", err=True)
+    else:
+        summary = _import_summary(outcome.result, outcome.release.source, outcome.seconds, asked)
+        click.echo(summary)
+
+
+def _echo_unread(run: ImportRun) -> None:
+    """The files skipped (stdout) and refused before any import (stderr), with why."""
+    for skipped in run.skipped:
+        click.echo(f"skipped {skipped.shown}: {skipped.reason}")
+    for refused in run.refused:
+        click.echo(f"refused {refused.shown}: {refused.reason}", err=True)
 
 
 def _files_and_kind(paths: tuple[str, ...], kind: str | None) -> tuple[list[Path], str | None]:
@@ -156,30 +175,6 @@ def _files_and_kind(paths: tuple[str, ...], kind: str | None) -> tuple[list[Path
         if not Path(path).exists():
             raise click.BadParameter(f"{path}: no such file or folder", param_hint="PATH")
     return [Path(path) for path in paths], kind
-
-
-def _import_release(release: Release, label: str | None, asked: date | None) -> LoadResult | None:
-    """Import one release in its own transaction; print its summary, or why it was refused."""
-    started = time.perf_counter()
-    try:
-        with _import_progress(release.kind) as progress, _code_session() as session:
-            result = import_parts(
-                session,
-                release.kind,
-                [member.path for member in release.parts],
-                label=label,
-                effective=release.effective,
-                progress=progress,
-                source=release.source,
-            )
-    except ImportFormatError as error:  # it names the file and the line
-        click.echo(f"refused: {error}", err=True)
-        return None
-    except CodeImportError as error:
-        click.echo(f"refused {release.source}: {error}", err=True)
-        return None
-    click.echo(_import_summary(result, release.source, time.perf_counter() - started, asked))
-    return result
 
 
 def _effective_date(value: str | None) -> date | None:
@@ -231,14 +226,12 @@ def _import_summary(result: LoadResult, name: str, seconds: float, asked: date |
     return summary
 
 
-def _redraft_open_drafts(result: LoadResult) -> None:
-    """Ask a worker to redraft open drafts made without the release just committed.
+def _redraft_open_drafts() -> None:
+    """Ask a worker to redraft open drafts made without the releases just committed.
 
     Best effort, on stderr: stdout stays the summary. When the queue cannot take
     it, the sweep does the same on its next tick.
     """
-    if result.already_loaded:
-        return
     try:
         enqueue_redraft_stale()
     except Exception as error:  # the release is committed; the redraft only waits
@@ -261,11 +254,19 @@ def status(as_json: bool) -> None:
     today = date.today()
     with _code_session() as session:
         kinds = code_status(session, today)
+        stale = stale_open_cases(session)
     if as_json:
-        data = {"today": today.isoformat(), "kinds": [kind.as_json() for kind in kinds]}
+        data = {
+            "today": today.isoformat(),
+            "kinds": [kind.as_json() for kind in kinds],
+            "stale_open_cases": stale,
+        }
         click.echo(json.dumps(data, indent=2))
         return
     _echo_status(kinds, today)
+    if stale:
+        shown = ", ".join(stale[:10]) + (f" and {len(stale) - 10} more" if len(stale) > 10 else "")
+        click.echo(f"open cases resting on data that do not cover their date of service: {shown}")
 
 
 def _echo_status(kinds: list[KindStatus], today: date) -> None:

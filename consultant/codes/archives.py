@@ -86,6 +86,7 @@ class Member:
     path: Path
     shown: str  # as the operator knows it: "RVU24C.zip/PPRRVU24_JUL.csv"
     within: tuple[str, ...] = ()  # the names of the archives it came from, outermost first
+    damaged: str = ""  # why an archive could not be unpacked; refused, the rest go on
 
     @property
     def archived(self) -> bool:
@@ -175,7 +176,7 @@ def _unpacked(path: Path, shown: str, within: tuple[str, ...], folder: Path) -> 
                 inner = (*within, PurePosixPath(shown).name)
                 yield from _unpacked(target, f"{shown}/{info.filename}", inner, folder)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as error:
-        raise CodeImportError(f"{shown}: the zip archive is damaged ({error})") from error
+        yield Member(path, shown, within, damaged=f"the zip archive is damaged ({error})")
 
 
 def _looks_zipped(path: Path) -> bool:
@@ -196,6 +197,9 @@ def plan(members: list[Member], kind: str | None = None, effective: date | None 
     result = Plan()
     found: dict[tuple[str, date], list[Member]] = {}
     for member in members:
+        if member.damaged:
+            result.refused.append(Skipped(member.shown, member.damaged))
+            continue
         which = kind or recognise(member)
         if which is None:
             result.skipped.append(Skipped(member.shown, "not a CMS file consultant reads"))

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consultant.codes.kinds import SETTINGS
 from consultant.codes.naming import label_for, next_release
 from consultant.codes.releases import release_in_effect
+from consultant.db.models.cases import Case
 from consultant.db.models.codes import CPT_DESCRIPTORS, ICD10CM, RELEASE_KINDS, CodeRelease
+from consultant.db.models.states import CaseState
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class ReleaseStatus:
     loaded_at: datetime
     in_effect: bool  # the release lookups use for a date of service today
     details: dict[str, Any]
+    covers_until: date  # the day before its kind's next release is due
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +48,7 @@ class ReleaseStatus:
             "loaded_at": self.loaded_at.isoformat(),
             "in_effect": self.in_effect,
             "details": self.details,
+            "covers_until": self.covers_until.isoformat(),
         }
 
 
@@ -55,6 +60,7 @@ class KindStatus:
     releases: tuple[ReleaseStatus, ...]
     load_command: str
     warning: str | None
+    next_expected: date | None = None  # when the release after the newest is due
 
     @property
     def loaded(self) -> bool:
@@ -67,12 +73,31 @@ class KindStatus:
             "releases": [release.as_json() for release in self.releases],
             "load_command": self.load_command,
             "warning": self.warning,
+            "setting": SETTINGS.get(self.kind),
+            "next_expected": self.next_expected.isoformat() if self.next_expected else None,
         }
 
 
 def code_status(session: Session, today: date) -> list[KindStatus]:
     """Every kind of code data: its releases, the one in effect today, and any warning."""
     return [_kind_status(session, kind, today) for kind in RELEASE_KINDS]
+
+
+def stale_open_cases(session: Session) -> list[str]:
+    """The open cases whose draft rests on data that do not cover their date of
+    service (newest first), for `codes status` and the admin page."""
+    query = (
+        select(Case.ref)
+        .where(Case.state.in_((CaseState.DRAFTED, CaseState.IN_REVIEW)), Case.stale_data)
+        .order_by(Case.id.desc())
+    )
+    return [ref for ref in session.scalars(query) if ref]
+
+
+def overdue(session: Session, today: date | None = None) -> list[str]:
+    """The warning of every loaded kind past its next expected release."""
+    kinds = code_status(session, today or date.today())
+    return [kind.warning for kind in kinds if kind.warning]
 
 
 def load_command(kind: str) -> str:
@@ -99,11 +124,13 @@ def _kind_status(session: Session, kind: str, today: date) -> KindStatus:
             loaded_at=row.loaded_at,
             in_effect=current is not None and row.id == current.id and row.effective <= today,
             details=json.loads(row.details or "{}"),
+            covers_until=next_release(kind, row.effective) - timedelta(days=1),
         )
         for row in rows
     )
     warning = staleness(kind, rows[0].label, rows[0].effective, today) if rows else None
-    return KindStatus(kind, releases, load_command(kind), warning)
+    due = next_release(kind, rows[0].effective) if rows else None
+    return KindStatus(kind, releases, load_command(kind), warning, due)
 
 
 def staleness(kind: str, label: str, effective: date, today: date) -> str | None:

@@ -66,6 +66,7 @@ PAGES = {
     "admin reviewers, a one-time password shown": "/admin/reviewers",
     "admin accounts": "/admin/accounts",
     "admin plans": "/admin/plans",
+    "admin code data": "/admin/code-data",
     "policies": "/policies",
     "a policy": "{policy}",
     "new policy": "/admin/policies/new",

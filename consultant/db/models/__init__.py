@@ -4,6 +4,7 @@ from consultant.db.models.audit import AuditEntry
 from consultant.db.models.cases import Case, CaseCode, Draft
 from consultant.db.models.codes import (
     AddonEdit,
+    CodeImport,
     CodeRelease,
     CptDescriptor,
     HcpcsCode,
@@ -35,6 +36,7 @@ __all__ = [
     "Case",
     "CaseCode",
     "CaseState",
+    "CodeImport",
     "CodeRelease",
     "CptDescriptor",
     "Draft",

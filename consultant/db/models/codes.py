@@ -57,6 +57,7 @@ __all__ = [
     "PFS",
     "RELEASE_KINDS",
     "AddonEdit",
+    "CodeImport",
     "CodeRelease",
     "CptDescriptor",
     "HcpcsCode",
@@ -89,6 +90,24 @@ class CodeRelease(Base):
     # Per record type counts and anything else worth showing in `codes status` (JSON text).
     details: Mapped[str] = mapped_column(Text, default="{}")
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CodeImport(Base):
+    """One import of code data: a release loaded (or found loaded already), or a
+    file or release refused, with who asked and why; the admin page lists them."""
+
+    __tablename__ = "code_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # "cli:root", "drop folder", an address
+    outcome: Mapped[str] = mapped_column(String(16))  # imported, already, refused
+    kind: Mapped[str | None] = mapped_column(String(20))
+    label: Mapped[str | None] = mapped_column(String(60))
+    # The release's id when it was loaded; releases can be replaced later, so no key.
+    release_id: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(Text)  # the file(s), as the operator named them
+    detail: Mapped[str] = mapped_column(Text, default="")  # rows and seconds, or the reason
 
 
 def _release() -> Mapped[int]:
