@@ -52,7 +52,9 @@ class Source:
     label: str
     effective: date | None = None
     file: str = ""
-    # Said with every citation: "in effect from 2026-04-01, after the date of service".
+    # Said with every citation when the release does not cover the date of service:
+    # "in effect from 2026-04-01, after the date of service", or "covers 2024-07-01
+    # to 2024-09-30, before the date of service".
     note: str = ""
 
     def cite(self) -> str:
@@ -66,7 +68,10 @@ class Source:
     def short(self) -> str:
         """The source in a few words, for the end of a line: "NCCI MUEs (practitioner), 2024 Q3"."""
         text = ", ".join(part for part in (_title(self.kind, self.file), self.label) if part)
-        return f"{text}, starts after the date of service" if self.note else text
+        if not self.note:
+            return text
+        starts_after = self.note.startswith("in effect")  # else: it ends before
+        return f"{text}, {'starts after' if starts_after else 'ends before'} the date of service"
 
     def to_dict(self) -> dict[str, Any]:
         return {

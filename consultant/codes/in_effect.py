@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consultant.codes.facts import Source
+from consultant.codes.naming import next_release
 from consultant.codes.kinds import (
     DME,
     HOSPITAL,
@@ -53,10 +54,14 @@ class ReleaseInfo:
     source_file: str
 
     def source(self, dos: date) -> Source:
-        """The Source for facts from this release, saying when it starts after `dos`."""
+        """The Source for facts from this release, saying when it does not cover `dos`:
+        it starts after it, or its kind's next release was due on or before it."""
         note = ""
         if self.effective > dos:
             note = f"in effect from {self.effective.isoformat()}, after the date of service"
+        elif (due := next_release(self.kind, self.effective)) <= dos:
+            end = (due - timedelta(days=1)).isoformat()
+            note = f"covers {self.effective.isoformat()} to {end}, before the date of service"
         return Source(self.kind, self.label, self.effective, self.source_file, note)
 
     def as_json(self) -> dict[str, object]:

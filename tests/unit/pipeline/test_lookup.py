@@ -19,7 +19,7 @@ from consultant.codes.excludes import Reference, note_covers, references
 from consultant.codes.facts import CodeFacts, Fact, Finding, Report, Source
 from consultant.codes.icd10cm import load_icd10cm
 from consultant.codes.importers import import_file
-from consultant.codes.in_effect import choose, releases_in_effect
+from consultant.codes.in_effect import ReleaseInfo, choose, releases_in_effect
 from consultant.codes.releases import release_in_effect
 from consultant.db.migrate import upgrade
 from consultant.db.models.codes import RELEASE_KINDS
@@ -172,6 +172,17 @@ def test_source_cites_release_label_and_file() -> None:
     late = Source("addon", "2026 Q2", date(2026, 4, 1), "aoc_medicare_2026q2.csv", "in effect…")
     assert late.cite().endswith("aoc_medicare_2026q2.csv (in effect…)")
     assert late.short() == "NCCI add-on code edits, 2026 Q2, starts after the date of service"
+
+
+def test_a_release_older_than_the_date_of_service_says_so_per_fact() -> None:
+    release = ReleaseInfo(7, "ncci-ptp", "2024 Q3", date(2024, 7, 1), "ptp.csv.gz")
+    assert release.source(date(2024, 9, 30)).note == ""  # inside its quarter
+    old = release.source(date(2026, 12, 6))
+    assert old.note == "covers 2024-07-01 to 2024-09-30, before the date of service"
+    assert old.short() == "NCCI PTP edits, 2024 Q3, ends before the date of service"
+    assert old.cite().endswith("(covers 2024-07-01 to 2024-09-30, before the date of service)")
+    early = release.source(date(2024, 6, 30))
+    assert early.note == "in effect from 2024-07-01, after the date of service"
 
 
 def test_parse_codes_classifies_codes_typed_one_by_one() -> None:
