@@ -201,10 +201,12 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=8, ge=1)
     send_retry_horizon: float = Field(default=2 * 86400.0, gt=0)  # then the case is flagged
 
-    # CMS downloads placed here are imported by the worker (default var/code-drop).
+    # Code data: the worker's drop folder (default var/code-drop); `codes fetch`'s files.
     code_drop_dir: Path | None = None
     code_drop_interval: float = Field(default=60.0, gt=0)  # seconds between beat's looks
     code_check_interval: float = Field(default=86400.0, gt=0)  # between currency checks
+    code_catalogue: Path | None = None
+    code_fetch_ca_file: Path | None = None  # trust this CA bundle instead of the system's
 
     # Retention of mail data (PHI): see consultant/retention.py.
     retention_days: int = Field(default=365, ge=0)  # purge closed cases' mail after; 0 = keep
@@ -218,8 +220,7 @@ class Settings(BaseSettings):
     login_attempts: int = Field(default=5, ge=1)  # failed logins per address and client ...
     login_window: float = Field(default=900.0, gt=0)  # ... within this many seconds
 
-    # Console accounts (issue 15): wider login limits and the proxies whose
-    # X-Forwarded-For names the client (web/auth.py, web/deps.py `client_address`).
+    # Console accounts: login limits; proxies whose X-Forwarded-For names the client.
     login_client_attempts: int = Field(default=20, ge=1)  # one client, all addresses
     login_address_attempts: int = Field(default=100, ge=1)  # one address, all clients
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []

@@ -16,6 +16,7 @@ import click
 from sqlalchemy import inspect
 
 from consultant.cli.common import actor, cli_settings, enqueue_redraft_stale, one_line
+from consultant.codes.fetch import ByteProgress, Entry, Fetched, catalogue, fetch_all
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
 from consultant.codes.importers import IMPORT_KINDS, CodeImportError
 from consultant.codes.kinds import ICD10CM
@@ -220,7 +221,8 @@ def _import_summary(result: LoadResult, name: str, seconds: float, asked: date |
         if asked is not None and asked != result.effective:
             summary += f"; the same file cannot also be the release effective {asked.isoformat()}"
         return summary
-    summary = f"{head}: {result.rows:,} rows from {name} in {seconds:.1f} s"
+    rate = f", {result.rows / seconds:,.0f} rows/s" if seconds >= 0.1 else ""
+    summary = f"{head}: {result.rows:,} rows from {name} in {seconds:.1f} s{rate}"
     if result.replaced:
         summary += f"; replaced release {', '.join(map(str, result.replaced))}"
     return summary
@@ -241,7 +243,82 @@ def _redraft_open_drafts() -> None:
             err=True,
         )
         return
-    click.echo("open drafts made without this release are queued for redrafting", err=True)
+    click.echo("open drafts made without the data loaded now are queued for redrafting", err=True)
+
+
+# --- fetch: download what the catalogue lists, then import it ---------------------
+
+
+@codes.command("fetch")
+@click.option("--only", "names", multiple=True, metavar="NAME", help="Fetch only these entries.")
+@click.option("--list", "listing", is_flag=True, help="Print the catalogue and fetch nothing.")
+def fetch(names: tuple[str, ...], listing: bool) -> None:
+    """Download the CMS archives the catalogue lists over HTTPS, then import them.
+
+    The catalogue ships with consultant; CONSULTANT_CODE_CATALOGUE names your own
+    (its entries replace or add to the shipped ones by name). A cut download
+    resumes where it stopped when run again; a file that fails its size or sha256
+    check is removed and refused.
+    """
+    settings = cli_settings()
+    with one_line(CodeImportError):
+        entries = catalogue(settings)
+    if names:
+        unknown = sorted(set(names) - {e.name for e in entries})
+        if unknown:
+            raise click.BadParameter(
+                f"not in the catalogue: {', '.join(unknown)}", param_hint="--only"
+            )
+        entries = [e for e in entries if e.name in names]
+    if listing:
+        for entry in entries:
+            click.echo(f"{entry.name}  {entry.url}  ({entry.page or 'no page named'})")
+        return
+    with ExitStack() as stack:
+        fetched = fetch_all(settings, entries, partial(_fetch_progress, stack))
+    for item in fetched:
+        click.echo(_fetched_line(item), err=item.path is None)
+    good = [item.path for item in fetched if item.path is not None]
+    failed = len(good) < len(fetched)
+    if failed:  # a release may be split over several files: import all of them or none
+        click.echo("nothing imported: run `consultant codes fetch` again to resume", err=True)
+        sys.exit(1)
+    if good:
+        with one_line(CodeImportError):
+            run = run_import(settings, good, actor(), on_outcome=partial(_told, None))
+        _echo_unread(run)
+        if run.loaded_new:
+            _redraft_open_drafts()
+        failed = failed or run.failed
+    if failed:
+        sys.exit(1)
+
+
+def _fetch_progress(stack: ExitStack, entry: Entry) -> ByteProgress:
+    """A bar of bytes on stderr (percentage and ETA when the size is known); nothing
+    when stderr is no terminal (each file then gets its one-line summary)."""
+    bars: list[Any] = []
+
+    def progress(done: int, total: int | None) -> None:
+        if total is None or not sys.stderr.isatty():
+            return
+        if not bars:
+            bar: Any = click.progressbar(
+                length=total, label=entry.name, file=sys.stderr, show_eta=True, show_percent=True
+            )
+            bars.append(stack.enter_context(bar))
+        bars[0].update(done - bars[0].pos)
+
+    return progress
+
+
+def _fetched_line(item: Fetched) -> str:
+    if item.path is None:
+        return f"refused {item.error}"
+    if not item.bytes:
+        return f"fetched {item.entry.name}: already here, checksum matches"
+    resumed = f", resumed after {item.resumed_from:,} bytes" if item.resumed_from else ""
+    return f"fetched {item.entry.name}: {item.bytes:,} bytes{resumed}"
 
 
 # --- status -----------------------------------------------------------------------

@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from consultant.codes.facts import Source
-from consultant.codes.naming import next_release
 from consultant.codes.kinds import (
     DME,
     HOSPITAL,
@@ -31,6 +30,7 @@ from consultant.codes.kinds import (
     PRACTITIONER,
     SETTINGS,
 )
+from consultant.codes.naming import next_release
 from consultant.db.models.codes import CodeRelease
 
 # The files a claim of each setting is checked against in place of the
