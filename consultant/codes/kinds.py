@@ -22,9 +22,11 @@ CPT_DESCRIPTORS = "cpt-descriptors"
 NCCI_PTP_HOSPITAL = "ncci-ptp-hospital"
 MUE_HOSPITAL = "mue-hospital"
 MUE_DME = "mue-dme"
+ICD10PCS = "icd10pcs"
 # The kinds consultant can load, in the order `codes status` lists them.
 RELEASE_KINDS = (
     ICD10CM,
+    ICD10PCS,
     HCPCS,
     NCCI_PTP,
     NCCI_PTP_HOSPITAL,
@@ -35,13 +37,11 @@ RELEASE_KINDS = (
     PFS,
     CPT_DESCRIPTORS,
 )
-# A kind consultant has no importer for: named when an ICD-10-PCS code is asked
-# about, so the answer can say what is missing.
-ICD10PCS = "icd10pcs"
 
 # How each kind is named in a citation ("ICD-10-CM tabular, FY2026").
 TITLES = {
     ICD10CM: "ICD-10-CM tabular",
+    ICD10PCS: "ICD-10-PCS",
     HCPCS: "HCPCS Level II file",
     NCCI_PTP: "NCCI PTP edits",
     MUE: "NCCI MUEs",

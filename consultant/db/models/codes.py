@@ -32,6 +32,7 @@ from consultant.codes.kinds import (
     CPT_DESCRIPTORS,
     HCPCS,
     ICD10CM,
+    ICD10PCS,
     MUE,
     MUE_DME,
     MUE_HOSPITAL,
@@ -49,6 +50,7 @@ __all__ = [
     "CPT_DESCRIPTORS",
     "HCPCS",
     "ICD10CM",
+    "ICD10PCS",
     "MUE",
     "MUE_DME",
     "MUE_HOSPITAL",
@@ -63,6 +65,7 @@ __all__ = [
     "HcpcsCode",
     "Icd10cmCode",
     "Icd10cmNote",
+    "Icd10pcsCode",
     "MueEdit",
     "PfsIndicator",
     "PtpEdit",
@@ -112,6 +115,20 @@ class CodeImport(Base):
 
 def _release() -> Mapped[int]:
     return mapped_column(ForeignKey("code_releases.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Icd10pcsCode(Base):
+    """An ICD-10-PCS code, its description, and what each of its seven characters
+    means in the table it comes from (section, body system, root operation, body
+    part, approach, device, qualifier)."""
+
+    __tablename__ = "icd10pcs_codes"
+
+    release_id: Mapped[int] = _release()
+    code: Mapped[str] = mapped_column(String(7), primary_key=True)
+    description: Mapped[str] = mapped_column(Text)
+    # The seven meanings, joined by "|" in character order.
+    axes: Mapped[str] = mapped_column(Text)
 
 
 class Icd10cmCode(Base):

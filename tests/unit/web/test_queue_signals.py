@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from consultant.codes.importers import import_file
 from consultant.db.base import utcnow
-from consultant.db.models import Case
+from consultant.db.models import Case, Draft
 from consultant.db.session import session_scope
 from consultant.review.queue import review_queue
 from consultant.settings import Settings
@@ -58,6 +58,13 @@ def test_a_draft_writes_what_it_found_for_the_queue(loaded: Settings) -> None:
     assert not first.stale_data  # the 2024 Q3 edits cover September 2024
     second = _case(loaded, later)
     assert second.verdicts == first.verdicts and second.stale_data  # not November 2026
+    with session_scope(loaded) as session:
+        texts = {
+            case.ref: session.scalars(select(Draft.body_text).where(Draft.case_id == case.id)).one()
+            for case in (first, second)
+        }
+    stale_note = "covers 2024-07-01 to 2024-09-30, before the date of service"
+    assert stale_note in texts[later] and stale_note not in texts[covered]  # the draft says so
     third = _case(loaded, plain)
     assert (third.verdicts, third.severity, third.stale_data) == (None, None, False)
     # A guest's case is due 72 hours (the guest plan's SLA) after it was opened.

@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "code_imports",
-        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
@@ -34,8 +34,9 @@ def upgrade() -> None:
         sa.Column("release_id", sa.Integer(), nullable=True),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_code_imports")),
     )
-    op.create_index("ix_code_imports_at", "code_imports", ["at"])
+    op.create_index(op.f("ix_code_imports_at"), "code_imports", ["at"])
 
 
 def downgrade() -> None:
