@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from consultant.cases import audit
+from consultant.codes.kinds import SETTING_NAMES
 from consultant.db.base import utcnow
 from consultant.db.models import Account, AccountAddress, Case, OutboundMessage, OutboundState
 from consultant.errors import Refused
@@ -298,6 +299,21 @@ def set_plan(
         account_id=account.id,
         old_plan=old,
         plan=chosen.name,
+    )
+
+
+def set_claim_setting(session: Session, account: Account, setting: str, actor: str = "cli") -> None:
+    """Answer the account's questions for `setting` when a mail names none; "" (or
+    "auto") goes back to practitioner unless the mail says otherwise."""
+    chosen = None if setting in ("", "auto") else setting
+    if chosen is not None and chosen not in SETTING_NAMES:
+        raise AccountError(f"{setting!r} is not a claim setting: {', '.join(SETTING_NAMES)}")
+    if account.claim_setting == chosen:
+        return
+    old, account.claim_setting = account.claim_setting, chosen
+    session.flush()
+    audit(
+        session, actor, "account.setting_changed", None, account_id=account.id, old=old, new=chosen
     )
 
 

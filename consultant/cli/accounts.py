@@ -20,6 +20,7 @@ from consultant.accounts import (
     get_account,
     list_accounts,
     newest_cases,
+    set_claim_setting,
     set_plan,
     standing,
 )
@@ -40,6 +41,7 @@ def _account_data(session: Any, settings: Settings, account: Any) -> dict[str, A
     """What list and show print about one account, as JSON-ready data."""
     addresses = sorted(a.address for a in account.addresses)
     data: dict[str, Any] = {"id": account.id, "name": account.name, "plan": account.plan}
+    data["claim_setting"] = account.claim_setting  # None: read from each mail
     quota: dict[str, Any]
     try:
         weighed = standing(session, settings, account, addresses[0] if addresses else "")
@@ -144,6 +146,20 @@ def accounts_set_plan(key: str, plan: str) -> None:
         set_plan(session, settings, account, plan, actor())
         who = f"account {account.id} ({account.name})"
     click.echo(f"{who}: plan {old} -> {plan}" if old != plan else f"{who} is on plan {plan}")
+
+
+@accounts.command("set-setting")
+@click.argument("key")
+@click.argument("setting", type=click.Choice(["practitioner", "hospital", "dme", "auto"]))
+def accounts_set_setting(key: str, setting: str) -> None:
+    """Answer KEY's questions (id or address) for SETTING's NCCI edits and MUEs when a
+    mail names no setting; auto goes back to reading each mail (else practitioner)."""
+    settings = cli_settings()
+    with cli_session(settings) as session:
+        account = get_account(session, key)
+        set_claim_setting(session, account, setting, actor())
+        who = f"account {account.id} ({account.name})"
+    click.echo(f"{who}: claim setting {setting}")
 
 
 @accounts.command("add-address")

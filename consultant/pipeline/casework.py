@@ -160,8 +160,9 @@ def add_draft(
 
     `first`: the case was opened in this transaction, so it has no draft yet.
     """
-    report = _look_up(session, parsed, codes, case.setting) if codes else None
-    proposed = _proposed(session, parsed, codes, report, case.setting)
+    setting = _setting(session, case, parsed, codes)
+    report = _look_up(session, parsed, codes, setting) if codes else None
+    proposed = _proposed(session, parsed, codes, report, setting)
     rendered = render_answer(settings, case.ref or "", parsed, codes, report, proposed)
     sheet = _fact_sheet(session, report, proposed)
     version = None
@@ -182,6 +183,20 @@ def add_draft(
     )
     mark = signals(json.loads(sheet) if sheet else None)
     case.verdicts, case.severity, case.stale_data = mark.verdicts, mark.severity, mark.stale_data
+
+
+def _setting(
+    session: Session, case: Case, parsed: ParsedMessage, codes: list[CodeRef]
+) -> str | None:
+    """The claim setting to draft for, when not the one the mail names: the reviewer's
+    choice, else the account's when the mail names none; None: read from the mail."""
+    if case.setting is not None:
+        return case.setting
+    account = session.get(Account, case.account_id) if case.account_id is not None else None
+    if account is None or account.claim_setting is None:
+        return None
+    named = read_question(parsed.subject, parsed.new_text, codes).setting
+    return account.claim_setting if named is None else None
 
 
 def _proposed(

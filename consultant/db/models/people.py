@@ -17,6 +17,9 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(200))
     plan: Mapped[str] = mapped_column(String(40), default="free")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The claim setting its questions are answered for when a mail names none
+    # (consultant.codes.kinds: practitioner, hospital, dme); None: practitioner.
+    claim_setting: Mapped[str | None] = mapped_column(String(16))
 
     addresses: Mapped[list[AccountAddress]] = relationship(back_populates="account")
 

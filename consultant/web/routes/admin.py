@@ -24,9 +24,11 @@ from consultant.accounts import (
     create_account,
     list_accounts,
     load_plans,
+    set_claim_setting,
     set_plan,
     standing,
 )
+from consultant.codes.kinds import SETTING_NAMES
 from consultant.db.models import (
     Account,
     OutboundState,
@@ -334,6 +336,21 @@ def account_plan(
     session.commit()
     changed = f"plan {old} → {account.plan}" if old != account.plan else f"still on {old}"
     return back("/admin/accounts", f"Account {account.id} ({account.name}): {changed}.")
+
+
+@router.post("/admin/accounts/{account_id}/setting")
+def account_setting(
+    request: Request, login: PageAdmin, session: DB, settings: SettingsDep, account_id: int,
+    setting: Field = "",
+) -> Response:  # fmt: skip
+    account = _account(session, account_id)
+    try:
+        set_claim_setting(session, account, setting, login.email)
+    except AccountError as error:
+        return _account_refused(request, session, settings, error)
+    session.commit()
+    named = SETTING_NAMES.get(account.claim_setting or "", "read from each mail")
+    return back("/admin/accounts", f"Account {account.id} ({account.name}): claim setting {named}.")
 
 
 @router.post("/admin/accounts/{account_id}/addresses")

@@ -66,7 +66,7 @@ def test_the_reviewer_switches_the_setting_and_the_answer_follows(
     client, csrf = client_for(REVIEWER)
     page = client.get(f"/cases/{c_code_case}").text
     assert '<option value="hospital" selected>hospital outpatient</option>' in page
-    assert "read from the mail" in page
+    assert "read from the mail, or the account's" in page
 
     switch(client, csrf, c_code_case, "practitioner")
     version, author, text = drafts(console_db)[-1]
