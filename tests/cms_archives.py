@@ -24,6 +24,7 @@ Names and layouts are CMS's, as an operator downloads them each quarter:
 - PFS: RVU<yy><A-D>.zip holding PPRRVU<yy>_<MON>.csv beside the GPCI and other
   files of the relative value archive. The shared file holds the PPRRVU
   indicator columns (status, PC/TC, global days, surgery indicators).
+- RBCS: the shared rbcs_2024.csv, zipped under its own name.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ MUE_CSV = DATA / "ncci" / "mue_practitioner_2024q3.csv"
 AOC_CSV = DATA / "ncci" / "aoc_medicare_2026q2.csv"
 HCPCS_CSV = DATA / "hcpcs" / "HCPC2025_OCT_ANWEB.csv"
 PFS_CSV = DATA / "pfs" / "pfs_rvu_indicators_2024_jul.csv"
+RBCS_CSV = DATA / "cpt" / "rbcs_2024.csv"
 
 PTP_PREAMBLE = [
     "CPT codes and descriptions only are copyright 2023 American Medical Association.",
@@ -151,6 +153,7 @@ def every_archive(folder: Path, ptp_count: int = 4_000) -> list[Path]:
     archives.append(zipped(folder / "2025-alpha-numeric-hcpcs-file-oct.zip", hcpcs))
     pfs = {"PPRRVU24_JUL.csv": PFS_CSV.read_bytes(), "GPCI2024.csv": b"LOCALITY,GPCI\n01,1\n"}
     archives.append(zipped(folder / "RVU24C.zip", pfs))
+    archives.append(zipped(folder / "rbcs_2024.zip", {"rbcs_2024.csv": RBCS_CSV.read_bytes()}))
     return archives
 
 

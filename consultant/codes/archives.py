@@ -36,6 +36,7 @@ from consultant.codes.kinds import (
     NCCI_PTP,
     NCCI_PTP_HOSPITAL,
     PFS,
+    RBCS,
 )
 from consultant.codes.naming import infer_effective
 from consultant.errors import CodeImportError, ImportFormatError
@@ -56,6 +57,7 @@ _NAMES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"^aoc_v?20\d\d", ADDON),
         (r"^hcpc20\d\d_[a-z]+_anweb(?!.*(trans|layout|note))", HCPCS),
         (r"^pprrvu", PFS),
+        (r"rbcs", RBCS),
     )
 )
 # The MUE value column names the setting a table is for.
@@ -75,6 +77,7 @@ _LAYOUTS = {
     MUE_DME: (".csv",),
     ADDON: (".csv", ".txt"),
     PFS: (".csv",),
+    RBCS: (".csv",),
 }
 _TEXT = (".txt", ".csv", ".gz")
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from consultant.codes import indicators as ind
-from consultant.codes.cms_rows import CmsRows, HcpcsRow
+from consultant.codes.cms_rows import CmsRows, HcpcsRow, RbcsRow
 from consultant.codes.cpt_sections import cpt_section
 from consultant.codes.edits import addon_facts, mue_fact
 from consultant.codes.facts import (
@@ -32,7 +32,7 @@ from consultant.codes.facts import (
 )
 from consultant.codes.modifiers import LEVEL_ONE, bypass_group
 from consultant.codes.systems import CodeSystem
-from consultant.db.models.codes import ADDON, CPT_DESCRIPTORS, HCPCS, MUE, NCCI_PTP, PFS
+from consultant.db.models.codes import ADDON, CPT_DESCRIPTORS, HCPCS, MUE, NCCI_PTP, PFS, RBCS
 
 SECTIONS = Source(CONSULTANT, "CPT section ranges (own table)")
 LICENCE = Source(CONSULTANT, "CPT licensing note")
@@ -57,10 +57,24 @@ def procedure_facts(rows: CmsRows, code: str, system: str, in_mail: Sequence[str
         facts.append(mue_fact(rows.mue[code], rows.source(MUE)))
     if rows.addon.get(code):
         facts.extend(addon_facts(rows.addon[code], code, rows.dos, in_mail, rows.source(ADDON)))
+    if (rbcs := rows.rbcs.get(code)) is not None:
+        facts.append(rbcs_fact(rbcs, rows.source(RBCS)))
     pfs = rows.pfs.get(code, {}).get("")
     if status == VALID and pfs is not None and pfs.status in ("D", "F"):
         status = DELETED
     return CodeFacts(code, system, status, description, tuple(facts))
+
+
+def rbcs_fact(row: RbcsRow, source: Source) -> Fact:
+    """The code's RBCS classification: "RBCS: Procedure / Musculoskeletal / Arthroplasty -
+    Knee (major procedure)"; a "No RBCS Family" family is left out."""
+    parts = [row.category, row.subcategory]
+    if row.family and row.family != "No RBCS Family":
+        parts.append(row.family)
+    kind = {"Major": "major procedure", "Other": "other procedure"}.get(
+        row.procedure, "not a procedure"
+    )
+    return Fact("rbcs", f"RBCS: {' / '.join(p for p in parts if p)} ({kind})", source)
 
 
 def _cpt(rows: CmsRows, code: str) -> tuple[str, str, list[Fact]]:

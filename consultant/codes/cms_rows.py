@@ -28,12 +28,14 @@ from consultant.db.models.codes import (
     MUE,
     NCCI_PTP,
     PFS,
+    RBCS,
     AddonEdit,
     CptDescriptor,
     HcpcsCode,
     MueEdit,
     PfsIndicator,
     PtpEdit,
+    RbcsCode,
 )
 
 
@@ -90,6 +92,15 @@ class PtpRow(NamedTuple):
     rationale: str
 
 
+class RbcsRow(NamedTuple):
+    code: str
+    procedure: str
+    category: str
+    subcategory: str
+    family: str
+    effective: date | None
+
+
 @dataclass(slots=True)
 class CmsRows:
     """The rows of every CMS table for the codes of one mail, and where they come from."""
@@ -102,6 +113,7 @@ class CmsRows:
     mue: dict[str, MueRow] = field(default_factory=dict)
     addon: dict[str, list[AddonRow]] = field(default_factory=lambda: defaultdict(list))
     ptp: list[PtpRow] = field(default_factory=list)
+    rbcs: dict[str, RbcsRow] = field(default_factory=dict)  # the classification on dos
 
     def source(self, kind: str) -> Source:
         return self.releases[kind].source(self.dos)
@@ -186,6 +198,11 @@ def _read(
             rows.addon[row[1]].append(AddonRow(*row))
     if (release := releases.get(NCCI_PTP)) and len(codes) > 1:
         rows.ptp = [PtpRow(*row) for row in _rows(session, _PTP, release.id, codes)]
+    if release := releases.get(RBCS):
+        for found in sorted(map(RbcsRow._make, _rows(session, _RBCS, release.id, codes)),
+                            key=lambda r: r.effective or date.min):  # fmt: skip
+            if found.effective is None or found.effective <= dos:
+                rows.rbcs[found.code] = found  # the latest classification on the day
     return rows
 
 
@@ -234,6 +251,10 @@ _ADDON = select(
 _PTP = select(
     _T.column1, _T.column2, _T.seq, _T.effective, _T.deleted, _T.modifier_indicator, _T.rationale
 ).where(_T.release_id == _RELEASE, _T.column1.in_(_CODES), _T.column2.in_(_CODES))
+_R = RbcsCode.__table__.c
+_RBCS = select(_R.code, _R.procedure, _R.category, _R.subcategory, _R.family, _R.effective).where(
+    _R.release_id == _RELEASE, _R.code.in_(_CODES)
+)
 _DESCRIPTORS = select(_D.code, _D.descriptor).where(_D.release_id == _RELEASE, _D.code.in_(_CODES))
 
 

@@ -37,6 +37,7 @@ from consultant.codes.cms.ncci import (
     read_ptp_parts,
 )
 from consultant.codes.cms.pfs import PFS_COLUMNS, read_pfs
+from consultant.codes.cms.rbcs import RBCS_COLUMNS, read_rbcs
 from consultant.codes.cms.source import Rows
 from consultant.codes.naming import name_release
 from consultant.codes.releases import (
@@ -56,6 +57,7 @@ from consultant.db.models.codes import (
     NCCI_PTP,
     NCCI_PTP_HOSPITAL,
     PFS,
+    RBCS,
     AddonEdit,
     CodeRelease,
     CptDescriptor,
@@ -63,6 +65,7 @@ from consultant.db.models.codes import (
     MueEdit,
     PfsIndicator,
     PtpEdit,
+    RbcsCode,
 )
 from consultant.errors import CodeImportError, ImportFormatError
 
@@ -104,6 +107,7 @@ FORMATS: dict[str, _Format] = {
     MUE_DME: _Format(_table(MueEdit), MUE_COLUMNS, read_mue),
     ADDON: _Format(_table(AddonEdit), ADDON_COLUMNS, read_addon),
     PFS: _Format(_table(PfsIndicator), PFS_COLUMNS, read_pfs),
+    RBCS: _Format(_table(RbcsCode), RBCS_COLUMNS, read_rbcs),
     CPT_DESCRIPTORS: _Format(_table(CptDescriptor), CPT_COLUMNS, read_cpt_descriptors),
 }
 IMPORT_KINDS = tuple(FORMATS)

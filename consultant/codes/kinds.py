@@ -15,6 +15,7 @@ MUE = "mue"
 ADDON = "addon"
 PFS = "pfs"
 CPT_DESCRIPTORS = "cpt-descriptors"
+RBCS = "rbcs"  # CMS's Restructured BETOS Classification System: a category per code
 # The same edits as CMS publishes them for other claim settings: PTP edits for
 # hospital outpatient claims (the "ccioph" files) and MUEs for facility
 # outpatient hospital services and for DME suppliers. NCCI_PTP and MUE are the
@@ -35,6 +36,7 @@ RELEASE_KINDS = (
     MUE_DME,
     ADDON,
     PFS,
+    RBCS,
     CPT_DESCRIPTORS,
 )
 
@@ -47,6 +49,7 @@ TITLES = {
     MUE: "NCCI MUEs",
     ADDON: "NCCI add-on code edits",
     PFS: "Physician fee schedule indicators",
+    RBCS: "Restructured BETOS classification (RBCS)",
     CPT_DESCRIPTORS: "CPT descriptors (AMA licence)",
     NCCI_PTP_HOSPITAL: "NCCI PTP edits, hospital outpatient",
     MUE_HOSPITAL: "NCCI MUEs, facility outpatient hospital",
@@ -61,6 +64,7 @@ KIND_NAMES = {
     MUE: "NCCI MUEs",
     ADDON: "NCCI add-on code edits",
     PFS: "physician fee schedule indicators",
+    RBCS: "RBCS categories",
     CPT_DESCRIPTORS: "CPT descriptors (AMA licence)",
     NCCI_PTP_HOSPITAL: "NCCI PTP edits for hospital outpatient claims",
     MUE_HOSPITAL: "NCCI MUEs for facility outpatient hospital services",

@@ -26,6 +26,7 @@ from consultant.db.models.codes import (
     NCCI_PTP,
     NCCI_PTP_HOSPITAL,
     PFS,
+    RBCS,
 )
 from consultant.errors import CodeImportError
 
@@ -43,6 +44,7 @@ CYCLE_MONTHS: dict[str, tuple[int, ...]] = {
     ICD10CM: (4, 10),
     ICD10PCS: (4, 10),
     CPT_DESCRIPTORS: (1,),
+    RBCS: (1,),  # CMS updates the RBCS file once a year
 }
 # Kinds people name by quarter ("2024 Q3"); the others by month ("October 2025").
 _QUARTER_NAMED = (NCCI_PTP, NCCI_PTP_HOSPITAL, MUE, MUE_HOSPITAL, MUE_DME, ADDON)
@@ -107,8 +109,8 @@ def infer_effective(kind: str, text: str) -> date | None:
             continue
     if match := _NCCI_VERSION.search(text):
         return _quarter_start(1994 + int(match[1]), int(match[2]) + 1)
-    if kind == CPT_DESCRIPTORS and (match := _YEAR.search(text)):
-        return date(int(match[1]), 1, 1)  # the AMA releases CPT once a year
+    if kind in (CPT_DESCRIPTORS, RBCS) and (match := _YEAR.search(text)):
+        return date(int(match[1]), 1, 1)  # the AMA's CPT and CMS's RBCS are yearly
     return None
 
 
@@ -120,6 +122,8 @@ def label_for(kind: str, effective: date) -> str:
         return f"{effective.year} Q{(effective.month - 1) // 3 + 1}"
     if kind == CPT_DESCRIPTORS and effective.month == 1:
         return f"CPT {effective.year}"
+    if kind == RBCS and effective.month == 1:
+        return f"RBCS {effective.year}"
     return f"{calendar.month_name[effective.month]} {effective.year}"
 
 

@@ -41,12 +41,13 @@ def test_a_quarters_downloads_load_in_one_command(env: dict[str, str], tmp_path:
         assert releases["hcpcs"][0] == "October 2025"
         assert releases["pfs"] == ("July 2024", 18_664)
         assert "mue-dme" in releases
+        assert releases["rbcs"] == ("RBCS 2024", 17_033)
         with session_scope(settings) as session:
             dashed = session.scalar(select(func.count()).where(PtpEdit.rationale == DASHED))
         assert dashed == 2 * 4 * (20_000 // 4) // DASH_EVERY
 
         again = run_cli(env, "codes", "import", str(downloads))
-        assert again.stdout.count("already loaded as release") == 8
+        assert again.stdout.count("already loaded as release") == 9
         assert loaded(settings) == releases
 
         broken = tmp_path / "broken"

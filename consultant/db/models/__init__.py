@@ -14,6 +14,7 @@ from consultant.db.models.codes import (
     MueEdit,
     PfsIndicator,
     PtpEdit,
+    RbcsCode,
 )
 from consultant.db.models.mail import InboundMessage, MailboxCheckpoint, OutboundMessage
 from consultant.db.models.memory import AnswerCode, ApprovedAnswer, RememberedParagraph
@@ -55,6 +56,7 @@ __all__ = [
     "PfsIndicator",
     "PolicyRule",
     "PtpEdit",
+    "RbcsCode",
     "RememberedParagraph",
     "Reviewer",
     "WebSession",

@@ -39,6 +39,7 @@ from consultant.codes.kinds import (
     NCCI_PTP,
     NCCI_PTP_HOSPITAL,
     PFS,
+    RBCS,
     RELEASE_KINDS,
 )
 from consultant.db.base import Base, UTCDateTime, utcnow
@@ -57,6 +58,7 @@ __all__ = [
     "NCCI_PTP",
     "NCCI_PTP_HOSPITAL",
     "PFS",
+    "RBCS",
     "RELEASE_KINDS",
     "AddonEdit",
     "CodeImport",
@@ -69,6 +71,7 @@ __all__ = [
     "MueEdit",
     "PfsIndicator",
     "PtpEdit",
+    "RbcsCode",
 ]
 
 
@@ -115,6 +118,22 @@ class CodeImport(Base):
 
 def _release() -> Mapped[int]:
     return mapped_column(ForeignKey("code_releases.id", ondelete="CASCADE"), primary_key=True)
+
+
+class RbcsCode(Base):
+    """A code's RBCS classification from a date (a code has one row per change)."""
+
+    __tablename__ = "rbcs_codes"
+
+    release_id: Mapped[int] = _release()
+    code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    procedure: Mapped[str] = mapped_column(String(20))  # Major, Other, Non-Procedure
+    category: Mapped[str] = mapped_column(Text)
+    subcategory: Mapped[str] = mapped_column(Text)
+    family: Mapped[str] = mapped_column(Text)
+    effective: Mapped[date | None] = mapped_column(Date)  # the classification's first day
+    ended: Mapped[date | None] = mapped_column(Date)  # the code's end, if it ended
 
 
 class Icd10pcsCode(Base):

@@ -81,6 +81,7 @@ def test_every_file_of_a_quarters_downloads_is_named(downloads: Path, tmp_path: 
         ("addon", "2026-04-01", 1),
         ("hcpcs", "2025-10-01", 1),
         ("pfs", JULY_2024, 1),
+        ("rbcs", "2024-01-01", 1),
     }
     assert found.refused == []
     assert skipped["MCR_MUE_PractitionerServices_Eff_07-01-2024.xlsx"] == (
@@ -107,6 +108,7 @@ def test_one_command_loads_the_folder_and_again_changes_nothing(
         "ncci-ptp",
         "ncci-ptp-hospital",
         "pfs",
+        "rbcs",
     ]
     first_part = "cms-2024q3/medicare-ncci-2024q3-practitioner-ptp-edits-ccipra-v302r0-f1.zip"
     assert loaded["ncci-ptp"] == (
@@ -136,7 +138,7 @@ def test_one_command_loads_the_folder_and_again_changes_nothing(
     again = run("codes", "import", str(downloads))
     assert again.exit_code == 0
     assert releases(migrated) == loaded
-    assert sum("already loaded as release" in line for line in again.stdout.splitlines()) == 8
+    assert sum("already loaded as release" in line for line in again.stdout.splitlines()) == 9
 
 
 def test_hospital_edits_sit_beside_the_practitioner_ones(

@@ -63,7 +63,8 @@ def test_a_quarters_downloads_are_imported_on_the_second_look(
     assert sorted(second.imported) == sorted(a.name for a in archives)
     assert second.refused == {} and second.loaded_new
     assert kinds(migrated) == [
-        "addon", "hcpcs", "mue", "mue-dme", "mue-hospital", "ncci-ptp", "ncci-ptp-hospital", "pfs"
+        "addon", "hcpcs", "mue", "mue-dme", "mue-hospital", "ncci-ptp", "ncci-ptp-hospital", "pfs",
+        "rbcs",
     ]  # fmt: skip
     assert filed(drop, "imported") == sorted(a.name for a in archives)
     assert not [p for p in drop.iterdir() if p.suffix == ".zip"]
