@@ -8,7 +8,7 @@ The bounded types and the conventions are api_models.py's.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -322,6 +322,14 @@ class RejectIn(Closed):
 
 class AskIn(Closed):
     question: Text
+
+
+class SettingIn(Closed):
+    setting: Literal["practitioner", "hospital", "dme", ""] = Field(
+        description="Whose NCCI edits and MUEs the case's claim is checked against: "
+        "hospital outpatient or DME supplier ones where loaded; empty: read from the mail, "
+        "or the account's."
+    )
 
 
 class QueuedOut(BaseModel):

@@ -43,6 +43,7 @@ from consultant.web.api_case_models import (
     QueueItemOut,
     RejectedOut,
     RejectIn,
+    SettingIn,
 )
 from consultant.web.api_models import (
     Action,
@@ -241,6 +242,18 @@ def redraft(login: ApiLogin, session: DB, settings: SettingsDep, ref: CaseRef) -
     reviewer has written a version (a reviewer's words are never replaced)."""
     with refusals():
         draft = review.redraft(session, settings, ref, login.email)
+    session.commit()
+    return DraftOut.of(draft)
+
+
+@cases.post("/cases/{ref}/setting", **changes(404, 409, 422))
+def set_setting(
+    login: ApiLogin, session: DB, settings: SettingsDep, ref: CaseRef, body: SettingIn
+) -> DraftOut:
+    """Set the claim's setting and draft the case again for it; refused with 409 once
+    a reviewer has written a version, as a redraft is."""
+    with refusals():
+        draft = review.set_setting(session, settings, ref, body.setting, login.email)
     session.commit()
     return DraftOut.of(draft)
 

@@ -410,3 +410,20 @@ def test_redraft_makes_a_new_system_version_until_a_reviewer_writes_one(
     assert drafts_of(console_db)[-1] == (3, ANSWER)
     missing = client.post(f"{API}/cases/CC-2026-999999/redraft", headers={"X-CSRF-Token": csrf})
     assert missing.status_code == 404
+
+
+def test_the_claim_setting_is_set_through_the_api_and_redrafts(
+    api_for: ApiLogin, case_ref: str, console_db: Settings
+) -> None:
+    client, csrf = api_for(REVIEWER)
+    headers = {"X-CSRF-Token": csrf}
+    done = client.post(
+        f"{API}/cases/{case_ref}/setting", json={"setting": "hospital"}, headers=headers
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["version"], done.json()["author"]) == (2, "system")
+    with session_scope(console_db) as session:
+        setting = session.scalars(select(Case.setting).where(Case.ref == case_ref)).one()
+    assert setting == "hospital"
+    bad = client.post(f"{API}/cases/{case_ref}/setting", json={"setting": "moon"}, headers=headers)
+    assert bad.status_code == 422
