@@ -21,7 +21,7 @@ from consultant.codes.naming import label_for, next_release
 from consultant.codes.releases import release_in_effect
 from consultant.db.models.cases import Case
 from consultant.db.models.codes import CPT_DESCRIPTORS, ICD10CM, RELEASE_KINDS, CodeRelease
-from consultant.db.models.states import CaseState
+from consultant.review.cases import REVIEWABLE
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,9 +87,7 @@ def stale_open_cases(session: Session) -> list[str]:
     """The open cases whose draft rests on data that do not cover their date of
     service (newest first), for `codes status` and the admin page."""
     query = (
-        select(Case.ref)
-        .where(Case.state.in_((CaseState.DRAFTED, CaseState.IN_REVIEW)), Case.stale_data)
-        .order_by(Case.id.desc())
+        select(Case.ref).where(Case.state.in_(REVIEWABLE), Case.stale_data).order_by(Case.id.desc())
     )
     return [ref for ref in session.scalars(query) if ref]
 

@@ -23,6 +23,7 @@ from consultant.answer.question import read_question
 from consultant.answer.summary import signals
 from consultant.cases import audit, make_ref
 from consultant.codes.in_effect import made_with, releases_in_effect
+from consultant.codes.kinds import PRACTITIONER
 from consultant.codes.systems import CodeSystem
 from consultant.codes.vocabulary import current_vocabulary
 from consultant.db.base import utcnow
@@ -160,9 +161,9 @@ def add_draft(
 
     `first`: the case was opened in this transaction, so it has no draft yet.
     """
-    setting = _setting(session, case, parsed, codes)
-    report = _look_up(session, parsed, codes, setting) if codes else None
-    proposed = _proposed(session, parsed, codes, report, setting)
+    chosen, used = _settings(session, case, parsed, codes)
+    report = _look_up(session, parsed, codes, used) if codes else None
+    proposed = _proposed(session, parsed, codes, report, chosen)
     rendered = render_answer(settings, case.ref or "", parsed, codes, report, proposed)
     sheet = _fact_sheet(session, report, proposed)
     version = None
@@ -185,18 +186,21 @@ def add_draft(
     case.verdicts, case.severity, case.stale_data = mark.verdicts, mark.severity, mark.stale_data
 
 
-def _setting(
+def _settings(
     session: Session, case: Case, parsed: ParsedMessage, codes: list[CodeRef]
-) -> str | None:
-    """The claim setting to draft for, when not the one the mail names: the reviewer's
-    choice, else the account's when the mail names none; None: read from the mail."""
+) -> tuple[str | None, str]:
+    """(chosen, used): the claim setting a reviewer chose, else the account's when the
+    mail names none (None: the answer reads it from the mail), and the one the lookup
+    uses. The question is read once here, and only for a mail with codes."""
     if case.setting is not None:
-        return case.setting
+        return case.setting, case.setting
+    if not codes:
+        return None, PRACTITIONER  # no lookup: nothing is checked against a setting
+    question = read_question(parsed.subject, parsed.new_text, codes)
     account = session.get(Account, case.account_id) if case.account_id is not None else None
-    if account is None or account.claim_setting is None:
-        return None
-    named = read_question(parsed.subject, parsed.new_text, codes).setting
-    return account.claim_setting if named is None else None
+    if question.setting is None and account is not None and account.claim_setting is not None:
+        return account.claim_setting, account.claim_setting
+    return None, question.claim_setting
 
 
 def _proposed(
@@ -233,13 +237,10 @@ def _fact_sheet(session: Session, report: Report | None, proposed: Answer) -> st
     return json.dumps(sheet)
 
 
-def _look_up(
-    session: Session, parsed: ParsedMessage, codes: list[CodeRef], setting: str | None
-) -> Report:
-    """Look the codes up on the date of service the mail states, else the mail's date,
-    for the setting a reviewer chose, else the one the mail names."""
+def _look_up(session: Session, parsed: ParsedMessage, codes: list[CodeRef], setting: str) -> Report:
+    """Look the codes up for the claim's setting on the date of service the mail
+    states, else the mail's date."""
     dos, basis = _dos(parsed)
-    setting = setting or read_question(parsed.subject, parsed.new_text, codes).claim_setting
     return look_up(session, codes, dos=dos, dos_basis=basis, setting=setting)
 
 
