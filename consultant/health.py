@@ -4,7 +4,8 @@ Input: the settings. Output: one `Check` per dependency, each saying why it
 failed: the database answers a SELECT 1; the broker answers (Redis PING, or a
 SELECT 1 on the SQL broker's database); the beat heartbeat is fresher than
 three sweep intervals; no stored mail has waited longer than
-`ready_backlog_age`. Nothing changes in the data.
+`ready_backlog_age`; the file system holding var/ has at least `min_free_mb`
+free. Nothing changes in the data.
 
 /readyz is public, so a check that fails with an error says only the
 error's class there; the error's first line (a host, a port, a user name)
@@ -26,6 +27,7 @@ from consultant import heartbeat
 from consultant.db.base import utcnow
 from consultant.db.models import InboundMessage, InboundState
 from consultant.db.session import get_engine, session_scope
+from consultant.diskspace import free_mb
 from consultant.settings import Settings
 
 STALE_AFTER_TICKS = 3  # the heartbeat is stale after this many sweep intervals
@@ -49,6 +51,7 @@ def readiness(settings: Settings) -> list[Check]:
         "broker": check_broker,
         "beat": check_beat,
         "backlog": check_backlog,
+        "disk": check_disk,
     }
     results = []
     for name, check in checks.items():
@@ -136,6 +139,16 @@ def check_backlog(settings: Settings) -> str:
             f"(limit {settings.ready_backlog_age:g}s, CONSULTANT_READY_BACKLOG_AGE)"
         )
     return f"oldest stored mail waited {age:.0f}s"
+
+
+def check_disk(settings: Settings) -> str:
+    where = settings.var_dir.resolve()
+    free = free_mb(where)
+    if free < settings.min_free_mb:
+        raise NotReady(
+            f"only {free} MB free under {where} (CONSULTANT_MIN_FREE_MB={settings.min_free_mb})"
+        )
+    return f"{free} MB free under {where}"
 
 
 def _reason(error: BaseException) -> str:

@@ -155,8 +155,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
-    # Resource limits (issue 15): the shape of a mail, SMTP sessions, worker tasks and
-    # the console's requests; see config/env.example.
+    # Resource limits: a mail's shape, SMTP sessions, tasks, requests (config/env.example).
     max_mime_parts: int = Field(default=500, ge=1)  # parts in one mail, nested ones included
     max_mime_depth: int = Field(default=20, ge=1)  # multiparts and attached mails inside another
     smtp_max_sessions: int = Field(default=100, ge=1)  # concurrent SMTP connections
@@ -219,8 +218,6 @@ class Settings(BaseSettings):
     session_lifetime: float = Field(default=12 * 3600.0, gt=0)
     login_attempts: int = Field(default=5, ge=1)  # failed logins per address and client ...
     login_window: float = Field(default=900.0, gt=0)  # ... within this many seconds
-
-    # Console accounts: login limits; proxies whose X-Forwarded-For names the client.
     login_client_attempts: int = Field(default=20, ge=1)  # one client, all addresses
     login_address_attempts: int = Field(default=100, ge=1)  # one address, all clients
     trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
@@ -260,6 +257,7 @@ class Settings(BaseSettings):
     log_format: Literal["plain", "json"] = "plain"  # json: one object per line
     ready_backlog_age: float = Field(default=900.0, gt=0)  # stored mail older: not ready
     metrics_token: SecretStr | None = None  # Bearer token for /metrics; unset: 404
+    min_free_mb: int = Field(default=500, ge=0)  # free MB under var/ below which not ready
 
     @classmethod
     def settings_customise_sources(

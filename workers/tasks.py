@@ -1,9 +1,11 @@
 """One thin task per stage. Tasks take database ids, commit, then enqueue.
 
 Retries: Transient errors and lost database connections retry with backoff
-and jitter. A mail whose processing runs out of time is quarantined with the
-reason (overtime.py). Anything else is a bug: the traceback goes on the
-inbound row and the exception is re-raised.
+and jitter. A mail that cannot be processed because the storage is full (or
+read-only) stays stored, with one log line a minute, and the sweep hands it
+over again once its grace has passed. A mail whose processing runs out of time
+is quarantined with the reason (overtime.py). Anything else is a bug: the
+traceback goes on the inbound row and the exception is re-raised.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from consultant.codes.drop import scan_drop
 from consultant.codes.status import overdue
 from consultant.db.models import InboundMessage, InboundState
 from consultant.db.session import session_factory, session_scope
+from consultant.diskspace import OncePerInterval, is_storage_full, storage_place
 from consultant.errors import Transient
 from consultant.handoff import hand_over
 from consultant.heartbeat import record_beat
@@ -33,6 +36,7 @@ from workers.overtime import on_hard_limit, quarantine_overtime
 from workers.sweep import sweep
 
 log = logging.getLogger(__name__)
+_storage = OncePerInterval(log)  # one line a minute while the storage is full
 
 # Mails per processing task when the IMAP poller hands over a batch: fewer
 # publishes for the poller, and still spread over every worker.
@@ -51,6 +55,21 @@ RETRY = {
 def process_message_task(inbound_id: int) -> int | None:
     settings = get_settings()
     try:
+        case_id = _process(settings, inbound_id)
+    except Exception as error:
+        if not is_storage_full(error):
+            raise
+        # Rolled back: the mail is still stored, and the sweep hands it over
+        # again after sweep_grace. No retry through the broker, whose own
+        # storage may be as full as ours.
+        _storage.storage_full(storage_place(settings), "leaving mail stored")
+        return None
+    _storage.storage_works(storage_place(settings))
+    return case_id
+
+
+def _process(settings: Settings, inbound_id: int) -> int | None:
+    try:
         with session_scope(settings) as session:
             processed = process_message(session, settings, inbound_id)
         for outbound_id in processed.outbound_ids:  # committed: now it may leave
@@ -61,8 +80,9 @@ def process_message_task(inbound_id: int) -> int | None:
     except SoftTimeLimitExceeded:
         quarantine_overtime(settings, inbound_id)
         raise
-    except Exception:
-        _record_failure(inbound_id, traceback.format_exc())
+    except Exception as error:
+        if not is_storage_full(error):  # a full disk is not the mail's fault
+            _record_failure(inbound_id, traceback.format_exc())
         raise
 
 

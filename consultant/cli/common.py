@@ -26,6 +26,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from consultant.db.session import session_scope
+from consultant.diskspace import is_storage_full
 from consultant.errors import Refused
 from consultant.settings import ConfigError, Settings, describe_config_error, get_settings
 
@@ -127,6 +128,11 @@ def explain(error: BaseException) -> str | None:
         return f"configuration error: {describe_config_error(error)}"
     if isinstance(error, sa_exc.ArgumentError):
         return f"CONSULTANT_DATABASE_URL cannot be used: {_first_line(error)}"
+    if is_storage_full(error):
+        return (
+            f"cannot write: the storage is full or read-only ({_first_line(error)}); "
+            "free some space (consultant up --check shows how much there is) and try again"
+        )
     if isinstance(error, sa_exc.DBAPIError):
         if _not_migrated(error):
             return NOT_MIGRATED

@@ -17,6 +17,7 @@ import click
 
 from consultant.cli import services
 from consultant.cli.common import cli_settings
+from consultant.cli.room import check_room, refusing_full, room_to_migrate
 from consultant.codes.icd10cm import load_icd10cm
 from consultant.codes.kinds import ICD10CM
 from consultant.codes.releases import release_in_effect
@@ -50,7 +51,8 @@ def _run_all(settings: Settings, concurrency: int | None) -> None:
     from consultant.db.migrate import upgrade
     from workers.app import declare_queue
 
-    upgrade(settings)
+    with room_to_migrate(settings):  # one line, not a traceback, on a full disk
+        upgrade(settings)
     _ensure_icd10cm(settings)
     services.check_port(settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT")
     first_login = _ensure_admin(settings)
@@ -79,13 +81,19 @@ def _hold_instance_lock(settings: Settings) -> Any:
         return hold_instance_lock(settings.var_dir)
     except AlreadyRunning as error:
         raise click.ClickException(str(error)) from error
+    except OSError as error:  # a read-only or full file system, a folder not ours
+        raise click.ClickException(
+            f"cannot write in {settings.var_dir.resolve()}: {error.strerror or error}"
+        ) from error
 
 
 def _ensure_icd10cm(settings: Settings) -> None:
-    """Load the ICD-10-CM tabular on first start; it ships with consultant (a few seconds)."""
-    with session_scope(settings) as session:
+    """Load the ICD-10-CM tabular on first start; it ships with consultant (a few seconds).
+    Where the disk cannot take it, say so in one line, before loading if it can tell."""
+    with refusing_full(settings), session_scope(settings) as session:
         if release_in_effect(session, ICD10CM) is not None:
             return
+        check_room(settings)
         click.echo("loading the ICD-10-CM tabular (first start only)…", err=True)
         result = load_icd10cm(session)
     click.echo(f"ICD-10-CM {result.label}: {result.rows:,} entries loaded", err=True)

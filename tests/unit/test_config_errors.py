@@ -10,8 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from consultant.cli import main
-from consultant.settings import get_settings
+from consultant.settings import Settings, get_settings
 from tests.conftest import set_env
+from tests.disk_support import capped
 
 
 def run(*args: str) -> Result:
@@ -100,3 +101,13 @@ def test_the_environment_wins_over_the_dotenv_file(
     (tmp_path / ".env").write_text("CONSULTANT_SMTP_PORT=2626\n")
     monkeypatch.chdir(tmp_path)
     assert set_env(monkeypatch, env, smtp_port="2727").smtp_port == 2727
+
+
+def test_a_full_database_is_one_line_naming_the_cause(migrated: Settings) -> None:
+    with capped(migrated):
+        addresses = [f"--address=coder{n}@full-clinic.example.org" for n in range(400)]
+        result = run("accounts", "add", "Full Clinic", *addresses)  # pages more than it has
+    line = one_line_error(result)
+    assert line.startswith("Error: cannot write: the storage is full or read-only (")
+    assert "database or disk is full" in line
+    assert "CONSULTANT_DATABASE_URL" not in line  # not a connection problem

@@ -9,7 +9,8 @@ While a commit runs, the mails that arrive wait and go together in the next
 one. One session at a time still gets a commit per mail, with no added wait.
 Under load, one transaction (and one fsync) serves many sessions, as
 PostgreSQL's own group commit does for its WAL. A batch the database refuses
-is stored again mail by mail, so only the mail at fault fails its session (451).
+is stored again mail by mail, so only the mail at fault fails its session (451),
+unless the storage is full: then every session of the batch fails alike (452).
 
 SQLite has one writer at a time, held by a worker for its whole task: there
 several commits wait for the lock at once (`writers`), as separate sessions
@@ -22,6 +23,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
+from consultant.diskspace import is_storage_full
 from consultant.pipeline.intake.store import Incoming, Stored
 
 log = logging.getLogger(__name__)
@@ -108,8 +110,9 @@ class GroupCommit:
         try:
             return list(self._store(mails))
         except Exception as error:
-            if len(mails) == 1:
-                return [error]
+            # A full disk refuses every mail alike: no use trying them one by one.
+            if len(mails) == 1 or is_storage_full(error):
+                return [error] * len(mails)
             log.warning(
                 "a batch of %d mails failed to store (%s); storing them one by one",
                 len(mails),

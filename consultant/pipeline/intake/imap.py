@@ -26,11 +26,14 @@ IDLE is used when offered (re-issued every `idle_renew` seconds, under the
 29 minutes RFC 2177 allows, or every `poll_interval` if shorter, in case the
 server misses a notice); otherwise the folder is polled. Any disconnect,
 abort, BYE or database outage leads to a reconnect with exponential backoff
-and jitter, then a resync from the checkpoint. The mailbox lock is checked
-before every sync and every store: a poller that lost it (lock.py) drops the
-connection, leaves the mailbox to a waiting poller, and waits to own it again.
-The fetching, with its limits and its fallbacks for a mail the server cannot
-return, is imap_bodies.py's; this module connects, syncs, stores and acts.
+and jitter, then a resync from the checkpoint. So does a full (or read-only)
+storage: the group is not stored, so nothing is flagged or moved and the
+checkpoint stays; the log says so once a minute, not at every try. The
+mailbox lock is checked before every sync and every store: a poller that lost
+it (lock.py) drops the connection, leaves the mailbox to a waiting poller, and
+waits to own it again. The fetching, with its limits and its fallbacks for a
+mail the server cannot return, is imap_bodies.py's; this module connects,
+syncs, stores and acts.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from consultant.db.session import session_scope
+from consultant.diskspace import OncePerInterval, is_storage_full, storage_place
 from consultant.pipeline.intake.checkpoint import advance_checkpoint, start_point
 from consultant.pipeline.intake.enqueue import EnqueueMany, Enqueuer
 from consultant.pipeline.intake.imap_bodies import BodyFetcher
@@ -101,6 +105,7 @@ class MailboxPoller:
         # UIDs stored but not yet flagged or moved when a connection broke.
         self._leftovers: tuple[int, list[int]] | None = None
         self._lock: MailboxLock | None = None  # run() owns the mailbox through it
+        self._storage = OncePerInterval(log)
 
     def run(self) -> None:
         """Connect, sync, wait for news; on any failure back off and start again."""
@@ -177,6 +182,11 @@ class MailboxPoller:
 
     def _log_failure(self, error: Exception, failures: int) -> None:
         name = self.mailbox.name
+        if is_storage_full(error):  # nothing stored, so nothing flagged: one line a minute
+            self._storage.storage_full(
+                storage_place(self.settings), f"leaving mailbox {name}'s mail on the server"
+            )
+            return
         if isinstance(error, IMAPClient.Error | ConnectionLost | OSError | CredentialError):
             log.warning("mailbox %s: %s: %s", name, type(error).__name__, error)
         elif isinstance(error, SQLAlchemyError):
@@ -239,6 +249,7 @@ class MailboxPoller:
         except SQLAlchemyError:
             # One of the mails upset the database: redo the group one by one.
             stored = self._store_group(fetched, uidvalidity, last_uid, careful=True)
+        self._storage.storage_works(storage_place(self.settings))
         self.enqueuer.submit(
             [result.inbound_id for mail, result in stored if result.created and not mail.reason]
         )
@@ -280,6 +291,8 @@ class MailboxPoller:
         except (OperationalError, InterfaceError):
             raise
         except Exception as error:  # This mail only: keep a record, move on.
+            if is_storage_full(error):
+                raise  # not this mail's fault: it waits on the server for space
             reason = (
                 f"could not be stored as received ({type(error).__name__}); "
                 f"UID {mail.uid} stays on the server"

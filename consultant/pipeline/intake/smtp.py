@@ -6,7 +6,9 @@ keep one peer from holding the intake: sessions at once (421 4.7.0 at the
 greeting), recipients per transaction (452 4.5.3), commands in a row without
 a mail (421 4.7.0, then closed), idle time (421 4.4.2, then closed), and the
 MIME parts and nesting of a mail, counted from its bytes before anything
-parses it (552 5.3.4 and 554 5.6.0; the mail is not stored). The raw
+parses it (552 5.3.4 and 554 5.6.0; the mail is not stored). While the
+storage is full (or read-only) every mail gets 452 4.3.1, "mail system full"
+(RFC 3463), and the log a line a minute, not a traceback per mail. The raw
 mail is committed *before* we answer 250, in a group commit with the mails of
 other sessions that arrived meanwhile (group.py); the processing tasks are
 enqueued after the commit, off the event loop, by the shared Enqueuer (which
@@ -24,6 +26,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from consultant.db.session import session_scope
+from consultant.diskspace import OncePerInterval, is_storage_full, storage_place
 from consultant.logs import redact_address
 from consultant.pipeline.intake.enqueue import Enqueue, EnqueueMany, Enqueuer
 from consultant.pipeline.intake.group import GroupCommit
@@ -37,6 +40,7 @@ OK_250 = "250 2.0.0 OK: queued as {ref}"
 OK_RCPT = "250 2.1.5 Recipient OK"
 ERR_550 = "550 5.1.1 No such consult address here"
 ERR_451 = "451 4.3.0 Temporary failure, please try again later"
+ERR_452_FULL = "452 4.3.1 Mail system full, please try again later"
 ERR_554_EMPTY = "554 5.6.0 Empty message"
 ERR_552_PARTS = "552 5.3.4 Too many MIME parts (limit {limit})"
 ERR_554_DEPTH = "554 5.6.0 MIME parts nested too deeply (limit {limit} levels)"
@@ -60,6 +64,7 @@ class IntakeHandler:
         self.enqueuer = Enqueuer(enqueue_many or _one_by_one(enqueue))
         sqlite = settings.database_url.startswith("sqlite")
         self.group = GroupCommit(self._store, self.enqueuer.submit, writers=4 if sqlite else 1)
+        self.full, self.place = OncePerInterval(log), storage_place(settings)
 
     async def handle_RCPT(
         self,
@@ -87,7 +92,14 @@ class IntakeHandler:
             return refusal
         # Committed (with the mails of other sessions that arrived meanwhile)
         # before the answer; the enqueue follows the commit, off the event loop.
-        stored = await self.group.store(incoming_of(raw, envelope))
+        try:
+            stored = await self.group.store(incoming_of(raw, envelope))
+        except Exception as error:
+            if not is_storage_full(error):
+                raise  # handle_exception answers 451
+            self.full.storage_full(self.place, "answering 452")
+            return ERR_452_FULL
+        self.full.storage_works(self.place)
         return OK_250.format(ref=stored.inbound_id)
 
     async def _mime_refusal(self, raw: bytes) -> str | None:
@@ -106,6 +118,9 @@ class IntakeHandler:
         return None
 
     async def handle_exception(self, error: Exception) -> str:
+        if is_storage_full(error):  # one line a minute, not a traceback per mail
+            self.full.storage_full(self.place, "answering 452")
+            return ERR_452_FULL
         # Never show the exception text to the peer; the log has it.
         log.exception("intake failed; answering 451")
         return ERR_451

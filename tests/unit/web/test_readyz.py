@@ -1,4 +1,5 @@
-"""/readyz on the embedded profile: the heartbeat file under var/, the SQL broker, the backlog."""
+"""/readyz on the embedded profile: the heartbeat file under var/, the SQL broker, the backlog,
+the free space under var/."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from consultant.heartbeat import last_beat, record_beat
 from consultant.pipeline.intake.store import store_raw
 from consultant.settings import Settings
 from consultant.web.app import create_app
-from tests.conftest import mail_bytes
+from tests.conftest import mail_bytes, set_env
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def client(migrated: Settings) -> Iterator[TestClient]:
 def readyz(client: TestClient) -> tuple[int, dict[str, Any]]:
     response = client.get("/readyz")
     checks: dict[str, Any] = response.json()["checks"]
-    assert set(checks) == {"database", "broker", "beat", "backlog"}
+    assert set(checks) == {"database", "broker", "beat", "backlog", "disk"}
     return response.status_code, checks
 
 
@@ -88,3 +89,22 @@ def test_each_sweep_tick_records_the_heartbeat(migrated: Settings) -> None:
     sweep_task.run()
     beat = last_beat(migrated)
     assert beat is not None and beat >= before
+
+
+def test_less_free_space_under_var_than_the_setting_is_not_ready(
+    migrated: Settings, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_beat(migrated)
+    with TestClient(create_app(migrated, enqueue_send=lambda _: None)) as client:
+        status, checks = readyz(client)
+    assert status == 200 and checks["disk"]["ok"]
+    var = str(migrated.var_dir.resolve())
+    assert checks["disk"]["detail"].endswith(f"MB free under {var}")
+    starved = set_env(monkeypatch, env, min_free_mb=str(10**9))
+    with TestClient(create_app(starved, enqueue_send=lambda _: None)) as client:
+        status, checks = readyz(client)
+    assert status == 503 and not checks["disk"]["ok"]
+    detail = checks["disk"]["detail"]
+    assert detail.startswith("only ") and f"MB free under {var}" in detail
+    assert "(CONSULTANT_MIN_FREE_MB=1000000000)" in detail
+    assert all(check["ok"] for name, check in checks.items() if name != "disk")
