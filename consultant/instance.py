@@ -34,7 +34,8 @@ def hold_instance_lock(var_dir: Path) -> IO[str]:
     """Lock var_dir for this process and write our PID; keep the returned file open."""
     private_dir(var_dir)
     path = var_dir / LOCK_NAME
-    handle = path.open("a+", encoding="ascii")
+    # 0600 as everything under var/; the PID is no secret, but the folder is private.
+    handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="ascii")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -15,6 +15,7 @@ import click
 from consultant.cli.accounts import accounts
 from consultant.cli.answer import answer
 from consultant.cli.audit import audit
+from consultant.cli.backup import backup_command, restore_command
 from consultant.cli.cases import cases
 from consultant.cli.codes import codes
 from consultant.cli.common import explain, print_traceback
@@ -86,4 +87,6 @@ for command in [
 ]:
     main.add_command(command)
 main.add_command(purge_command)
+main.add_command(backup_command)
+main.add_command(restore_command)
 cases.add_command(erase_command)

@@ -21,7 +21,10 @@ def db_upgrade(revision: str) -> None:
     from consultant.db.migrate import current, upgrade
 
     settings = cli_settings()
-    upgrade(settings, revision)
+    before = current(settings)
+    backup = upgrade(settings, revision)
+    if backup is not None:
+        click.echo(f"backed up the database to {backup} before migrating from {before}", err=True)
     click.echo(f"database at revision {current(settings)}")
 
 
