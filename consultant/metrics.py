@@ -32,6 +32,7 @@ from consultant.db.models.codes import RELEASE_KINDS
 from consultant.review.cases import REVIEWABLE
 from consultant.review.queue import review_queue
 from consultant.settings import Settings
+from consultant.supervise import supervision_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 INBOUND_FAILURES = (InboundState.QUARANTINED, InboundState.FAILED)
@@ -83,6 +84,26 @@ def collect(session: Session, settings: Settings) -> Iterator[Metric]:
             for kind in code_status(session, utcnow().date())
             if kind.loaded
         },
+    )
+    yield from _supervision(settings)
+
+
+def _supervision(settings: Settings) -> Iterator[Metric]:
+    """The children of `consultant up` on this var/ (none without one): restarts since
+    `up` started, and 1 while each runs."""
+    children = supervision_state(settings.var_dir)
+    yield _by_label(
+        "consultant_child_restarts",
+        "Times `consultant up` restarted a child (worker, web, poller) that died, since it "
+        "started; by child.",
+        "child",
+        {child["name"]: float(child["restarts"]) for child in children},
+    )
+    yield _by_label(
+        "consultant_child_up",
+        "1 while a child of `consultant up` runs, 0 while it waits to be restarted; by child.",
+        "child",
+        {child["name"]: float(bool(child["running"])) for child in children},
     )
 
 

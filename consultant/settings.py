@@ -258,6 +258,8 @@ class Settings(BaseSettings):
     ready_backlog_age: float = Field(default=900.0, gt=0)  # stored mail older: not ready
     metrics_token: SecretStr | None = None  # Bearer token for /metrics; unset: 404
     min_free_mb: int = Field(default=500, ge=0)  # free MB under var/ below which not ready
+    restart_limit: int = Field(default=5, ge=1)  # deaths of one child of `up` within ...
+    restart_window: float = Field(default=600.0, gt=0)  # ... these seconds end `up` (status 1)
 
     @classmethod
     def settings_customise_sources(

@@ -95,6 +95,9 @@ class PollSoon(bootsteps.StartStopStep):  # type: ignore[misc]
         def drain_events(connection: Any, timeout: float | None = None) -> Any:
             busy = any(not channel.qos.can_consume() for channel in transport.channels)
             transport.polling_interval = BUSY_POLLING_INTERVAL if busy else IDLE_POLLING_INTERVAL
+            # Celery waits 2 s per cycle and kombu sleeps a whole interval past
+            # that, so a SIGTERM was noticed up to 3 s late; one interval is enough.
+            timeout = min(timeout or IDLE_POLLING_INTERVAL, IDLE_POLLING_INTERVAL)
             return drain(transport, connection, timeout=timeout)
 
         transport.drain_events = drain_events

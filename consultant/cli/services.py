@@ -13,6 +13,7 @@ from __future__ import annotations
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -190,12 +191,11 @@ def poll(names: tuple[str, ...]) -> None:
             thread.join()
 
 
-def wait_for_signal(children: dict[str, Any] | None = None) -> None:
-    """Block until SIGINT/SIGTERM (or a child process dies)."""
+def wait_for_signal(tick: Callable[[], None] | None = None) -> None:
+    """Block until SIGINT/SIGTERM, calling `tick` about once a second meanwhile."""
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     while not stop.wait(1.0):
-        for name, child in (children or {}).items():
-            if child.poll() is not None:
-                raise click.ClickException(f"{name} exited with status {child.returncode}")
+        if tick is not None:
+            tick()

@@ -4,7 +4,8 @@ Input: the settings. Output: the database migrated, ICD-10-CM loaded on the
 first start, a first admin with a one-time password in a file (embedded
 profile, empty reviewers table), then the SMTP intake in this process and a
 worker (with beat), the console and the IMAP poller as child processes, until
-SIGINT/SIGTERM or a child dies. One `up` per var/ directory (a lock).
+SIGINT/SIGTERM. A child that dies is restarted (consultant/supervise.py); one
+that dies too often ends `up` with status 1. One `up` per var/ directory (a lock).
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ from consultant.reviewers import (
     write_first_password,
 )
 from consultant.settings import Settings
-from consultant.supervise import start_child, stop_child
+from consultant.supervise import GaveUp, Supervisor
 
 
 @click.command()
 @click.option("--concurrency", "-c", type=int, help="Worker processes (default from settings).")
-def up(concurrency: int | None) -> None:
+@click.option("--check", is_flag=True, help="Check settings, folders, space, ports; start nothing.")
+def up(concurrency: int | None, check: bool) -> None:
     """Run everything on this machine: migrations, worker(s), sweep, intakes."""
     settings = cli_settings()
+    if check:
+        raise SystemExit(_check(settings))
     setup_logging(settings.log_level, settings.logging_config, settings.log_format)
     # The lock first: a second `up` says only who holds var/, and starts nothing.
     with _hold_instance_lock(settings):  # held until everything has stopped
@@ -59,21 +63,45 @@ def _run_all(settings: Settings, concurrency: int | None) -> None:
     if settings.broker_url.startswith(("sqla+", "sqlalchemy+")):
         declare_queue()  # and the SQL broker's tables, before any process races to
     controller = services.start_intake(settings)
-    workers = str(concurrency or settings.worker_concurrency)
-    consultant = [sys.executable, "-m", "consultant"]
-    children = {"worker": start_child([*consultant, "worker", "--beat", "-c", workers])}
-    children["web"] = start_child([*consultant, "web"])
-    if settings.mailboxes:
-        children["poller"] = start_child([*consultant, "poll"])
+    supervisor = Supervisor(
+        _commands(settings, concurrency),
+        settings.restart_limit,
+        settings.restart_window,
+        state_dir=settings.var_dir,
+    )
     try:
+        supervisor.start()
         _print_welcome(settings, first_login)
-        services.wait_for_signal(children)
+        services.wait_for_signal(supervisor.check)
+    except GaveUp as error:
+        raise click.ClickException(str(error)) from error
     finally:
         click.echo("shutting down…", err=True)
-        controller.stop()
-        for child in children.values():
-            stop_child(child)
+        supervisor.stop_all(controller.stop)
     click.echo("stopped", err=True)
+
+
+def _commands(settings: Settings, concurrency: int | None) -> dict[str, list[str]]:
+    """The children of `up`: the worker (with beat), the console, and the IMAP poller."""
+    consultant = [sys.executable, "-m", "consultant"]
+    workers = str(concurrency or settings.worker_concurrency)
+    commands = {"worker": [*consultant, "worker", "--beat", "-c", workers]}
+    commands["web"] = [*consultant, "web"]
+    if settings.mailboxes:
+        commands["poller"] = [*consultant, "poll"]
+    return commands
+
+
+def _check(settings: Settings) -> int:
+    """Print what `up` would find here; 0 if it would start, 1 if not."""
+    from consultant.preflight import preflight
+
+    findings = preflight(settings)
+    for finding in findings:
+        click.echo(f"{finding.level:<4}  {finding.what:<13} {finding.detail}")
+    failed = [finding for finding in findings if finding.level == "fail"]
+    click.echo(f"{len(failed)} problem(s); up would not start" if failed else "up would start")
+    return 1 if failed else 0
 
 
 def _hold_instance_lock(settings: Settings) -> Any:

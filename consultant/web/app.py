@@ -71,6 +71,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
         pages,
         policies,
         search,
+        system,
     )
 
     app = FastAPI(
@@ -87,7 +88,7 @@ def create_app(settings: Settings, enqueue_send: Callable[[int], None] | None = 
     app.state.templates = templates()
     VIEWS.reset(settings.mail_view_cache, (settings.max_mime_parts, settings.max_mime_depth))
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
-    for routes in (pages, health, cases, attachments, admin, codedata, policies, search):
+    for routes in (pages, health, cases, attachments, admin, codedata, system, policies, search):
         app.include_router(routes.router)
     app.include_router(api.router, prefix=API_PREFIX)
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]

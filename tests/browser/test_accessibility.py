@@ -67,6 +67,7 @@ PAGES = {
     "admin accounts": "/admin/accounts",
     "admin plans": "/admin/plans",
     "admin code data": "/admin/code-data",
+    "admin system": "/admin/system",
     "policies": "/policies",
     "a policy": "{policy}",
     "new policy": "/admin/policies/new",
