@@ -109,12 +109,14 @@ def test_each_child_killed_mid_batch_comes_back_and_every_mail_is_drafted_once(
     up = start_up(spawn, settings)
     with_clinic(settings)
     wait_for(lambda: "poller" in children(settings), "the poller to start")
-    feeder = Feeder(settings.smtp_port, consult_mails(BATCH)).start()
+    # 50 mails a second: the batch lasts 6 s, so each kill lands while mail flows in.
+    feeder = Feeder(settings.smtp_port, consult_mails(BATCH), rate=50).start()
 
     wait_for(lambda: feeder.progress() >= 50, "50 mails accepted", 120)
     at_kill = feeder.progress()
     kill_and_wait_back(settings, "worker", up)
     assert feeder.progress() > at_kill, "the intake stopped taking mail with the worker down"
+    assert feeder.progress() < BATCH, "the worker came back after the batch had ended"
 
     wait_for(lambda: feeder.progress() >= 150, "150 mails accepted", 120)
     kill_and_wait_back(settings, "web", up)
@@ -179,7 +181,8 @@ def test_sigint_stops_a_busy_desk_within_10s_and_loses_nothing(
     settings = desk(monkeypatch, env)
     up = start_up(spawn, settings)
     with_clinic(settings)
-    feeder = Feeder(settings.smtp_port, consult_mails(BATCH)).start()
+    # 100 mails a second: 2 s of the batch are left when the stop comes.
+    feeder = Feeder(settings.smtp_port, consult_mails(BATCH), rate=100).start()
     wait_for(lambda: feeder.progress() >= 100, "100 mails accepted", 120)
     pids = running_pids(settings)
 
