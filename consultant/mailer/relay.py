@@ -7,6 +7,7 @@ Credentials never reach the logs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import smtplib
@@ -14,6 +15,7 @@ import ssl
 from collections.abc import Sequence
 from pathlib import Path
 
+from consultant.diskspace import is_storage_full
 from consultant.errors import Transient
 from consultant.filemodes import open_private, private_dir
 from consultant.logs import redact_address
@@ -41,17 +43,26 @@ def write_outbox_file(folder: Path, name: str, raw: bytes) -> Path:
 
     The name goes through the header module's file_stem: no path, no control
     character, only letters, digits, '.', '_' and '-'. The folder is 0700 and
-    the file 0600: answers quote the question, which may hold PHI.
+    the file 0600: answers quote the question, which may hold PHI. A full or
+    read-only folder is Transient: nothing is left in it, and the mail waits.
     """
     name = file_stem(name)
-    private_dir(folder)
     final = folder / f"{name}.eml"
     temporary = folder / f".{name}.eml.tmp"
-    with os.fdopen(open_private(temporary), "wb") as handle:
-        handle.write(raw)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(final)
+    try:
+        private_dir(folder)
+        with os.fdopen(open_private(temporary), "wb") as handle:
+            handle.write(raw)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(final)
+    except OSError as error:
+        if not is_storage_full(error):
+            raise
+        with contextlib.suppress(OSError):
+            temporary.unlink()  # no half mail left taking the space
+        # As a relay's 4xx: the send stage tries again later, with backoff.
+        raise Transient(f"the outbox folder {folder} is full or read-only") from error
     log.info("answer written to %s", final)
     return final
 
