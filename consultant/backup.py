@@ -109,7 +109,7 @@ def snapshot_sqlite(source: Path, target: Path) -> str | None:
         # consistent state; in WAL mode the writers do not wait for it.
         src.backup(dst)
         dst.execute("PRAGMA journal_mode=DELETE")
-        revision = _revision(dst)
+        revision = schema_revision(dst)
     finally:
         dst.close()
         src.close()
@@ -206,7 +206,8 @@ def _database(settings: Settings, dest: Path) -> tuple[Written, str | None]:
     return Written("database", target, target.stat().st_size, note), revision
 
 
-def _revision(connection: sqlite3.Connection) -> str | None:
+def schema_revision(connection: sqlite3.Connection) -> str | None:
+    """The Alembic revision of an SQLite database, or None if it was never migrated."""
     try:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.OperationalError:  # no such table: never migrated

@@ -53,11 +53,16 @@ FIRST_START_MB = 60
 def free_mb(path: Path) -> int:
     """Megabytes free to an unprivileged user on the file system holding `path`
     (its nearest existing ancestor if `path` does not exist yet)."""
+    stats = os.statvfs(nearest_existing(path))
+    return stats.f_bavail * stats.f_frsize // MB
+
+
+def nearest_existing(path: Path) -> Path:
+    """`path` made absolute, or its nearest ancestor that exists."""
     probe = Path(os.path.abspath(path))
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    stats = os.statvfs(probe)
-    return stats.f_bavail * stats.f_frsize // MB
+    return probe
 
 
 def storage_place(settings: Settings) -> str:

@@ -48,3 +48,18 @@ def hold_instance_lock(var_dir: Path) -> IO[str]:
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
+
+
+def lock_holder(var_dir: Path) -> str | None:
+    """The PID of the process holding var_dir's lock ("unknown" if it wrote none), or
+    None when nobody holds it; takes nothing and creates nothing (`up --check`)."""
+    try:
+        handle = (var_dir / LOCK_NAME).open("r", encoding="ascii")
+    except FileNotFoundError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "unknown"
+        return None

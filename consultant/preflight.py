@@ -12,7 +12,6 @@ to run) or "fail" (up would stop on it), with the fix in its detail.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import sqlite3
@@ -22,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from consultant.diskspace import FIRST_START_MB, free_mb, sqlite_file
-from consultant.instance import LOCK_NAME
+from consultant.diskspace import FIRST_START_MB, free_mb, nearest_existing, sqlite_file
+from consultant.instance import lock_holder
 from consultant.logs import redact_url
 from consultant.settings import Settings
 
@@ -62,17 +61,10 @@ def _first_line(error: BaseException) -> str:
     return (str(error).splitlines() or [""])[0][:300]
 
 
-def _existing(path: Path) -> Path:
-    probe = path.absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return probe
-
-
 def _folder(settings: Settings) -> Iterator[Finding]:
     var = settings.var_dir.absolute()
     if not var.exists():
-        parent = _existing(var)
+        parent = nearest_existing(var)
         if not os.access(parent, os.W_OK | os.X_OK):
             yield Finding("fail", "folder", f"{var} does not exist and {parent} is not writable")
         else:
@@ -100,7 +92,7 @@ def _space(settings: Settings) -> Iterator[Finding]:
 
 
 def _running_and_ports(settings: Settings) -> Iterator[Finding]:
-    pid = _lock_holder(settings.var_dir / LOCK_NAME)
+    pid = lock_holder(settings.var_dir)
     if pid is not None:
         yield Finding("fail", "instance", f"a desk is running on {settings.var_dir} (pid {pid})")
         return  # its ports are in use, by it
@@ -109,28 +101,15 @@ def _running_and_ports(settings: Settings) -> Iterator[Finding]:
         (settings.smtp_host, settings.smtp_port, "CONSULTANT_SMTP_PORT"),
         (settings.web_host, settings.web_port, "CONSULTANT_WEB_PORT"),
     ):
-        problem = _bind_problem(host, port)
+        problem = bind_problem(host, port)
         if problem:
             yield Finding("fail", "port", f"cannot listen on {host}:{port}: {problem} ({variable})")
         else:
             yield Finding("ok", "port", f"{host}:{port} is free ({variable})")
 
 
-def _lock_holder(path: Path) -> str | None:
-    """The PID in a lock file some process holds, or None if nobody holds it."""
-    try:
-        handle = path.open("r", encoding="ascii")
-    except FileNotFoundError:
-        return None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return handle.read().strip() or "unknown"
-        return None
-
-
-def _bind_problem(host: str, port: int) -> str | None:
+def bind_problem(host: str, port: int) -> str | None:
+    """Why this process could not listen on host:port (its strerror), or None."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -169,12 +148,13 @@ def _head_revision() -> str | None:
 
 def _sqlite_revision(database: Path) -> str | None:
     """The revision, read without writing: a read-only connection creates nothing."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        try:
-            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-        except sqlite3.OperationalError:
-            return None  # no schema yet
-    return str(row[0]) if row else None
+    from consultant.backup import schema_revision
+
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return schema_revision(connection)
+    finally:
+        connection.close()
 
 
 def _server_revision(settings: Settings) -> str | None:

@@ -11,7 +11,6 @@ not pay for them.
 from __future__ import annotations
 
 import signal
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -130,15 +129,13 @@ def web(host: str | None, port: int | None) -> None:
 
 def check_port(host: str, port: int, variable: str) -> None:
     """Fail with a clear message now, rather than from inside the server, if the port is taken."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise click.ClickException(
-                f"cannot listen on {host}:{port}: {error.strerror}; choose another port with "
-                f"{variable}"
-            ) from error
+    from consultant.preflight import bind_problem
+
+    problem = bind_problem(host, port)
+    if problem:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {problem}; choose another port with {variable}"
+        )
 
 
 @click.command()
